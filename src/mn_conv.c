@@ -1,0 +1,290 @@
+#include "config.h"
+
+#include <string.h>
+
+#include "mn_conv.h"
+#include "mn_simd.h"
+
+void mn_conv3x3_pack_forward(const float *w, int cin, int cout, float *packed)
+{
+    for (int co = 0; co < cout; co++)
+        for (int ci = 0; ci < cin; ci++)
+            for (int tap = 0; tap < 9; tap++)
+                packed[(size_t)(tap * cin + ci) * cout + co] = w[((size_t)co * cin + ci) * 9 + tap];
+}
+
+void mn_conv3x3_pack_rows(const float *w, int cin, int cout, float *rows)
+{
+    for (int co = 0; co < cout; co++)
+        for (int ci = 0; ci < cin; ci++)
+            for (int tap = 0; tap < 9; tap++)
+                rows[(size_t)co * 9 * cin + tap * cin + ci] = w[((size_t)co * cin + ci) * 9 + tap];
+}
+
+void mn_conv3x3_unpack_rows(const float *rows, int cin, int cout, float *w)
+{
+    for (int co = 0; co < cout; co++)
+        for (int ci = 0; ci < cin; ci++)
+            for (int tap = 0; tap < 9; tap++)
+                w[((size_t)co * cin + ci) * 9 + tap] = rows[(size_t)co * 9 * cin + tap * cin + ci];
+}
+
+void mn_pad1(const float *in, int h, int w, int c, float *padded)
+{
+    size_t row = (size_t)(w + 2) * c;
+    memset(padded, 0, row * sizeof *padded);
+    for (int y = 0; y < h; y++) {
+        float *dst = padded + (size_t)(y + 1) * row;
+        memset(dst, 0, (size_t)c * sizeof *dst);
+        memcpy(dst + c, in + (size_t)y * w * c, (size_t)w * c * sizeof *dst);
+        memset(dst + (size_t)(w + 1) * c, 0, (size_t)c * sizeof *dst);
+    }
+    memset(padded + (size_t)(h + 1) * row, 0, row * sizeof *padded);
+}
+
+static void tap_offsets(int w, int cin, int off[9])
+{
+    for (int dy = 0; dy < 3; dy++)
+        for (int dx = 0; dx < 3; dx++)
+            off[dy * 3 + dx] = (dy * (w + 2) + dx) * cin;
+}
+
+/* Six output positions by sixteen output channels per step: 12 accumulators, two
+ * weight vectors and one broadcast fit the 16 AVX2 registers. */
+enum { MR = 6 };
+
+MN_HOT_KERNEL
+void mn_conv3x3_forward(const float *padded, int h, int w, int cin,
+                        const float *packed, const float *bias, int cout, float *out)
+{
+    const int npos = h * w;
+    int off[9];
+    tap_offsets(w, cin, off);
+
+    for (int co = 0; co < cout; co += 16) {
+        const mn_v8 bias0 = mn_v8_load(bias + co), bias1 = mn_v8_load(bias + co + 8);
+        for (int p0 = 0; p0 < npos; p0 += MR) {
+            const int mr = npos - p0 < MR ? npos - p0 : MR;
+            const float *a[MR];
+            for (int r = 0; r < MR; r++) {
+                int p = p0 + (r < mr ? r : 0); /* spare rows recompute row 0, unstored */
+                a[r] = padded + ((size_t)(p / w) * (w + 2) + (size_t)(p % w)) * cin;
+            }
+            mn_v8 c00 = bias0, c01 = bias1, c10 = bias0, c11 = bias1, c20 = bias0, c21 = bias1;
+            mn_v8 c30 = bias0, c31 = bias1, c40 = bias0, c41 = bias1, c50 = bias0, c51 = bias1;
+            for (int tap = 0; tap < 9; tap++) {
+                const float *bw = packed + (size_t)tap * cin * cout + co;
+                const int o = off[tap];
+                for (int ci = 0; ci < cin; ci++) {
+                    const mn_v8 b0 = mn_v8_load(bw + (size_t)ci * cout);
+                    const mn_v8 b1 = mn_v8_load(bw + (size_t)ci * cout + 8);
+                    mn_v8 x;
+                    x = mn_v8_set1(a[0][o + ci]); c00 += x * b0; c01 += x * b1;
+                    x = mn_v8_set1(a[1][o + ci]); c10 += x * b0; c11 += x * b1;
+                    x = mn_v8_set1(a[2][o + ci]); c20 += x * b0; c21 += x * b1;
+                    x = mn_v8_set1(a[3][o + ci]); c30 += x * b0; c31 += x * b1;
+                    x = mn_v8_set1(a[4][o + ci]); c40 += x * b0; c41 += x * b1;
+                    x = mn_v8_set1(a[5][o + ci]); c50 += x * b0; c51 += x * b1;
+                }
+            }
+            const mn_v8 acc[MR][2] = {{c00, c01}, {c10, c11}, {c20, c21},
+                                      {c30, c31}, {c40, c41}, {c50, c51}};
+            for (int r = 0; r < mr; r++) {
+                float *o = out + (size_t)(p0 + r) * cout + co;
+                mn_v8_store(o, acc[r][0]);
+                mn_v8_store(o + 8, acc[r][1]);
+            }
+        }
+    }
+}
+
+void mn_conv3x3_backward(const float *padded, int h, int w, int cin,
+                         const float *w_rows, int cout, const float *dout,
+                         float *dw_rows, float *db, float *dpadded)
+{
+    int off[9];
+    tap_offsets(w, cin, off);
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            const size_t base = ((size_t)y * (w + 2) + x) * cin;
+            const float *g = dout + ((size_t)y * w + x) * cout;
+            for (int co = 0; co < cout; co++) {
+                if (g[co] == 0.0f)
+                    continue;
+                db[co] += g[co];
+                float *dw = dw_rows + (size_t)co * 9 * cin;
+                const float *wr = w_rows + (size_t)co * 9 * cin;
+                for (int tap = 0; tap < 9; tap++)
+                    for (int ci = 0; ci < cin; ci++) {
+                        dw[tap * cin + ci] += g[co] * padded[base + off[tap] + ci];
+                        if (dpadded)
+                            dpadded[base + off[tap] + ci] += g[co] * wr[tap * cin + ci];
+                    }
+            }
+        }
+}
+
+/* dst[0..n) += s * src[0..n), vectorised when n is a multiple of 8. */
+static inline void axpy(float *dst, float s, const float *src, int n)
+{
+    if (n % 8 == 0) {
+        const mn_v8 sv = mn_v8_set1(s);
+        for (int i = 0; i < n; i += 8)
+            mn_v8_store(dst + i, mn_v8_load(dst + i) + sv * mn_v8_load(src + i));
+    } else {
+        for (int i = 0; i < n; i++)
+            dst[i] += s * src[i];
+    }
+}
+
+/* A gradient that reaches one convolution output: where (offset of its window's top
+ * left in the padded input) and how much. */
+typedef struct {
+    int base;
+    int channel;
+    float g;
+} pooled_grad;
+
+enum { BLK = 96 }; /* twelve 8-float accumulators: one 3-tap row when cin is 32 */
+
+/* acc[0..BLK) = dst[0..BLK) + sum_i g_i * src_i[0..BLK), in registers. */
+static inline void accumulate_block(float *dst, const pooled_grad *list, int n,
+                                    const float *src, size_t src_stride, size_t src_offset,
+                                    int use_channel)
+{
+    mn_v8 acc[BLK / 8];
+    for (int j = 0; j < BLK / 8; j++)
+        acc[j] = mn_v8_load(dst + 8 * j);
+    for (int i = 0; i < n; i++) {
+        const mn_v8 g = mn_v8_set1(list[i].g);
+        const float *s = src + (use_channel ? (size_t)list[i].channel * src_stride
+                                            : (size_t)list[i].base) + src_offset;
+        for (int j = 0; j < BLK / 8; j++)
+            acc[j] += g * mn_v8_load(s + 8 * j);
+    }
+    for (int j = 0; j < BLK / 8; j++)
+        mn_v8_store(dst + 8 * j, acc[j]);
+}
+
+MN_HOT_KERNEL
+void mn_conv3x3_backward_pooled(const float *padded, int h, int w, int cin,
+                                const float *w_rows, int cout, const float *pooled,
+                                const uint8_t *argmax, const float *dpooled,
+                                float *dw_rows, float *db, float *dpadded)
+{
+    const int ph = h / 2, pw = w / 2, np = ph * pw, k = 9 * cin, row = 3 * cin;
+    const size_t prow = (size_t)(w + 2) * cin; /* one padded input row */
+    int off[9];
+    tap_offsets(w, cin, off);
+
+    if (row % BLK != 0 || np > 4096 || cout > 256) {
+        /* general shapes: one saxpy per tap and gradient */
+        for (int p = 0; p < np; p++) {
+            const int py = p / pw, px = p % pw;
+            for (int co = 0; co < cout; co++) {
+                const size_t pi = (size_t)p * cout + co;
+                const float g = dpooled[pi];
+                if (pooled[pi] <= 0.0f || g == 0.0f)
+                    continue; /* ReLU closed, or nothing to pass back */
+                const int y = 2 * py + (argmax[pi] >> 1), x = 2 * px + (argmax[pi] & 1);
+                const size_t base = ((size_t)y * (w + 2) + x) * cin;
+                db[co] += g;
+                for (int tap = 0; tap < 9; tap++)
+                    axpy(dw_rows + (size_t)co * k + tap * cin, g, padded + base + off[tap], cin);
+                if (dpadded)
+                    for (int tap = 0; tap < 9; tap++)
+                        axpy(dpadded + base + off[tap], g, w_rows + (size_t)co * k + tap * cin, cin);
+            }
+        }
+        return;
+    }
+
+    /* Fast path. A row of three taps is 3*cin contiguous floats both in the padded
+     * input and in a weight row, so whole rows are accumulated in registers. */
+    pooled_grad list[4096];
+    for (int co = 0; co < cout; co++) {
+        /* weight gradient of one output channel: sum over its active positions */
+        int n = 0;
+        float bias = 0.0f;
+        for (int p = 0; p < np; p++) {
+            /* branch-free: write the entry, keep it only if the gradient flows */
+            const size_t pi = (size_t)p * cout + co;
+            const float g = pooled[pi] > 0.0f ? dpooled[pi] : 0.0f;
+            const int y = 2 * (p / pw) + (argmax[pi] >> 1), x = 2 * (p % pw) + (argmax[pi] & 1);
+            list[n] = (pooled_grad){(int)(((size_t)y * (w + 2) + x) * cin), co, g};
+            n += g != 0.0f;
+            bias += g;
+        }
+        db[co] += bias;
+        for (int dy = 0; dy < 3; dy++)
+            for (int c0 = 0; c0 < row; c0 += BLK)
+                accumulate_block(dw_rows + (size_t)co * k + dy * row + c0, list, n, padded, 0,
+                                 dy * prow + c0, 0);
+    }
+    if (!dpadded)
+        return;
+    for (int p = 0; p < np; p++) {
+        /* input gradient: bucket the channels by the window position of their maximum */
+        pooled_grad *bucket[4] = {list, list + cout, list + 2 * cout, list + 3 * cout};
+        int count[4] = {0, 0, 0, 0};
+        for (int co = 0; co < cout; co++) {
+            const size_t pi = (size_t)p * cout + co;
+            const float g = pooled[pi] > 0.0f ? dpooled[pi] : 0.0f;
+            const int a = argmax[pi];
+            bucket[a][count[a]] = (pooled_grad){0, co, g};
+            count[a] += g != 0.0f;
+        }
+        for (int a = 0; a < 4; a++) {
+            const int n = count[a];
+            if (!n)
+                continue;
+            const pooled_grad *items = bucket[a];
+            const int y = 2 * (p / pw) + (a >> 1), x = 2 * (p % pw) + (a & 1);
+            float *dst = dpadded + ((size_t)y * (w + 2) + x) * cin;
+            for (int dy = 0; dy < 3; dy++)
+                for (int c0 = 0; c0 < row; c0 += BLK)
+                    accumulate_block(dst + dy * prow + c0, items, n, w_rows, (size_t)k,
+                                     (size_t)dy * row + c0, 1);
+        }
+    }
+}
+
+void mn_conv3x3_unpack_forward(const float *packed, int cin, int cout, float *w)
+{
+    for (int co = 0; co < cout; co++)
+        for (int ci = 0; ci < cin; ci++)
+            for (int tap = 0; tap < 9; tap++)
+                w[((size_t)co * cin + ci) * 9 + tap] = packed[(size_t)(tap * cin + ci) * cout + co];
+}
+
+MN_HOT_KERNEL
+void mn_conv3x3_weight_grad(const float *padded, int h, int w, int cin, const float *dout,
+                            int cout, float *dw_packed, float *db)
+{
+    int off[9];
+    tap_offsets(w, cin, off);
+    for (int co = 0; co < cout; co += 8) {
+        mn_v8 bias = mn_v8_load(db + co);
+        for (int q = 0; q < h * w; q++)
+            bias += mn_v8_load(dout + (size_t)q * cout + co);
+        mn_v8_store(db + co, bias);
+    }
+    for (int tap = 0; tap < 9; tap++)
+        for (int ci = 0; ci < cin; ci++)
+            for (int co = 0; co < cout; co += 32) {
+                float *dst = dw_packed + (size_t)(tap * cin + ci) * cout + co;
+                const int nv = cout - co < 32 ? (cout - co) / 8 : 4;
+                mn_v8 acc[4] = {mn_v8_set1(0.0f), mn_v8_set1(0.0f), mn_v8_set1(0.0f), mn_v8_set1(0.0f)};
+                for (int y = 0; y < h; y++)
+                    for (int x = 0; x < w; x++) {
+                        const float v = padded[((size_t)y * (w + 2) + x) * cin + off[tap] + ci];
+                        if (v == 0.0f)
+                            continue;
+                        const float *g = dout + ((size_t)y * w + x) * cout + co;
+                        for (int j = 0; j < nv; j++)
+                            acc[j] += v * mn_v8_load(g + 8 * j);
+                    }
+                for (int j = 0; j < nv; j++)
+                    mn_v8_store(dst + 8 * j, mn_v8_load(dst + 8 * j) + acc[j]);
+            }
+}

@@ -1,0 +1,16 @@
+/* Softmax and cross-entropy over a batch of logits [batch][classes]. */
+#ifndef MN_LOSS_H
+#define MN_LOSS_H
+
+#include <stdint.h>
+
+/* probs = softmax(logits), row by row; returns the mean cross-entropy against labels
+ * (computed from log-sum-exp, so it stays finite), or 0 when labels is NULL. */
+float mn_softmax_xent_forward(const float *logits, const uint8_t *labels, int batch,
+                              int classes, float *probs);
+
+/* Gradient of the mean cross-entropy: dlogits = (probs - onehot(labels)) / batch. */
+void mn_softmax_xent_backward(const float *probs, const uint8_t *labels, int batch,
+                              int classes, float *dlogits);
+
+#endif

@@ -1,0 +1,58 @@
+#include "config.h"
+
+#include <string.h>
+
+#include "mn_pool.h"
+#include "mn_simd.h"
+
+static void pool_row(const float *in, int w, int c, int py, float *out, uint8_t *argmax,
+                     int relu)
+{
+    const int pw = w / 2;
+    for (int px = 0; px < pw; px++) {
+        const float *p00 = in + ((size_t)(2 * py) * w + 2 * px) * c;
+        const float *win[4] = {p00, p00 + c, p00 + (size_t)w * c, p00 + (size_t)w * c + c};
+        for (int ch = 0; ch < c; ch++) {
+            float best = win[0][ch];
+            uint8_t arg = 0;
+            for (uint8_t k = 1; k < 4; k++)
+                if (win[k][ch] > best) {
+                    best = win[k][ch];
+                    arg = k;
+                }
+            out[(size_t)px * c + ch] = relu && best < 0.0f ? 0.0f : best;
+            argmax[(size_t)px * c + ch] = arg;
+        }
+    }
+}
+
+void mn_maxpool2_forward(const float *in, int h, int w, int c, float *out, uint8_t *argmax)
+{
+    const size_t prow = (size_t)(w / 2) * c;
+    for (int py = 0; py < h / 2; py++)
+        pool_row(in, w, c, py, out + py * prow, argmax + py * prow, 0);
+}
+
+MN_HOT_KERNEL
+void mn_relu_maxpool2_forward(const float *in, int h, int w, int c, float *out,
+                              size_t out_row_stride, uint8_t *argmax)
+{
+    const size_t prow = (size_t)(w / 2) * c;
+    for (int py = 0; py < h / 2; py++)
+        pool_row(in, w, c, py, out + py * out_row_stride, argmax + py * prow, 1);
+}
+
+void mn_maxpool2_backward(const float *dout, const uint8_t *argmax, int h, int w, int c,
+                          float *din)
+{
+    const int pw = w / 2;
+    memset(din, 0, (size_t)h * w * c * sizeof *din);
+    for (int py = 0; py < h / 2; py++)
+        for (int px = 0; px < pw; px++)
+            for (int ch = 0; ch < c; ch++) {
+                size_t pi = ((size_t)py * pw + px) * c + ch;
+                int am = argmax[pi];
+                int y = 2 * py + (am >> 1), x = 2 * px + (am & 1);
+                din[((size_t)y * w + x) * c + ch] = dout[pi];
+            }
+}

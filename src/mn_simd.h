@@ -1,0 +1,38 @@
+/* Portable 8-lane float vectors (GCC/Clang vector extensions) and the attribute that
+ * compiles a hot kernel twice, for x86-64-v3 (AVX2+FMA) and the baseline, choosing
+ * at load time. The same source thus runs everywhere and fast where it can, without
+ * -march=native in a binary that ships in a container. */
+#ifndef MN_SIMD_H
+#define MN_SIMD_H
+
+#include <string.h>
+
+typedef float mn_v8 __attribute__((vector_size(32)));
+
+static inline mn_v8 mn_v8_load(const float *p)
+{
+    mn_v8 v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline void mn_v8_store(float *p, mn_v8 v)
+{
+    memcpy(p, &v, sizeof v);
+}
+
+static inline mn_v8 mn_v8_set1(float x)
+{
+    /* one vbroadcastss; GCC 12 builds a literal {x, x, ...} lane by lane, and adds
+     * 0.0f + x in scalar first when written as a vector-scalar sum */
+    mn_v8 v = {x};
+    return __builtin_shufflevector(v, v, 0, 0, 0, 0, 0, 0, 0, 0);
+}
+
+#if defined(HAVE_TARGET_CLONES) && defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)
+#define MN_HOT_KERNEL __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define MN_HOT_KERNEL
+#endif
+
+#endif

@@ -1,0 +1,404 @@
+/* Every layer's forward pass against a direct reference and its backward pass against
+ * central finite differences of a random linear function of its output. */
+#include "config.h"
+
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "mn_activation.h"
+#include "mn_conv.h"
+#include "mn_linear.h"
+#include "mn_loss.h"
+#include "mn_pool.h"
+#include "mn_rng.h"
+
+static mn_rng rng;
+
+static float *random_array(size_t n, float scale)
+{
+    float *x = malloc(n * sizeof *x);
+    for (size_t i = 0; i < n; i++)
+        x[i] = (2.0f * mn_rng_uniform(&rng) - 1.0f) * scale;
+    return x;
+}
+
+static double dot(const float *a, const float *b, size_t n)
+{
+    double s = 0.0;
+    for (size_t i = 0; i < n; i++)
+        s += (double)a[i] * b[i];
+    return s;
+}
+
+static void assert_close(const char *what, size_t i, double got, double want, double tol)
+{
+    if (fabs(got - want) > tol * (1.0 + fabs(want)))
+        fail_msg("%s[%zu]: got %.6g, want %.6g", what, i, got, want);
+}
+
+/* ---------------------------------------------------------------- convolution */
+
+/* out = conv(in) straight from the definition, PyTorch weight layout. */
+static void conv_reference(const float *in, int h, int w, int cin, const float *wt,
+                           const float *bias, int cout, float *out)
+{
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++)
+            for (int co = 0; co < cout; co++) {
+                double s = bias[co];
+                for (int ci = 0; ci < cin; ci++)
+                    for (int dy = 0; dy < 3; dy++)
+                        for (int dx = 0; dx < 3; dx++) {
+                            int yy = y + dy - 1, xx = x + dx - 1;
+                            if (yy < 0 || yy >= h || xx < 0 || xx >= w)
+                                continue;
+                            s += (double)in[((size_t)yy * w + xx) * cin + ci] *
+                                 wt[(((size_t)co * cin + ci) * 3 + dy) * 3 + dx];
+                        }
+                out[((size_t)y * w + x) * cout + co] = (float)s;
+            }
+}
+
+static void conv_forward(const float *in, int h, int w, int cin, const float *wt,
+                         const float *bias, int cout, float *out)
+{
+    float *padded = calloc((size_t)(h + 2) * (w + 2) * cin, sizeof *padded);
+    float *packed = malloc((size_t)9 * cin * cout * sizeof *packed);
+    mn_pad1(in, h, w, cin, padded);
+    mn_conv3x3_pack_forward(wt, cin, cout, packed);
+    mn_conv3x3_forward(padded, h, w, cin, packed, bias, cout, out);
+    free(padded);
+    free(packed);
+}
+
+static void test_conv_forward(void **state)
+{
+    (void)state;
+    const int cases[][4] = {{5, 7, 1, 16}, {28, 28, 1, 32}, {14, 14, 32, 64}, {3, 3, 3, 48}};
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        int h = cases[c][0], w = cases[c][1], cin = cases[c][2], cout = cases[c][3];
+        size_t nin = (size_t)h * w * cin, nout = (size_t)h * w * cout;
+        float *in = random_array(nin, 1.0f), *wt = random_array((size_t)9 * cin * cout, 0.5f);
+        float *bias = random_array((size_t)cout, 0.5f);
+        float *got = malloc(nout * sizeof *got), *want = malloc(nout * sizeof *want);
+        conv_forward(in, h, w, cin, wt, bias, cout, got);
+        conv_reference(in, h, w, cin, wt, bias, cout, want);
+        for (size_t i = 0; i < nout; i++)
+            assert_close("conv out", i, got[i], want[i], 1e-5);
+        free(in), free(wt), free(bias), free(got), free(want);
+    }
+}
+
+static void test_conv_pack_roundtrip(void **state)
+{
+    (void)state;
+    const int cin = 3, cout = 16;
+    float *wt = random_array((size_t)9 * cin * cout, 1.0f);
+    float packed[9 * 3 * 16], rows[9 * 3 * 16], back[9 * 3 * 16];
+    mn_conv3x3_pack_forward(wt, cin, cout, packed);
+    mn_conv3x3_unpack_forward(packed, cin, cout, back);
+    assert_memory_equal(back, wt, sizeof back);
+    mn_conv3x3_pack_rows(wt, cin, cout, rows);
+    mn_conv3x3_unpack_rows(rows, cin, cout, back);
+    assert_memory_equal(back, wt, sizeof back);
+    free(wt);
+}
+
+/* Loss L = sum(r * conv(in)); checks dL/dw, dL/db, dL/din of the dense backward. */
+static void test_conv_backward_finite_differences(void **state)
+{
+    (void)state;
+    const int h = 4, w = 5, cin = 3, cout = 16;
+    const size_t nin = (size_t)h * w * cin, nout = (size_t)h * w * cout, nw = (size_t)9 * cin * cout;
+    float *in = random_array(nin, 1.0f), *wt = random_array(nw, 0.5f);
+    float *bias = random_array(cout, 0.5f), *r = random_array(nout, 1.0f);
+    float *out = malloc(nout * sizeof *out);
+    float *padded = calloc((size_t)(h + 2) * (w + 2) * cin, sizeof *padded);
+    float *dpadded = calloc((size_t)(h + 2) * (w + 2) * cin, sizeof *dpadded);
+    float *rows = malloc(nw * sizeof *rows), *drows = calloc(nw, sizeof *drows);
+    float *dw = malloc(nw * sizeof *dw), *db = calloc(cout, sizeof *db);
+    mn_pad1(in, h, w, cin, padded);
+    mn_conv3x3_pack_rows(wt, cin, cout, rows);
+    mn_conv3x3_backward(padded, h, w, cin, rows, cout, r, drows, db, dpadded);
+    mn_conv3x3_unpack_rows(drows, cin, cout, dw);
+
+    const float eps = 1e-2f;
+    for (size_t i = 0; i < nw; i += 7) {
+        float keep = wt[i];
+        wt[i] = keep + eps; conv_reference(in, h, w, cin, wt, bias, cout, out);
+        double up = dot(r, out, nout);
+        wt[i] = keep - eps; conv_reference(in, h, w, cin, wt, bias, cout, out);
+        double down = dot(r, out, nout);
+        wt[i] = keep;
+        assert_close("dw", i, dw[i], (up - down) / (2 * eps), 1e-3);
+    }
+    for (int i = 0; i < cout; i++) {
+        float keep = bias[i];
+        bias[i] = keep + eps; conv_reference(in, h, w, cin, wt, bias, cout, out);
+        double up = dot(r, out, nout);
+        bias[i] = keep - eps; conv_reference(in, h, w, cin, wt, bias, cout, out);
+        double down = dot(r, out, nout);
+        bias[i] = keep;
+        assert_close("db", (size_t)i, db[i], (up - down) / (2 * eps), 1e-3);
+    }
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++)
+            for (int ci = 0; ci < cin; ci++) {
+                size_t i = ((size_t)y * w + x) * cin + ci;
+                float keep = in[i];
+                in[i] = keep + eps; conv_reference(in, h, w, cin, wt, bias, cout, out);
+                double up = dot(r, out, nout);
+                in[i] = keep - eps; conv_reference(in, h, w, cin, wt, bias, cout, out);
+                double down = dot(r, out, nout);
+                in[i] = keep;
+                float got = dpadded[((size_t)(y + 1) * (w + 2) + x + 1) * cin + ci];
+                assert_close("din", i, got, (up - down) / (2 * eps), 1e-3);
+            }
+    free(in), free(wt), free(bias), free(r), free(out), free(padded), free(dpadded);
+    free(rows), free(drows), free(dw), free(db);
+}
+
+/* The pooled (sparse) backward and the first-layer weight gradient must equal the
+ * dense chain ReLU' -> maxpool' -> conv' on the same data. */
+static void check_pooled_backward(int h, int w, int cin, int cout)
+{
+    const size_t nout = (size_t)h * w * cout, npool = nout / 4, nw = (size_t)9 * cin * cout;
+    const size_t npad = (size_t)(h + 2) * (w + 2) * cin;
+    float *in = random_array((size_t)h * w * cin, 1.0f), *wt = random_array(nw, 0.5f);
+    float *bias = random_array(cout, 0.2f), *dpooled = random_array(npool, 1.0f);
+    float *out = malloc(nout * sizeof *out), *pooled = malloc(npool * sizeof *pooled);
+    uint8_t *argmax = malloc(npool);
+    float *padded = malloc(npad * sizeof *padded), *rows = malloc(nw * sizeof *rows);
+    conv_reference(in, h, w, cin, wt, bias, cout, out);
+    mn_relu_maxpool2_forward(out, h, w, cin == 0 ? 1 : cout, pooled, (size_t)(w / 2) * cout, argmax);
+    mn_pad1(in, h, w, cin, padded);
+    mn_conv3x3_pack_rows(wt, cin, cout, rows);
+
+    /* dense chain */
+    float *dpool_relu = malloc(npool * sizeof *dpool_relu), *dout = malloc(nout * sizeof *dout);
+    for (size_t i = 0; i < npool; i++)
+        dpool_relu[i] = pooled[i] > 0.0f ? dpooled[i] : 0.0f;
+    mn_maxpool2_backward(dpool_relu, argmax, h, w, cout, dout);
+    float *dw_want = calloc(nw, sizeof(float)), *db_want = calloc(cout, sizeof(float));
+    float *dpad_want = calloc(npad, sizeof(float));
+    mn_conv3x3_backward(padded, h, w, cin, rows, cout, dout, dw_want, db_want, dpad_want);
+
+    float *dw = calloc(nw, sizeof(float)), *db = calloc(cout, sizeof(float));
+    float *dpad = calloc(npad, sizeof(float));
+    mn_conv3x3_backward_pooled(padded, h, w, cin, rows, cout, pooled, argmax, dpooled, dw, db, dpad);
+    for (size_t i = 0; i < nw; i++)
+        assert_close("pooled dw", i, dw[i], dw_want[i], 1e-4);
+    for (int i = 0; i < cout; i++)
+        assert_close("pooled db", (size_t)i, db[i], db_want[i], 1e-4);
+    for (size_t i = 0; i < npad; i++)
+        assert_close("pooled din", i, dpad[i], dpad_want[i], 1e-4);
+
+    /* weight-only dense kernel, packed layout */
+    float *dw_packed = calloc(nw, sizeof(float)), *dw_torch = malloc(nw * sizeof(float));
+    float *dw_want_torch = malloc(nw * sizeof(float));
+    float *db2 = calloc(cout, sizeof(float));
+    mn_conv3x3_weight_grad(padded, h, w, cin, dout, cout, dw_packed, db2);
+    mn_conv3x3_unpack_forward(dw_packed, cin, cout, dw_torch);
+    mn_conv3x3_unpack_rows(dw_want, cin, cout, dw_want_torch);
+    for (size_t i = 0; i < nw; i++)
+        assert_close("weight_grad dw", i, dw_torch[i], dw_want_torch[i], 1e-4);
+    for (int i = 0; i < cout; i++)
+        assert_close("weight_grad db", (size_t)i, db2[i], db_want[i], 1e-4);
+
+    free(in), free(wt), free(bias), free(dpooled), free(out), free(pooled), free(argmax);
+    free(padded), free(rows), free(dpool_relu), free(dout), free(dw_want), free(db_want);
+    free(dpad_want), free(dw), free(db), free(dpad), free(dw_packed), free(dw_torch);
+    free(dw_want_torch), free(db2);
+}
+
+static void test_conv_backward_pooled(void **state)
+{
+    (void)state;
+    check_pooled_backward(14, 14, 32, 64); /* conv2: the register-blocked path */
+    check_pooled_backward(6, 8, 3, 16);    /* general path */
+    check_pooled_backward(28, 28, 1, 32);  /* conv1 */
+}
+
+/* ---------------------------------------------------------------- pooling */
+
+static void test_maxpool(void **state)
+{
+    (void)state;
+    const int h = 6, w = 4, c = 3;
+    const size_t n = (size_t)h * w * c, np = n / 4;
+    float *in = random_array(n, 1.0f), *out = malloc(np * sizeof *out);
+    float *relu_out = malloc(np * sizeof *relu_out), *din = malloc(n * sizeof *din);
+    float *r = random_array(np, 1.0f);
+    uint8_t *arg = malloc(np), *arg2 = malloc(np);
+    mn_maxpool2_forward(in, h, w, c, out, arg);
+    for (int py = 0; py < h / 2; py++)
+        for (int px = 0; px < w / 2; px++)
+            for (int ch = 0; ch < c; ch++) {
+                float m = -INFINITY;
+                for (int k = 0; k < 4; k++)
+                    m = fmaxf(m, in[((size_t)(2 * py + k / 2) * w + 2 * px + k % 2) * c + ch]);
+                size_t pi = ((size_t)py * (w / 2) + px) * c + ch;
+                assert_float_equal(out[pi], m, 0.0f);
+                int a = arg[pi];
+                assert_float_equal(in[((size_t)(2 * py + a / 2) * w + 2 * px + a % 2) * c + ch], m, 0.0f);
+            }
+    mn_relu_maxpool2_forward(in, h, w, c, relu_out, (size_t)(w / 2) * c, arg2);
+    for (size_t i = 0; i < np; i++)
+        assert_float_equal(relu_out[i], out[i] > 0.0f ? out[i] : 0.0f, 0.0f);
+    /* backward against finite differences of sum(r * pool(in)) */
+    mn_maxpool2_backward(r, arg, h, w, c, din);
+    const float eps = 1e-3f;
+    for (size_t i = 0; i < n; i++) {
+        float keep = in[i];
+        in[i] = keep + eps; mn_maxpool2_forward(in, h, w, c, out, arg2);
+        double up = dot(r, out, np);
+        in[i] = keep - eps; mn_maxpool2_forward(in, h, w, c, out, arg2);
+        double down = dot(r, out, np);
+        in[i] = keep;
+        assert_close("pool din", i, din[i], (up - down) / (2 * eps), 1e-2);
+    }
+    free(in), free(out), free(relu_out), free(din), free(r), free(arg), free(arg2);
+}
+
+/* ---------------------------------------------------------------- activations */
+
+static void test_relu(void **state)
+{
+    (void)state;
+    const size_t n = 200;
+    float *x = random_array(n, 1.0f), *y = malloc(n * sizeof *y), *dy = random_array(n, 1.0f);
+    float *dx = malloc(n * sizeof *dx);
+    mn_relu_forward(x, y, n);
+    mn_relu_backward(y, dy, dx, n);
+    for (size_t i = 0; i < n; i++) {
+        assert_float_equal(y[i], x[i] > 0 ? x[i] : 0.0f, 0.0f);
+        /* derivative of relu is 1 above zero and 0 below: finite differences agree
+         * away from the kink */
+        float eps = 1e-3f;
+        if (fabsf(x[i]) > 2 * eps) {
+            float up = x[i] + eps > 0 ? x[i] + eps : 0, down = x[i] - eps > 0 ? x[i] - eps : 0;
+            assert_close("relu dx", i, dx[i], dy[i] * (up - down) / (2 * eps), 1e-3);
+        }
+    }
+    free(x), free(y), free(dy), free(dx);
+}
+
+static void test_dropout(void **state)
+{
+    (void)state;
+    const size_t n = 100000;
+    uint8_t *keep = malloc(n);
+    float *x = random_array(n, 1.0f), *y = malloc(n * sizeof *y), *dx = malloc(n * sizeof *dx);
+    mn_rng r;
+    mn_rng_seed(&r, 42);
+    mn_dropout_mask(&r, 0.25f, keep, n);
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++)
+        kept += keep[i];
+    assert_in_range(kept, 74000, 76000); /* 75 % kept, 4.5 sigma band */
+    mn_dropout_forward(x, keep, 0.25f, y, n);
+    mn_dropout_backward(x, keep, 0.25f, dx, n);
+    for (size_t i = 0; i < n; i++) {
+        assert_float_equal(y[i], keep[i] ? x[i] / 0.75f : 0.0f, 1e-6);
+        assert_float_equal(dx[i], y[i], 0.0f); /* a linear map is its own derivative */
+    }
+    /* the same seed gives the same mask */
+    uint8_t *again = malloc(n);
+    mn_rng_seed(&r, 42);
+    mn_dropout_mask(&r, 0.25f, again, n);
+    assert_memory_equal(keep, again, n);
+    free(keep), free(x), free(y), free(dx), free(again);
+}
+
+/* ---------------------------------------------------------------- linear, loss */
+
+static void test_linear(void **state)
+{
+    (void)state;
+    const int batch = 3, in = 7, out = 5;
+    float *x = random_array((size_t)batch * in, 1.0f), *wt = random_array((size_t)out * in, 1.0f);
+    float *b = random_array(out, 1.0f), *r = random_array((size_t)batch * out, 1.0f);
+    float y[15], dw[35], db[5], dx[21];
+    mn_linear_forward(x, batch, in, wt, b, out, y);
+    for (int i = 0; i < batch; i++)
+        for (int j = 0; j < out; j++) {
+            double s = b[j];
+            for (int k = 0; k < in; k++)
+                s += (double)x[i * in + k] * wt[j * in + k];
+            assert_close("linear y", (size_t)(i * out + j), y[i * out + j], s, 1e-5);
+        }
+    mn_linear_backward(x, r, batch, in, wt, out, dw, db, dx);
+    const float eps = 1e-2f;
+    float *params[3] = {wt, b, x};
+    float *grads[3] = {dw, db, dx};
+    size_t sizes[3] = {(size_t)out * in, (size_t)out, (size_t)batch * in};
+    for (int p = 0; p < 3; p++)
+        for (size_t i = 0; i < sizes[p]; i++) {
+            float keep = params[p][i];
+            params[p][i] = keep + eps; mn_linear_forward(x, batch, in, wt, b, out, y);
+            double up = dot(r, y, 15);
+            params[p][i] = keep - eps; mn_linear_forward(x, batch, in, wt, b, out, y);
+            double down = dot(r, y, 15);
+            params[p][i] = keep;
+            assert_close("linear grad", i, grads[p][i], (up - down) / (2 * eps), 1e-3);
+        }
+    free(x), free(wt), free(b), free(r);
+}
+
+static void test_softmax_cross_entropy(void **state)
+{
+    (void)state;
+    const int batch = 4, classes = 10;
+    float *z = random_array((size_t)batch * classes, 3.0f);
+    float probs[40], dz[40];
+    const uint8_t labels[4] = {0, 9, 3, 3};
+    float loss = mn_softmax_xent_forward(z, labels, batch, classes, probs);
+    for (int i = 0; i < batch; i++) {
+        double s = 0;
+        for (int j = 0; j < classes; j++)
+            s += probs[i * classes + j];
+        assert_float_equal(s, 1.0, 1e-5);
+    }
+    mn_softmax_xent_backward(probs, labels, batch, classes, dz);
+    const float eps = 1e-2f;
+    for (int i = 0; i < batch * classes; i++) {
+        float keep = z[i];
+        z[i] = keep + eps; double up = mn_softmax_xent_forward(z, labels, batch, classes, probs);
+        z[i] = keep - eps; double down = mn_softmax_xent_forward(z, labels, batch, classes, probs);
+        z[i] = keep;
+        assert_close("dlogits", (size_t)i, dz[i], (up - down) / (2 * eps), 1e-3);
+    }
+    /* uniform logits: loss log(10); huge logits stay finite */
+    float flat[10] = {0};
+    assert_float_equal(mn_softmax_xent_forward(flat, labels, 1, classes, probs), logf(10.0f), 1e-6);
+    float big[10] = {1000, -1000, 0, 0, 0, 0, 0, 0, 0, 0};
+    const uint8_t one = 1;
+    float l = mn_softmax_xent_forward(big, &one, 1, classes, probs);
+    assert_true(isfinite(l));
+    assert_float_equal(l, 2000.0f, 1e-2);
+    assert_true(loss > 0.0f);
+    free(z);
+}
+
+int main(void)
+{
+    mn_rng_seed(&rng, 12345);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_conv_forward),
+        cmocka_unit_test(test_conv_pack_roundtrip),
+        cmocka_unit_test(test_conv_backward_finite_differences),
+        cmocka_unit_test(test_conv_backward_pooled),
+        cmocka_unit_test(test_maxpool),
+        cmocka_unit_test(test_relu),
+        cmocka_unit_test(test_dropout),
+        cmocka_unit_test(test_linear),
+        cmocka_unit_test(test_softmax_cross_entropy),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
