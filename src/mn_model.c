@@ -1,0 +1,160 @@
+#include "config.h"
+
+#include "mn_model.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static void spec_view(int id, const mn_params *p, mn_st_tensor_view *v)
+{
+    const mn_tensor_spec *s = &mn_net_tensors[id];
+    memset(v, 0, sizeof *v);
+    v->name = s->name;
+    v->ndim = s->ndim;
+    for (int d = 0; d < s->ndim; d++)
+        v->shape[d] = (size_t)s->shape[d];
+    v->data = p->t[id];
+}
+
+static mn_status check_params(const mn_params *p, mn_error *err)
+{
+    if (!p)
+        return mn_fail(err, MN_ERR_ARG, "model: NULL parameters");
+    for (int i = 0; i < MN_NUM_TENSORS; i++)
+        if (!p->t[i])
+            return mn_fail(err, MN_ERR_ARG, "model: tensor %s is not allocated",
+                           mn_net_tensors[i].name);
+    return MN_OK;
+}
+
+mn_status mn_model_save(const char *path, const mn_params *p, const mn_metadata *meta,
+                        mn_error *err)
+{
+    mn_status st = check_params(p, err);
+    if (st != MN_OK)
+        return st;
+    mn_st_tensor_view v[MN_NUM_TENSORS];
+    for (int i = 0; i < MN_NUM_TENSORS; i++)
+        spec_view(i, p, &v[i]);
+    return mn_st_write(path, v, MN_NUM_TENSORS, meta, err);
+}
+
+mn_status mn_model_serialize(const mn_params *p, const mn_metadata *meta, uint8_t **out,
+                             size_t *out_len, mn_error *err)
+{
+    mn_status st = check_params(p, err);
+    if (st != MN_OK)
+        return st;
+    mn_st_tensor_view v[MN_NUM_TENSORS];
+    for (int i = 0; i < MN_NUM_TENSORS; i++)
+        spec_view(i, p, &v[i]);
+    return mn_st_serialize(v, MN_NUM_TENSORS, meta, out, out_len, err);
+}
+
+static void format_dims(const size_t *shape, int ndim, char *buf, size_t cap)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int d = 0; d < ndim && used + 1 < cap; d++) {
+        int w = snprintf(buf + used, cap - used, "%s%zu", d ? ", " : "", shape[d]);
+        if (w < 0)
+            break;
+        used += (size_t)w;
+    }
+}
+
+mn_status mn_model_from_st(const mn_st_file *f, mn_params *p, mn_metadata *meta, mn_error *err)
+{
+    mn_status st = check_params(p, err);
+    if (st != MN_OK)
+        return st;
+    if (!f)
+        return mn_fail(err, MN_ERR_ARG, "model: NULL file");
+
+    const mn_st_tensor *found[MN_NUM_TENSORS];
+    for (int i = 0; i < MN_NUM_TENSORS; i++) {
+        const mn_tensor_spec *s = &mn_net_tensors[i];
+        const mn_st_tensor *t = mn_st_find(f, s->name);
+        if (!t)
+            return mn_fail(err, MN_ERR_FORMAT, "tensor %s is missing", s->name);
+        bool same = t->ndim == s->ndim;
+        for (int d = 0; same && d < s->ndim; d++)
+            same = t->shape[d] == (size_t)s->shape[d];
+        if (!same || t->count != s->count) {
+            char got[128], want[128];
+            size_t want_shape[4];
+            for (int d = 0; d < s->ndim; d++)
+                want_shape[d] = (size_t)s->shape[d];
+            format_dims(t->shape, t->ndim, got, sizeof got);
+            format_dims(want_shape, s->ndim, want, sizeof want);
+            return mn_fail(err, MN_ERR_FORMAT, "tensor %s: shape [%s], MNISTNet needs [%s]",
+                           s->name, got, want);
+        }
+        found[i] = t;
+    }
+    /* Every expected tensor is present and names are unique, so any further one is extra. */
+    if (mn_st_count(f) != MN_NUM_TENSORS) {
+        for (size_t j = 0; j < mn_st_count(f); j++) {
+            const mn_st_tensor *t = mn_st_tensor_at(f, j);
+            bool known = false;
+            for (int i = 0; i < MN_NUM_TENSORS && !known; i++)
+                known = strcmp(t->name, mn_net_tensors[i].name) == 0;
+            if (!known) {
+                /* names come from the file: print at most 64 bytes, no control chars */
+                char q[68];
+                size_t n = strlen(t->name), k = n < 64 ? n : 64;
+                while (k < n && k > 0 && ((unsigned char)t->name[k] & 0xC0) == 0x80)
+                    k--; /* do not cut a UTF-8 sequence */
+                for (size_t c = 0; c < k; c++)
+                    q[c] = ((unsigned char)t->name[c] < 0x20 || t->name[c] == 0x7F)
+                               ? '?' : t->name[c];
+                q[k] = '\0';
+                return mn_fail(err, MN_ERR_FORMAT, "unexpected tensor %s%s (not in MNISTNet)",
+                               q, k < n ? "..." : "");
+            }
+        }
+    }
+
+    for (int i = 0; i < MN_NUM_TENSORS; i++)
+        if (mn_net_tensors[i].count > 0)
+            memcpy(p->t[i], found[i]->data, mn_net_tensors[i].count * sizeof(float));
+    if (meta)
+        *meta = *mn_st_metadata(f);
+    return MN_OK;
+}
+
+mn_status mn_model_load_memory(const void *buf, size_t len, mn_params *p, mn_metadata *meta,
+                               mn_error *err)
+{
+    mn_status st = check_params(p, err);
+    if (st != MN_OK)
+        return st;
+    if (len > MN_MODEL_MAX_FILE_BYTES)
+        return mn_fail(err, MN_ERR_LIMIT, "model is %zu bytes, more than the limit of %zu",
+                       len, MN_MODEL_MAX_FILE_BYTES);
+    mn_st_file *f = NULL;
+    st = mn_st_parse(buf, len, &f, err);
+    if (st == MN_OK)
+        st = mn_model_from_st(f, p, meta, err);
+    mn_st_free(f);
+    return st;
+}
+
+mn_status mn_model_load(const char *path, mn_params *p, mn_metadata *meta, mn_error *err)
+{
+    mn_status st = check_params(p, err);
+    if (st != MN_OK)
+        return st;
+    if (!path)
+        return mn_fail(err, MN_ERR_ARG, "model: NULL path");
+    mn_st_file *f = NULL;
+    st = mn_st_read(path, MN_MODEL_MAX_FILE_BYTES, &f, err); /* messages carry the path */
+    if (st == MN_OK) {
+        mn_error inner;
+        st = mn_model_from_st(f, p, meta, &inner);
+        if (st != MN_OK)
+            mn_fail(err, st, "%s: %s", path, inner.msg);
+    }
+    mn_st_free(f);
+    return st;
+}

@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# The trainer as a user runs it, on a small subset of the real MNIST data:
+# loss falls, accuracy is far above chance, the model and report are published,
+# an interrupted run resumes to exactly the model of an uninterrupted one, and
+# each kind of failure gets its exit status with the old model left intact.
+set -euo pipefail
+: "${top_srcdir:?run through make check}" "${top_builddir:?run through make check}"
+source "$top_srcdir/tests/lib.sh"
+
+data=$("$top_srcdir/trainer/fetch-mnist.sh" | tail -1)
+train=$top_builddir/mnist-train
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+small=(--data "$data" --limit-train 2000 --limit-test 2000 --epochs 2 --threads 2 --seed 7)
+
+# --- a small run: learns, publishes model and report -------------------------
+mkdir -p "$work/a"
+"$train" "${small[@]}" --out "$work/a/model.safetensors" 2>"$work/a.log"
+check "log has the original format" grep -q '^Epoch \[2/2\]$' "$work/a.log"
+check "log reports Train and Test lines" grep -qE '^Test - Loss: [0-9.]+, Acc: [0-9.]+%$' "$work/a.log"
+check "log says the model was saved" grep -q '^Model saved successfully!$' "$work/a.log"
+check "model file published" test -s "$work/a/model.safetensors"
+check "report published" test -s "$work/a/model.report.json"
+check "no checkpoint or temp file left" \
+  bash -c "! ls '$work/a' | grep -qE 'ckpt|tmp'"
+/usr/bin/python3 - "$work/a/model.report.json" "$work/a/model.safetensors" <<'PY' && pass "loss falls, accuracy well above chance, metadata complete" || fail "report or model content"
+import json, struct, sys
+report = json.load(open(sys.argv[1]))
+e = report["epochs"]
+assert len(e) == 2, e
+assert e[1]["train_loss"] < e[0]["train_loss"], "train loss did not fall"
+assert report["test"]["accuracy"] > 80.0, report["test"]["accuracy"]
+assert sum(map(sum, report["test"]["confusion_matrix"])) == 2000
+raw = open(sys.argv[2], "rb").read()
+n = struct.unpack("<Q", raw[:8])[0]
+header = json.loads(raw[8:8 + n])
+meta = header.pop("__metadata__")
+for key in ("architecture", "epochs", "test_accuracy", "test_loss", "training_seconds",
+            "created", "trainer_version", "dataset_sha256"):
+    assert key in meta, key
+assert meta["dataset_sha256"] == "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db"
+assert sorted(header) == sorted(["conv1.weight", "conv1.bias", "conv2.weight", "conv2.bias",
+                                 "fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"])
+assert header["fc1.weight"]["shape"] == [128, 3136]
+PY
+
+# --- the same seed and threads give the same model --------------------------
+tensors() { # the data section of a safetensors file (metadata holds timestamps)
+  /usr/bin/python3 -c 'import struct,sys; r=open(sys.argv[1],"rb").read(); n=struct.unpack("<Q",r[:8])[0]; sys.stdout.buffer.write(r[8+n:])' "$1" | sha256sum
+}
+mkdir -p "$work/b"
+"$train" "${small[@]}" --out "$work/b/model.safetensors" 2>"$work/b.log"
+check "same seed, same model" test "$(tensors "$work/a/model.safetensors")" = "$(tensors "$work/b/model.safetensors")"
+
+# --- SIGTERM writes a checkpoint; a rerun resumes to the same model ----------
+mkdir -p "$work/c"
+"$train" "${small[@]}" --out "$work/c/model.safetensors" 2>"$work/c1.log" &
+pid=$!
+for _ in $(seq 200); do grep -q '^Epoch \[2/2\]$' "$work/c1.log" && break; sleep 0.05; done
+kill -TERM "$pid" || true
+status=0; wait "$pid" || status=$?
+check "SIGTERM exits with 143" test "$status" -eq 143
+check "SIGTERM leaves a checkpoint" test -s "$work/c/model.safetensors.ckpt"
+check "no model published yet" test ! -e "$work/c/model.safetensors"
+cp -r "$work/c" "$work/d"
+"$train" "${small[@]}" --seed 8 --epochs 1 --out "$work/d/model.safetensors" 2>"$work/d.log"
+check "checkpoint of other settings ignored" grep -q '^Not resuming: .*different seed' "$work/d.log"
+"$train" "${small[@]}" --out "$work/c/model.safetensors" 2>"$work/c2.log"
+check "rerun resumes" grep -q '^Resuming from ' "$work/c2.log"
+check "resumed run gives the same model" test "$(tensors "$work/a/model.safetensors")" = "$(tensors "$work/c/model.safetensors")"
+check "checkpoint removed after publishing" test ! -e "$work/c/model.safetensors.ckpt"
+
+# --- failures: usage, data, write --------------------------------------------
+status=0; "$train" --epochs zero 2>"$work/u.log" || status=$?
+check "bad option value exits 64" test "$status" -eq 64
+check "bad option value says which" grep -q "invalid value 'zero' for --epochs" "$work/u.log"
+status=0; "$train" --no-such-option 2>/dev/null || status=$?
+check "unknown option exits 64" test "$status" -eq 64
+status=0; "$train" --data "$work/nowhere" --out "$work/x.safetensors" 2>"$work/m.log" || status=$?
+check "missing data exits 65" test "$status" -eq 65
+check "missing data says how to fetch it" grep -q "fetch-mnist.sh" "$work/m.log"
+status=0; "$train" "${small[@]}" --epochs 1 --out "$work/no/such/dir/m.safetensors" 2>"$work/w.log" || status=$?
+check "unwritable output exits 74" test "$status" -eq 74
+
+# a full disk, simulated by a file-size limit: a clear error, the old model intact
+before=$(sha256sum < "$work/a/model.safetensors")
+status=0
+( trap '' XFSZ; ulimit -f 1024; exec "$train" "${small[@]}" --epochs 1 --no-resume \
+    --out "$work/a/model.safetensors" ) 2>"$work/f.log" || status=$?
+check "full disk exits 74" test "$status" -eq 74
+check "full disk message names the cause" grep -qi "file too large\|no space" "$work/f.log"
+check "old model intact after a failed write" test "$(sha256sum < "$work/a/model.safetensors")" = "$before"
+check "no temp file left after a failed write" bash -c "! ls '$work/a' | grep -q tmp"
+
+"$train" --help | grep -q -- '--limit-train' && pass "--help lists the options" || fail "--help"
+"$train" --version | grep -q "$(sed -n 's/^AC_INIT(\[[^]]*\], \[\([^]]*\)\].*/\1/p' "$top_srcdir/configure.ac")" \
+  && pass "--version prints the version" || fail "--version"
+finish

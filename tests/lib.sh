@@ -1,0 +1,15 @@
+# Shared helpers for the shell tests: check/pass/fail and a summary line.
+passed=0
+failed=0
+pass() { passed=$((passed + 1)); printf 'ok %d - %s\n' $((passed + failed)) "$1"; }
+fail() { failed=$((failed + 1)); printf 'not ok %d - %s\n' $((passed + failed)) "$1"; }
+# check DESCRIPTION COMMAND...: passes when COMMAND succeeds.
+check() {
+  local what=$1
+  shift
+  if "$@"; then pass "$what"; else fail "$what"; fi
+}
+finish() {
+  printf '%d passed, %d failed\n' "$passed" "$failed"
+  [ "$failed" -eq 0 ]
+}

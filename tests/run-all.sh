@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it (.ci/run): installs what it needs, fetches
+# MNIST into its cache, builds out of the source tree with warnings as errors, runs
+# every test, then `make distcheck`. Ends with a line "N passed, N failed".
+set -euo pipefail
+cd "$(dirname "$0")/.."
+top=$PWD
+jobs=$(nproc)
+
+stage() { printf '\n=== %s (%s) ===\n' "$*" "$(date +%T)"; }
+
+if [ -f config.status ]; then
+  echo "run-all.sh: the source tree is configured in place; run 'make distclean' first" >&2
+  echo "run-all.sh: (the suite builds out of tree, in build/ci, which automake needs a clean tree for)" >&2
+  exit 1
+fi
+
+stage "dependencies"
+./bootstrap --test
+export MNIST_DATA=${MNIST_DATA:-${XDG_CACHE_HOME:-$HOME/.cache}/mnist-service/mnist}
+trainer/fetch-mnist.sh "$MNIST_DATA" >/dev/null
+
+stage "build (out of tree, -Werror) and make check"
+rm -rf build/ci && mkdir -p build/ci && cd build/ci
+"$top/configure" --enable-werror -q
+make -j"$jobs"
+if ! make -j"$jobs" check; then
+  cat test-suite.log
+  exit 1
+fi
+passed=$(sed -n 's/^# PASS: *//p' test-suite.log)
+failed=$(sed -n 's/^# FAIL: *//p' test-suite.log)
+
+stage "make distcheck"
+make -j"$jobs" distcheck DISTCHECK_CONFIGURE_FLAGS=--enable-werror >distcheck.log 2>&1 || {
+  tail -100 distcheck.log
+  exit 1
+}
+tail -4 distcheck.log
+passed=$((passed + 1))
+
+stage "summary"
+printf '%d passed, %d failed\n' "$passed" "$failed"
+[ "$failed" -eq 0 ]

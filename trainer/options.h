@@ -1,0 +1,29 @@
+/* Command line and environment of mnist-train. */
+#ifndef TRAINER_OPTIONS_H
+#define TRAINER_OPTIONS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+typedef struct train_options {
+    char data_dir[4096];   /* --data, env DATA_DIR */
+    char out_path[4096];   /* --out, env MODEL_PATH */
+    int epochs;
+    int batch_size;
+    float lr;
+    bool cosine;           /* --schedule cosine (default) or constant */
+    uint64_t seed;
+    int threads;           /* 0: OpenMP's default (online CPUs) */
+    long limit_train;      /* 0: all */
+    long limit_test;       /* 0: all */
+    bool resume;
+} train_options;
+
+typedef enum { OPTIONS_RUN, OPTIONS_EXIT_OK, OPTIONS_USAGE_ERROR } options_result;
+
+/* Fills opts from the environment, then argv. Prints --help/--version output to out
+ * and one-line usage errors to err. */
+options_result options_parse(train_options *opts, int argc, char **argv, FILE *out, FILE *err);
+
+#endif

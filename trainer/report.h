@@ -1,0 +1,25 @@
+/* The training report: a small JSON document beside the model (per-epoch loss and
+ * accuracy, the test confusion matrix, timings), published atomically. The web UI's
+ * model page draws it. */
+#ifndef TRAINER_REPORT_H
+#define TRAINER_REPORT_H
+
+#include "checkpoint.h"
+#include "mn_error.h"
+#include "mn_metadata.h"
+
+typedef struct evaluation {
+    double loss;
+    double accuracy;                /* percent */
+    long count;
+    long confusion[10][10];         /* [true label][predicted] */
+} evaluation;
+
+/* FILE.safetensors -> FILE.report.json (any other name: NAME.report.json). */
+void report_path_for(const char *model_path, char *out, size_t size);
+
+mn_status report_write(const char *path, const mn_metadata *model_meta,
+                       const train_state *state, const evaluation *final_eval,
+                       mn_error *err);
+
+#endif
