@@ -63,6 +63,15 @@ void mn_sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha,
     if (m <= 0 || n <= 0)
         return;
 #ifdef HAVE_OPENBLAS
+    if (m == 1 && !trans_a) {
+        /* one row (a single image): a matrix-vector product, which reads B once instead
+         * of packing it first as sgemm does */
+        if (trans_b)
+            cblas_sgemv(CblasRowMajor, CblasNoTrans, n, k, alpha, b, ldb, a, 1, beta, c, 1);
+        else
+            cblas_sgemv(CblasRowMajor, CblasTrans, k, n, alpha, b, ldb, a, 1, beta, c, 1);
+        return;
+    }
     cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
                 trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b, ldb,
                 beta, c, ldc);

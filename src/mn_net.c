@@ -16,6 +16,8 @@
 #include "mn_net.h"
 #include "mn_pool.h"
 #include "mn_rng.h"
+#include "mn_simd.h"
+#include "mn_winograd.h"
 
 /* Geometry of MNISTNet. Activations are NHWC inside the network; the flatten before
  * fc1 reorders to PyTorch's C,H,W so that fc1.weight keeps PyTorch's meaning. */
@@ -26,7 +28,8 @@ enum {
     PAD2 = (S2 + 2) * (S2 + 2) * C1,      /* padded pool1 output */
     POOL1 = S2 * S2 * C1,
     POOL2 = S3 * S3 * C2,                 /* 3136 = fc1 inputs */
-    K2 = 9 * C1                           /* conv2 reduction length */
+    K2 = 9 * C1,                          /* conv2 reduction length */
+    WINO = 16 * (S2 / 2) * (S2 / 2) * (C1 + C2) /* conv2's Winograd scratch */
 };
 static const float DROP1 = 0.25f, DROP2 = 0.5f;
 
@@ -108,6 +111,7 @@ struct mn_workspace {
 
     /* per thread scratch */
     float *conv_out;       /* [T][S1*S1*C1] (also holds conv2's smaller output) */
+    float *winograd;       /* [T][WINO] conv2's transformed tiles */
     float *dpad2;          /* [T][PAD2] */
     float *pool1;          /* [T][POOL1] */
     float *dpool1;         /* [T][POOL1] */
@@ -115,8 +119,9 @@ struct mn_workspace {
     float *dw1, *db1;      /* [T][9][C1] (forward layout), [T][C1] */
     float *dw2, *db2;      /* [T][C2*K2], [T][C2] */
 
-    /* weights repacked for the kernels, refreshed by each forward pass */
-    float *w1_packed, *w2_packed, *w2_rows;
+    /* weights repacked for the kernels: forward (by mn_net_forward), backward rows */
+    mn_packed_weights *packed;
+    float *w2_rows;
 };
 
 static size_t align64(size_t n)
@@ -147,12 +152,12 @@ mn_status mn_workspace_create(mn_workspace **out, int max_batch, mn_error *err)
         {(void **)&ws->dlogits, B * MN_NUM_CLASSES * F}, {(void **)&ws->da1, B * HID * F},
         {(void **)&ws->dx1, B * POOL2 * F},
         {(void **)&ws->conv_out, T * S1 * S1 * C1 * F}, {(void **)&ws->dpad2, T * PAD2 * F},
+        {(void **)&ws->winograd, T * WINO * F},
         {(void **)&ws->pool1, T * POOL1 * F}, {(void **)&ws->dpool1, T * POOL1 * F},
         {(void **)&ws->dpool2, T * POOL2 * F},
         {(void **)&ws->dw1, T * C1 * 9 * F}, {(void **)&ws->db1, T * C1 * F},
         {(void **)&ws->dw2, T * C2 * K2 * F}, {(void **)&ws->db2, T * C2 * F},
-        {(void **)&ws->w1_packed, 9 * C1 * F},
-        {(void **)&ws->w2_packed, (size_t)K2 * C2 * F}, {(void **)&ws->w2_rows, (size_t)K2 * C2 * F},
+        {(void **)&ws->w2_rows, (size_t)K2 * C2 * F},
     };
     const size_t nparts = sizeof parts / sizeof parts[0];
     size_t total = 0;
@@ -170,6 +175,14 @@ mn_status mn_workspace_create(mn_workspace **out, int max_batch, mn_error *err)
         *parts[i].ptr = cursor;
         cursor += align64(parts[i].bytes);
     }
+    /* apart, and never cleared: training packs only the convolutions, so the pages
+     * of the transposed fc1 are never touched and cost no memory */
+    ws->packed = malloc(sizeof *ws->packed);
+    if (!ws->packed) {
+        free(ws->memory);
+        free(ws);
+        return mn_fail(err, MN_ERR_NOMEM, "out of memory for a workspace");
+    }
     ws->max_batch = max_batch;
     ws->threads = threads;
     mn_gemm_single_threaded();
@@ -181,6 +194,7 @@ void mn_workspace_destroy(mn_workspace *ws)
 {
     if (!ws)
         return;
+    free(ws->packed);
     free(ws->memory);
     free(ws);
 }
@@ -206,11 +220,45 @@ static int thread_id(void)
 
 /* ------------------------------------------------------------------ forward */
 
-void mn_net_forward(const mn_params *p, mn_workspace *ws, const float *input, int batch,
-                    bool train, uint64_t dropout_seed)
+static void pack_convolutions(const mn_params *p, mn_packed_weights *out)
 {
-    mn_conv3x3_pack_forward(p->t[MN_CONV1_W], 1, C1, ws->w1_packed);
-    mn_conv3x3_pack_forward(p->t[MN_CONV2_W], C1, C2, ws->w2_packed);
+    mn_conv3x3_pack_forward(p->t[MN_CONV1_W], 1, C1, out->conv1);
+    mn_winograd_pack(p->t[MN_CONV2_W], C1, C2, out->conv2);
+}
+
+void mn_net_pack(const mn_params *p, mn_packed_weights *out)
+{
+    pack_convolutions(p, out);
+    const float *w = p->t[MN_FC1_W];
+    for (int j = 0; j < HID; j++)
+        for (int k = 0; k < POOL2; k++)
+            out->fc1_t[(size_t)k * HID + j] = w[(size_t)j * POOL2 + k];
+}
+
+/* fc1 for one image from the transposed weights, skipping zero inputs: y stays in
+ * sixteen 8-float registers while the rows of the non-zero inputs stream by. */
+MN_HOT_KERNEL
+static void fc1_sparse(const float *x, const float *w_t, const float *bias, float *y)
+{
+    mn_v8 acc[HID / 8];
+    for (int j = 0; j < HID / 8; j++)
+        acc[j] = mn_v8_load(bias + 8 * j);
+    for (int k = 0; k < POOL2; k++) {
+        if (x[k] == 0.0f)
+            continue;
+        const mn_v8 xv = mn_v8_set1(x[k]);
+        const float *row = w_t + (size_t)k * HID;
+        for (int j = 0; j < HID / 8; j++)
+            acc[j] += xv * mn_v8_load(row + 8 * j);
+    }
+    for (int j = 0; j < HID / 8; j++)
+        mn_v8_store(y + 8 * j, acc[j]);
+}
+
+static void forward(const mn_params *p, const mn_packed_weights *packed, bool sparse_fc1,
+                    mn_workspace *ws, const float *input, int batch, bool train,
+                    uint64_t dropout_seed)
+{
     ws->train = train;
 
     #pragma omp parallel for schedule(static) num_threads(ws->threads) if (batch > 1)
@@ -223,11 +271,12 @@ void mn_net_forward(const mn_params *p, mn_workspace *ws, const float *input, in
         uint8_t *keep1 = ws->keep1 + (size_t)b * POOL2;
 
         mn_pad1(input + (size_t)b * MN_IMAGE_PIXELS, S1, S1, 1, in1);
-        mn_conv3x3_forward(in1, S1, S1, 1, ws->w1_packed, p->t[MN_CONV1_B], C1, conv);
+        mn_conv3x3_forward(in1, S1, S1, 1, packed->conv1, p->t[MN_CONV1_B], C1, conv);
         memset(in2, 0, PAD2 * sizeof *in2);
         mn_relu_maxpool2_forward(conv, S1, S1, C1, in2 + (S2 + 2 + 1) * C1, (S2 + 2) * C1,
                                  ws->arg1 + (size_t)b * POOL1);
-        mn_conv3x3_forward(in2, S2, S2, C1, ws->w2_packed, p->t[MN_CONV2_B], C2, conv);
+        mn_winograd_forward(in2, S2, S2, C1, packed->conv2, p->t[MN_CONV2_B], C2, conv,
+                            ws->winograd + (size_t)t * WINO);
         mn_relu_maxpool2_forward(conv, S2, S2, C2, pool2, S3 * C2, ws->arg2 + (size_t)b * POOL2);
 
         /* dropout masks from a per-image stream: independent of the thread count */
@@ -247,7 +296,12 @@ void mn_net_forward(const mn_params *p, mn_workspace *ws, const float *input, in
             }
     }
 
-    mn_linear_forward(ws->x1, batch, POOL2, p->t[MN_FC1_W], p->t[MN_FC1_B], HID, ws->h1);
+    if (sparse_fc1 && !train)
+        for (int b = 0; b < batch; b++)
+            fc1_sparse(ws->x1 + (size_t)b * POOL2, packed->fc1_t, p->t[MN_FC1_B],
+                       ws->h1 + (size_t)b * HID);
+    else
+        mn_linear_forward(ws->x1, batch, POOL2, p->t[MN_FC1_W], p->t[MN_FC1_B], HID, ws->h1);
     mn_relu_forward(ws->h1, ws->h1, (size_t)batch * HID);
     if (train)
         mn_dropout_forward(ws->h1, ws->keep2, DROP2, ws->a1, (size_t)batch * HID);
@@ -256,6 +310,13 @@ void mn_net_forward(const mn_params *p, mn_workspace *ws, const float *input, in
     mn_linear_forward(ws->a1, batch, HID, p->t[MN_FC2_W], p->t[MN_FC2_B], MN_NUM_CLASSES,
                       ws->logits);
     mn_softmax_xent_forward(ws->logits, NULL, batch, MN_NUM_CLASSES, ws->probs);
+}
+
+void mn_net_forward(const mn_params *p, mn_workspace *ws, const float *input, int batch,
+                    bool train, uint64_t dropout_seed)
+{
+    pack_convolutions(p, ws->packed);
+    forward(p, ws->packed, false, ws, input, batch, train, dropout_seed);
 }
 
 float mn_net_loss(mn_workspace *ws, const uint8_t *labels, int batch, int *correct)
@@ -353,5 +414,13 @@ void mn_net_predict(const mn_params *p, mn_workspace *ws, const float *input, in
                     float *probs)
 {
     mn_net_forward(p, ws, input, batch, false, 0);
+    memcpy(probs, ws->probs, (size_t)batch * MN_NUM_CLASSES * sizeof(float));
+}
+
+void mn_net_predict_packed(const mn_params *p, const mn_packed_weights *packed,
+                           mn_workspace *ws, const float *input, int batch, float *probs)
+{
+    /* a few images: skip zero inputs of fc1; a batch: one GEMM reads fc1 once */
+    forward(p, packed, batch <= 8, ws, input, batch, false, 0);
     memcpy(probs, ws->probs, (size_t)batch * MN_NUM_CLASSES * sizeof(float));
 }

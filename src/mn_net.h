@@ -59,6 +59,19 @@ mn_status mn_workspace_create(mn_workspace **out, int max_batch, mn_error *err);
 void mn_workspace_destroy(mn_workspace *ws);
 int mn_workspace_max_batch(const mn_workspace *ws);
 
+/* The weights repacked into the kernels' layouts (see mn_conv.h, mn_winograd.h). A
+ * forward pass needs them; mn_net_forward packs the convolutions each call (training
+ * changes the weights every step), while a server packs once per loaded model. The
+ * transposed fc1 lets a small batch skip the weights of inputs that ReLU zeroed:
+ * most of them, which halves the memory traffic that dominates a single prediction. */
+typedef struct mn_packed_weights {
+    float conv1[9 * 32];          /* [9][32]: the direct kernel's layout */
+    float conv2[16 * 32 * 64];    /* [16][32][64]: Winograd F(2x2,3x3) domain */
+    float fc1_t[3136 * 128];      /* fc1.weight transposed, [3136][128] (mn_net_pack only) */
+} mn_packed_weights;
+
+void mn_net_pack(const mn_params *p, mn_packed_weights *out);
+
 /* Forward pass over `batch` images. With `train`, dropout is applied with masks drawn
  * from `dropout_seed` (the same seed gives the same masks whatever the thread count).
  * Leaves softmax probabilities in mn_workspace_probs(ws), batch x 10. */
@@ -79,6 +92,9 @@ void mn_net_backward(const mn_params *p, mn_params *grads, mn_workspace *ws,
 /* Inference: probabilities (batch x 10) for `batch` normalised images, no dropout. */
 void mn_net_predict(const mn_params *p, mn_workspace *ws, const float *input, int batch,
                     float *probs);
+/* The same with weights packed beforehand by mn_net_pack (nothing is repacked). */
+void mn_net_predict_packed(const mn_params *p, const mn_packed_weights *packed,
+                           mn_workspace *ws, const float *input, int batch, float *probs);
 
 /* Normalises 8-bit pixels into network input. */
 void mn_normalize_pixels(const uint8_t *pixels, size_t n, float *out);

@@ -17,6 +17,7 @@
 #include "mn_loss.h"
 #include "mn_pool.h"
 #include "mn_rng.h"
+#include "mn_winograd.h"
 
 static mn_rng rng;
 
@@ -92,6 +93,29 @@ static void test_conv_forward(void **state)
         for (size_t i = 0; i < nout; i++)
             assert_close("conv out", i, got[i], want[i], 1e-5);
         free(in), free(wt), free(bias), free(got), free(want);
+    }
+}
+
+static void test_winograd_forward(void **state)
+{
+    (void)state;
+    const int cases[][4] = {{14, 14, 32, 64}, {4, 6, 8, 16}, {2, 2, 8, 32}};
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        int h = cases[c][0], w = cases[c][1], cin = cases[c][2], cout = cases[c][3];
+        size_t nin = (size_t)h * w * cin, nout = (size_t)h * w * cout;
+        float *in = random_array(nin, 1.0f), *wt = random_array((size_t)9 * cin * cout, 0.5f);
+        float *bias = random_array((size_t)cout, 0.5f);
+        float *got = malloc(nout * sizeof *got), *want = malloc(nout * sizeof *want);
+        float *padded = calloc((size_t)(h + 2) * (w + 2) * cin, sizeof *padded);
+        float *u = malloc((size_t)16 * cin * cout * sizeof *u);
+        float *scratch = malloc(mn_winograd_scratch_floats(h, w, cin, cout) * sizeof *scratch);
+        mn_pad1(in, h, w, cin, padded);
+        mn_winograd_pack(wt, cin, cout, u);
+        mn_winograd_forward(padded, h, w, cin, u, bias, cout, got, scratch);
+        conv_reference(in, h, w, cin, wt, bias, cout, want);
+        for (size_t i = 0; i < nout; i++)
+            assert_close("winograd out", i, got[i], want[i], 1e-4);
+        free(in), free(wt), free(bias), free(got), free(want), free(padded), free(u), free(scratch);
     }
 }
 
@@ -391,6 +415,7 @@ int main(void)
     mn_rng_seed(&rng, 12345);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_conv_forward),
+        cmocka_unit_test(test_winograd_forward),
         cmocka_unit_test(test_conv_pack_roundtrip),
         cmocka_unit_test(test_conv_backward_finite_differences),
         cmocka_unit_test(test_conv_backward_pooled),

@@ -119,6 +119,26 @@ static void test_batch_independence(void **state)
     }
 }
 
+static void test_packed_prediction_matches(void **state)
+{
+    /* the serving path (weights packed once, fc1 skipping zero inputs) must give the
+     * training path's probabilities */
+    fixture *f = *state;
+    mn_packed_weights *packed = malloc(sizeof *packed);
+    mn_net_pack(&f->p, packed);
+    float want[BATCH * MN_NUM_CLASSES], got[BATCH * MN_NUM_CLASSES];
+    mn_net_predict(&f->p, f->ws, f->x, BATCH, want);
+    mn_net_predict_packed(&f->p, packed, f->ws, f->x, BATCH, got);
+    for (int i = 0; i < BATCH * MN_NUM_CLASSES; i++)
+        assert_float_equal(got[i], want[i], 1e-6);
+    for (int b = 0; b < BATCH; b++) {
+        mn_net_predict_packed(&f->p, packed, f->ws, f->x + b * MN_IMAGE_PIXELS, 1, got);
+        for (int j = 0; j < MN_NUM_CLASSES; j++)
+            assert_float_equal(got[j], want[b * MN_NUM_CLASSES + j], 1e-6);
+    }
+    free(packed);
+}
+
 static void test_dropout_seed_determinism(void **state)
 {
     fixture *f = *state;
@@ -224,6 +244,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_gradients_eval_mode, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gradients_with_dropout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batch_independence, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_packed_prediction_matches, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dropout_seed_determinism, setup, teardown),
         cmocka_unit_test(test_adam_matches_pytorch_formula),
         cmocka_unit_test_setup_teardown(test_learns_a_fixed_batch, setup, teardown),

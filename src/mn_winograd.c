@@ -1,0 +1,120 @@
+#include "config.h"
+
+#include "mn_simd.h"
+#include "mn_winograd.h"
+
+void mn_winograd_pack(const float *w, int cin, int cout, float *u)
+{
+    /* G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1] */
+    static const float G[4][3] = {{1, 0, 0}, {0.5f, 0.5f, 0.5f}, {0.5f, -0.5f, 0.5f}, {0, 0, 1}};
+    for (int co = 0; co < cout; co++)
+        for (int ci = 0; ci < cin; ci++) {
+            const float *g = w + ((size_t)co * cin + ci) * 9;
+            float t[4][3]; /* G g */
+            for (int i = 0; i < 4; i++)
+                for (int j = 0; j < 3; j++)
+                    t[i][j] = G[i][0] * g[0 * 3 + j] + G[i][1] * g[1 * 3 + j] + G[i][2] * g[2 * 3 + j];
+            for (int i = 0; i < 4; i++)
+                for (int j = 0; j < 4; j++) /* (G g) G^T */
+                    u[((size_t)(i * 4 + j) * cin + ci) * cout + co] =
+                        t[i][0] * G[j][0] + t[i][1] * G[j][1] + t[i][2] * G[j][2];
+        }
+}
+
+size_t mn_winograd_scratch_floats(int h, int w, int cin, int cout)
+{
+    size_t tiles = (size_t)(h / 2) * (size_t)(w / 2);
+    return 16 * tiles * (size_t)(cin + cout);
+}
+
+/* c[m][n..n+16) = a[m][0..k) b[0..k)[n..n+16) for m in [0, rows), rows <= 6. */
+static inline void gemm_rows_x16(const float *a, int lda, const float *b, int ldb, int k,
+                                 float *c, int ldc, int rows)
+{
+    const float *ar[6];
+    for (int r = 0; r < 6; r++)
+        ar[r] = a + (size_t)(r < rows ? r : 0) * lda; /* spare rows repeat row 0, unstored */
+    mn_v8 c00 = mn_v8_set1(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+    mn_v8 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+    for (int p = 0; p < k; p++) {
+        const mn_v8 b0 = mn_v8_load(b + (size_t)p * ldb), b1 = mn_v8_load(b + (size_t)p * ldb + 8);
+        mn_v8 x;
+        x = mn_v8_set1(ar[0][p]); c00 += x * b0; c01 += x * b1;
+        x = mn_v8_set1(ar[1][p]); c10 += x * b0; c11 += x * b1;
+        x = mn_v8_set1(ar[2][p]); c20 += x * b0; c21 += x * b1;
+        x = mn_v8_set1(ar[3][p]); c30 += x * b0; c31 += x * b1;
+        x = mn_v8_set1(ar[4][p]); c40 += x * b0; c41 += x * b1;
+        x = mn_v8_set1(ar[5][p]); c50 += x * b0; c51 += x * b1;
+    }
+    const mn_v8 acc[6][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
+    for (int r = 0; r < rows; r++) {
+        mn_v8_store(c + (size_t)r * ldc, acc[r][0]);
+        mn_v8_store(c + (size_t)r * ldc + 8, acc[r][1]);
+    }
+}
+
+MN_HOT_KERNEL
+void mn_winograd_forward(const float *padded, int h, int w, int cin, const float *u,
+                         const float *bias, int cout, float *out, float *scratch)
+{
+    const int tw = w / 2, ntiles = (h / 2) * tw;
+    const size_t prow = (size_t)(w + 2) * cin;
+    float *v = scratch;                                 /* [16][tiles][cin] */
+    float *m = scratch + (size_t)16 * ntiles * cin;     /* [16][tiles][cout] */
+
+    /* input transform V = B^T d B, B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1],
+     * eight channels at a time */
+    for (int t = 0; t < ntiles; t++) {
+        const float *d = padded + (size_t)(2 * (t / tw)) * prow + (size_t)(2 * (t % tw)) * cin;
+        for (int ci = 0; ci < cin; ci += 8) {
+            mn_v8 x[4][4], r[4][4];
+            for (int i = 0; i < 4; i++)
+                for (int j = 0; j < 4; j++)
+                    x[i][j] = mn_v8_load(d + i * prow + (size_t)j * cin + ci);
+            for (int j = 0; j < 4; j++) { /* rows: B^T d */
+                r[0][j] = x[0][j] - x[2][j];
+                r[1][j] = x[1][j] + x[2][j];
+                r[2][j] = x[2][j] - x[1][j];
+                r[3][j] = x[1][j] - x[3][j];
+            }
+            for (int i = 0; i < 4; i++) { /* columns: (B^T d) B */
+                const mn_v8 o[4] = {r[i][0] - r[i][2], r[i][1] + r[i][2], r[i][2] - r[i][1],
+                                    r[i][1] - r[i][3]};
+                for (int j = 0; j < 4; j++)
+                    mn_v8_store(v + ((size_t)(i * 4 + j) * ntiles + t) * cin + ci, o[j]);
+            }
+        }
+    }
+
+    /* the 16 element-wise products, summed over input channels: 16 GEMMs
+     * [tiles x cin] x [cin x cout] */
+    for (int e = 0; e < 16; e++) {
+        const float *ve = v + (size_t)e * ntiles * cin, *ue = u + (size_t)e * cin * cout;
+        float *me = m + (size_t)e * ntiles * cout;
+        for (int co = 0; co < cout; co += 16)
+            for (int t = 0; t < ntiles; t += 6)
+                gemm_rows_x16(ve + (size_t)t * cin, cin, ue + co, cout, cin,
+                              me + (size_t)t * cout + co, cout, ntiles - t < 6 ? ntiles - t : 6);
+    }
+
+    /* output transform Y = A^T M A, A^T = [1 1 1 0; 0 1 -1 -1], plus the bias */
+    for (int t = 0; t < ntiles; t++) {
+        const int y = 2 * (t / tw), x = 2 * (t % tw);
+        for (int co = 0; co < cout; co += 8) {
+            mn_v8 q[4][4], s[2][4];
+            for (int i = 0; i < 4; i++)
+                for (int j = 0; j < 4; j++)
+                    q[i][j] = mn_v8_load(m + ((size_t)(i * 4 + j) * ntiles + t) * cout + co);
+            for (int j = 0; j < 4; j++) {
+                s[0][j] = q[0][j] + q[1][j] + q[2][j];
+                s[1][j] = q[1][j] - q[2][j] - q[3][j];
+            }
+            const mn_v8 b = mn_v8_load(bias + co);
+            for (int i = 0; i < 2; i++) {
+                float *o = out + ((size_t)(y + i) * w + x) * cout + co;
+                mn_v8_store(o, s[i][0] + s[i][1] + s[i][2] + b);
+                mn_v8_store(o + cout, s[i][1] - s[i][2] - s[i][3] + b);
+            }
+        }
+    }
+}
