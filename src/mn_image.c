@@ -1,0 +1,446 @@
+#include "config.h"
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <stb_image.h>
+
+#include "mn_image.h"
+
+/* ------------------------------------------------------------------ byte readers */
+
+static uint32_t be16(const uint8_t *p) { return (uint32_t)p[0] << 8 | p[1]; }
+static uint32_t le16(const uint8_t *p) { return (uint32_t)p[1] << 8 | p[0]; }
+static uint32_t be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+static uint32_t le32(const uint8_t *p)
+{
+    return (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0];
+}
+
+/* ------------------------------------------------------------------ sniffing */
+
+mn_image_format mn_image_sniff(const void *data, size_t size)
+{
+    static const uint8_t png_magic[8] = {0x89, 'P', 'N', 'G', 0x0d, 0x0a, 0x1a, 0x0a};
+    const uint8_t *p = data;
+    if (!p)
+        return MN_IMAGE_FORMAT_UNKNOWN;
+    if (size >= 8 && memcmp(p, png_magic, 8) == 0)
+        return MN_IMAGE_FORMAT_PNG;
+    if (size >= 3 && p[0] == 0xff && p[1] == 0xd8 && p[2] == 0xff)
+        return MN_IMAGE_FORMAT_JPEG;
+    if (size >= 6 && (memcmp(p, "GIF87a", 6) == 0 || memcmp(p, "GIF89a", 6) == 0))
+        return MN_IMAGE_FORMAT_GIF;
+    /* "BM" alone is too weak (it starts plenty of text): also require one of the
+     * DIB header sizes stb knows, as stb's own test does. */
+    if (size >= 18 && p[0] == 'B' && p[1] == 'M') {
+        uint32_t hsz = le32(p + 14);
+        if (hsz == 12 || hsz == 40 || hsz == 56 || hsz == 108 || hsz == 124)
+            return MN_IMAGE_FORMAT_BMP;
+    }
+    return MN_IMAGE_FORMAT_UNKNOWN;
+}
+
+const char *mn_image_format_name(mn_image_format format)
+{
+    switch (format) {
+    case MN_IMAGE_FORMAT_PNG: return "PNG";
+    case MN_IMAGE_FORMAT_JPEG: return "JPEG";
+    case MN_IMAGE_FORMAT_GIF: return "GIF";
+    case MN_IMAGE_FORMAT_BMP: return "BMP";
+    case MN_IMAGE_FORMAT_UNKNOWN: break;
+    }
+    return "unknown";
+}
+
+/* ------------------------------------------------------------------ headers
+ *
+ * Each parser reads the dimensions from the header (so that the limit is checked even
+ * where stbi_info would fail first, e.g. PNG refuses huge sizes as "corrupt"), and
+ * records what the completeness check needs. Sizes are 64-bit so nothing overflows. */
+
+typedef struct header {
+    uint64_t width, height;  /* as stored */
+    int orientation;         /* EXIF, JPEG only */
+    size_t scan_start;       /* JPEG: offset just after the first SOS header */
+    bool cut_short;          /* GIF, BMP: the first frame / pixel array is incomplete */
+} header;
+
+static mn_status truncated(mn_error *err, const char *what)
+{
+    return mn_fail(err, MN_ERR_FORMAT, "truncated or corrupt %s image", what);
+}
+
+static mn_status png_header(const uint8_t *p, size_t n, header *h, mn_error *err)
+{
+    /* signature, then the IHDR chunk must come first: length, "IHDR", width, height */
+    if (n < 24)
+        return truncated(err, "PNG");
+    if (memcmp(p + 12, "IHDR", 4) != 0)
+        return mn_fail(err, MN_ERR_FORMAT, "corrupt PNG image: first chunk is not IHDR");
+    h->width = be32(p + 16);
+    h->height = be32(p + 20);
+    return MN_OK;
+}
+
+/* EXIF orientation from an APP1 segment body; 1 when absent or unreadable (a broken
+ * EXIF block is common and must not cost the user the image). */
+static int exif_orientation(const uint8_t *s, size_t n)
+{
+    if (n < 6 + 8 || memcmp(s, "Exif\0\0", 6) != 0)
+        return 1;
+    const uint8_t *t = s + 6;  /* TIFF header; offsets are relative to it */
+    size_t tn = n - 6;
+    bool le;
+    if (t[0] == 'I' && t[1] == 'I')
+        le = true;
+    else if (t[0] == 'M' && t[1] == 'M')
+        le = false;
+    else
+        return 1;
+    uint32_t (*r16)(const uint8_t *) = le ? le16 : be16;
+    uint32_t (*r32)(const uint8_t *) = le ? le32 : be32;
+    if (r16(t + 2) != 42)
+        return 1;
+    uint32_t ifd = r32(t + 4);
+    if (ifd > tn || tn - ifd < 2)
+        return 1;
+    uint32_t count = r16(t + ifd);
+    size_t e = (size_t)ifd + 2;
+    for (uint32_t k = 0; k < count && tn - e >= 12; k++, e += 12) {
+        if (r16(t + e) == 0x0112) {
+            uint32_t v = r16(t + e + 2) == 3 ? r16(t + e + 8) : 1;  /* type SHORT */
+            return v >= 1 && v <= 8 ? (int)v : 1;
+        }
+    }
+    return 1;
+}
+
+/* Cut short after the frame header: still report the size, so that the limit wins. */
+#define JPEG_TRUNCATED()                                  \
+    do {                                                  \
+        if (!have_frame)                                  \
+            return truncated(err, "JPEG");                \
+        h->cut_short = true;                              \
+        return MN_OK;                                     \
+    } while (0)
+
+static mn_status jpeg_header(const uint8_t *p, size_t n, header *h, mn_error *err)
+{
+    bool have_frame = false, have_exif = false;
+    size_t i = 2;
+    for (;;) {
+        if (i >= n)
+            JPEG_TRUNCATED();
+        if (p[i] != 0xff)
+            return mn_fail(err, MN_ERR_FORMAT,
+                           "corrupt JPEG image: no marker at byte %zu", i);
+        while (i < n && p[i] == 0xff)  /* fill bytes */
+            i++;
+        if (i >= n)
+            JPEG_TRUNCATED();
+        uint8_t m = p[i++];
+        if (m == 0x01 || (m >= 0xd0 && m <= 0xd7))  /* markers without a length */
+            continue;
+        if (m == 0x00 || m == 0xd8 || m == 0xd9)
+            return mn_fail(err, MN_ERR_FORMAT,
+                           "corrupt JPEG image: marker 0x%02x before any scan", m);
+        if (n - i < 2)
+            JPEG_TRUNCATED();
+        size_t len = be16(p + i);
+        if (len < 2)
+            return mn_fail(err, MN_ERR_FORMAT, "corrupt JPEG image: bad segment length");
+        if (n - i < len)
+            JPEG_TRUNCATED();
+        const uint8_t *seg = p + i + 2;
+        size_t seglen = len - 2;
+        bool sof = m >= 0xc0 && m <= 0xcf && m != 0xc4 && m != 0xc8 && m != 0xcc;
+        if (sof && !have_frame) {
+            if (seglen < 6)
+                JPEG_TRUNCATED();
+            h->height = be16(seg + 1);
+            h->width = be16(seg + 3);
+            have_frame = true;
+        } else if (m == 0xe1 && !have_exif && seglen >= 6 && memcmp(seg, "Exif\0\0", 6) == 0) {
+            h->orientation = exif_orientation(seg, seglen);
+            have_exif = true;
+        } else if (m == 0xda) {
+            if (!have_frame)
+                return mn_fail(err, MN_ERR_FORMAT,
+                               "corrupt JPEG image: scan before the frame header");
+            h->scan_start = i + len;
+            return MN_OK;
+        }
+        i += len;
+    }
+}
+#undef JPEG_TRUNCATED
+
+/* Skips a chain of GIF data sub-blocks starting at *i; false if it runs off the end. */
+static bool gif_skip_blocks(const uint8_t *p, size_t n, size_t *i)
+{
+    for (;;) {
+        if (*i >= n)
+            return false;
+        size_t len = p[(*i)++];
+        if (len == 0)
+            return true;
+        if (n - *i < len)
+            return false;
+        *i += len;
+    }
+}
+
+static mn_status gif_header(const uint8_t *p, size_t n, header *h, mn_error *err)
+{
+    if (n < 13)
+        return truncated(err, "GIF");
+    h->width = le16(p + 6);
+    h->height = le16(p + 8);
+    size_t i = 13;
+    if (p[10] & 0x80)
+        i += (size_t)3 << ((p[10] & 7) + 1);  /* global colour table */
+    /* Walk to the end of the first frame's data: stb would quietly decode a frame cut
+     * short as if the rest were background. */
+    for (;;) {
+        if (i >= n) {
+            h->cut_short = true;
+            return MN_OK;
+        }
+        uint8_t b = p[i++];
+        if (b == 0x21) {  /* extension: label, then sub-blocks */
+            i++;
+            if (i > n || !gif_skip_blocks(p, n, &i)) {
+                h->cut_short = true;
+                return MN_OK;
+            }
+        } else if (b == 0x2c) {  /* image descriptor */
+            if (n - i < 9) {
+                h->cut_short = true;
+                return MN_OK;
+            }
+            uint8_t flags = p[i + 8];
+            i += 9;
+            if (flags & 0x80)
+                i += (size_t)3 << ((flags & 7) + 1);  /* local colour table */
+            i++;                                      /* LZW minimum code size */
+            h->cut_short = i > n || !gif_skip_blocks(p, n, &i);
+            return MN_OK;
+        } else if (b == 0x3b) {
+            return mn_fail(err, MN_ERR_FORMAT, "GIF image has no frame");
+        } else {
+            return mn_fail(err, MN_ERR_FORMAT,
+                           "corrupt GIF image: unknown block 0x%02x at byte %zu", b, i - 1);
+        }
+    }
+}
+
+static mn_status bmp_header(const uint8_t *p, size_t n, header *h, mn_error *err)
+{
+    uint32_t hsz = le32(p + 14), bpp, compression = 0;
+    int64_t w, ht;
+    if (hsz == 12) {
+        if (n < 26)
+            return truncated(err, "BMP");
+        w = le16(p + 18);
+        ht = le16(p + 20);
+        bpp = le16(p + 24);
+    } else {
+        if (n < 34)
+            return truncated(err, "BMP");
+        w = (int32_t)le32(p + 18);
+        ht = (int32_t)le32(p + 22);  /* negative: rows stored top-down */
+        bpp = le16(p + 28);
+        compression = le32(p + 30);
+    }
+    if (w < 0)
+        return mn_fail(err, MN_ERR_FORMAT, "corrupt BMP image: negative width");
+    h->width = (uint64_t)w;
+    h->height = (uint64_t)(ht < 0 ? -ht : ht);
+    /* Uncompressed (BI_RGB, BI_BITFIELDS): the pixel array has a known size. stb
+     * refuses the RLE variants itself. */
+    if ((compression == 0 || compression == 3) && bpp >= 1 && bpp <= 32) {
+        uint64_t offset = le32(p + 10);
+        uint64_t stride = (h->width * bpp + 31) / 32 * 4;
+        h->cut_short = offset > n || (h->height != 0 && stride > (n - offset) / h->height);
+    }
+    return MN_OK;
+}
+
+/* ------------------------------------------------------------------ probe */
+
+/* Probe plus the dimensions as stb will produce them (before orientation). */
+static mn_status probe(const uint8_t *p, size_t size, size_t max_pixels, mn_image_info *info,
+                       int *stored_w, int *stored_h, mn_error *err)
+{
+    if (max_pixels == 0)
+        max_pixels = MN_IMAGE_DEFAULT_MAX_PIXELS;
+    mn_image_format format = mn_image_sniff(p, size);
+    if (format == MN_IMAGE_FORMAT_UNKNOWN)
+        return mn_fail(err, MN_ERR_FORMAT, "not a PNG, JPEG, GIF or BMP image");
+
+    header h = {.orientation = 1};
+    mn_status st = MN_OK;
+    switch (format) {
+    case MN_IMAGE_FORMAT_PNG: st = png_header(p, size, &h, err); break;
+    case MN_IMAGE_FORMAT_JPEG: st = jpeg_header(p, size, &h, err); break;
+    case MN_IMAGE_FORMAT_GIF: st = gif_header(p, size, &h, err); break;
+    case MN_IMAGE_FORMAT_BMP: st = bmp_header(p, size, &h, err); break;
+    case MN_IMAGE_FORMAT_UNKNOWN: break;
+    }
+    if (st != MN_OK)
+        return st;
+
+    const char *name = mn_image_format_name(format);
+    if (h.width == 0 || h.height == 0)
+        return mn_fail(err, MN_ERR_LIMIT, "%s image has a zero side (%llux%llu)", name,
+                       (unsigned long long)h.width, (unsigned long long)h.height);
+    /* width and height are below 2^32 each, so the product fits in 64 bits */
+    if (h.width > INT_MAX || h.height > INT_MAX || h.width * h.height > max_pixels)
+        return mn_fail(err, MN_ERR_LIMIT,
+                       "%s image is %llux%llu pixels, more than the limit of %zu pixels",
+                       name, (unsigned long long)h.width, (unsigned long long)h.height,
+                       max_pixels);
+    if (size > INT_MAX)
+        return mn_fail(err, MN_ERR_LIMIT, "image file of %zu bytes is too large", size);
+
+    if (h.cut_short)
+        return truncated(err, name);
+    if (format == MN_IMAGE_FORMAT_JPEG) {
+        /* In entropy-coded data 0xFF is always followed by 0x00 or a restart marker, so
+         * FF D9 after the first scan can only be the end of the image. */
+        bool eoi = false;
+        for (size_t i = h.scan_start; i + 1 < size && !eoi; i++) {
+            const uint8_t *ff = memchr(p + i, 0xff, size - 1 - i);
+            if (!ff)
+                break;
+            i = (size_t)(ff - p);
+            eoi = p[i + 1] == 0xd9;
+        }
+        if (!eoi)
+            return mn_fail(err, MN_ERR_FORMAT,
+                           "truncated JPEG image: no end-of-image marker");
+    }
+
+    int w = 0, hh = 0, comp = 0;
+    if (!stbi_info_from_memory(p, (int)size, &w, &hh, &comp))
+        return mn_fail(err, MN_ERR_FORMAT, "unreadable %s image: %s", name,
+                       stbi_failure_reason() ? stbi_failure_reason() : "unknown reason");
+    /* stb's view decides how much it allocates: check its dimensions too */
+    if (w <= 0 || hh <= 0 || (uint64_t)w * (uint64_t)hh > max_pixels)
+        return mn_fail(err, MN_ERR_LIMIT,
+                       "%s image is %dx%d pixels, outside the limit of %zu pixels", name,
+                       w, hh, max_pixels);
+
+    bool swap = h.orientation >= 5;
+    if (info) {
+        info->format = format;
+        info->width = swap ? hh : w;
+        info->height = swap ? w : hh;
+        info->orientation = h.orientation;
+    }
+    *stored_w = w;
+    *stored_h = hh;
+    return MN_OK;
+}
+
+mn_status mn_image_probe(const void *data, size_t size, size_t max_pixels,
+                         mn_image_info *info, mn_error *err)
+{
+    int w, h;
+    if (!data && size > 0)
+        return mn_fail(err, MN_ERR_ARG, "image data is NULL");
+    return probe(data, data ? size : 0, max_pixels, info, &w, &h, err);
+}
+
+/* ------------------------------------------------------------------ decode */
+
+/* Gray+alpha pair to gray over white, rounded. */
+static inline uint8_t over_white(uint8_t g, uint8_t a)
+{
+    return (uint8_t)(((unsigned)g * a + 255u * (255u - a) + 127u) / 255u);
+}
+
+/* Source pixel index for displayed pixel (x, y) under EXIF orientation o; the stored
+ * image is sw x sh. */
+static size_t oriented_index(int o, int x, int y, int sw, int sh)
+{
+    int sx, sy;
+    switch (o) {
+    case 2: sx = sw - 1 - x; sy = y; break;
+    case 3: sx = sw - 1 - x; sy = sh - 1 - y; break;
+    case 4: sx = x; sy = sh - 1 - y; break;
+    case 5: sx = y; sy = x; break;
+    case 6: sx = y; sy = sh - 1 - x; break;
+    case 7: sx = sw - 1 - y; sy = sh - 1 - x; break;
+    case 8: sx = sw - 1 - y; sy = x; break;
+    default: sx = x; sy = y; break;
+    }
+    return (size_t)sy * (size_t)sw + (size_t)sx;
+}
+
+mn_status mn_image_decode_gray(const void *data, size_t size, size_t max_pixels,
+                               mn_gray_image *out, mn_image_info *info, mn_error *err)
+{
+    if (!out)
+        return mn_fail(err, MN_ERR_ARG, "no output image");
+    *out = (mn_gray_image){0, 0, NULL};
+    if (!data && size > 0)
+        return mn_fail(err, MN_ERR_ARG, "image data is NULL");
+
+    mn_image_info meta;
+    int sw, sh;
+    mn_status st = probe(data, data ? size : 0, max_pixels, &meta, &sw, &sh, err);
+    if (st != MN_OK)
+        return st;
+
+    stbi_set_flip_vertically_on_load_thread(0);
+    int w = 0, h = 0, comp = 0;
+    uint8_t *buf = stbi_load_from_memory(data, (int)size, &w, &h, &comp, 2);
+    if (!buf)
+        return mn_fail(err, MN_ERR_FORMAT, "cannot decode %s image: %s",
+                       mn_image_format_name(meta.format),
+                       stbi_failure_reason() ? stbi_failure_reason() : "unknown reason");
+    if (w != sw || h != sh) {  /* never seen; the buffer size below depends on it */
+        stbi_image_free(buf);
+        return mn_fail(err, MN_ERR_FORMAT, "%s image decoded as %dx%d, header said %dx%d",
+                       mn_image_format_name(meta.format), w, h, sw, sh);
+    }
+
+    /* stb gives gray+alpha pairs in a 2*n byte buffer; the gray result is made in
+     * place so that stb's allocation is the only one. */
+    size_t n = (size_t)w * (size_t)h;
+    if (meta.orientation == 1) {
+        for (size_t i = 0; i < n; i++)  /* writes at i never overtake reads at 2i */
+            buf[i] = over_white(buf[2 * i], buf[2 * i + 1]);
+    } else {
+        /* Composite into the upper half going backwards (the write at n+i never
+         * overtakes the reads at 2i, 2i+1), then reorient into the lower half. */
+        uint8_t *gray = buf + n;
+        for (size_t i = n; i-- > 0;)
+            gray[i] = over_white(buf[2 * i], buf[2 * i + 1]);
+        for (int y = 0; y < meta.height; y++)
+            for (int x = 0; x < meta.width; x++)
+                buf[(size_t)y * (size_t)meta.width + (size_t)x] =
+                    gray[oriented_index(meta.orientation, x, y, w, h)];
+    }
+    out->width = meta.width;
+    out->height = meta.height;
+    out->pixels = buf;
+    if (info)
+        *info = meta;
+    return MN_OK;
+}
+
+void mn_gray_image_free(mn_gray_image *img)
+{
+    if (!img)
+        return;
+    stbi_image_free(img->pixels);
+    *img = (mn_gray_image){0, 0, NULL};
+}

@@ -1,0 +1,508 @@
+#include "config.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mn_preprocess.h"
+
+#define BOX MN_PREPROCESS_BOX
+#define GRID MN_PREPROCESS_GRID_SIDE
+#define SUPER_FACTOR MN_PREPROCESS_SUPER_FACTOR
+#define SUPER (BOX * SUPER_FACTOR)
+
+static int min_i(int a, int b) { return a < b ? a : b; }
+static int max_i(int a, int b) { return a > b ? a : b; }
+
+/* Smallest level whose cumulative count reaches rank (1-based). */
+static int hist_rank(const uint64_t h[256], uint64_t rank)
+{
+    uint64_t cum = 0;
+    for (int v = 0; v < 256; v++) {
+        cum += h[v];
+        if (cum >= rank)
+            return v;
+    }
+    return 255;
+}
+
+/* Gray levels, all in "ink space" (0 = background side, 255 = digit side) except the
+ * raw ones. */
+typedef struct levels {
+    bool inverted;
+    int bg_raw, ink_raw;
+    int bg;    /* background */
+    int ink;   /* ink level: at and above it the output is 255 */
+    int cut;   /* at and below it the output is 0 */
+    int mask;  /* at and above it a pixel belongs to the digit for cropping */
+} levels;
+
+static int to_ink(int v, bool inverted) { return inverted ? 255 - v : v; }
+
+/* Otsu's threshold on the ink histogram folded into [lo, hi]: the t that best splits
+ * the levels into [lo, t] and [t+1, hi]. Returns t + 1. */
+static int otsu_above(const uint64_t ink_hist[256], int lo, int hi)
+{
+    double total = 0.0, sum_all = 0.0;
+    for (int v = lo; v <= hi; v++) {
+        total += (double)ink_hist[v];
+        sum_all += (double)v * (double)ink_hist[v];
+    }
+    double w0 = 0.0, sum0 = 0.0, best = -1.0;
+    int best_t = lo;
+    for (int t = lo; t < hi; t++) {
+        w0 += (double)ink_hist[t];
+        sum0 += (double)t * (double)ink_hist[t];
+        double w1 = total - w0;
+        if (w0 <= 0.0 || w1 <= 0.0)
+            continue;
+        double d = sum0 / w0 - (sum_all - sum0) / w1;
+        double between = w0 * w1 * d * d;
+        if (between > best) {
+            best = between;
+            best_t = t;
+        }
+    }
+    return best_t + 1;
+}
+
+/* Steps 1 and 2: polarity and the levels. False when there is too little contrast. */
+static bool find_levels(const mn_gray_image *img, levels *lv)
+{
+    uint64_t hist[256] = {0}, border[256] = {0};
+    const int w = img->width, h = img->height;
+    /* a border ring 2% of the short side thick, at least one pixel */
+    const int k = max_i(1, min_i(w, h) / 50);
+    for (int y = 0; y < h; y++) {
+        const uint8_t *row = img->pixels + (size_t)y * (size_t)w;
+        for (int x = 0; x < w; x++)
+            hist[row[x]]++;
+        if (y < k || y >= h - k) {
+            for (int x = 0; x < w; x++)
+                border[row[x]]++;
+        } else {
+            for (int x = 0; x < min_i(k, w); x++)
+                border[row[x]]++;
+            for (int x = max_i(k, w - k); x < w; x++)
+                border[row[x]]++;
+        }
+    }
+    uint64_t n = (uint64_t)w * (uint64_t)h, bn = 0;
+    for (int v = 0; v < 256; v++)
+        bn += border[v];
+
+    int b = hist_rank(border, (bn + 1) / 2);
+    /* robust extremes: ignore the most extreme 1/10000 of the pixels (hot pixels,
+     * dust), but never a whole small digit */
+    uint64_t kk = n / 10000 > 0 ? n / 10000 : 1;
+    int lo = hist_rank(hist, kk), hi = hist_rank(hist, n - kk + 1);
+    lv->inverted = b - lo > hi - b;
+    lv->bg_raw = b;
+    lv->ink_raw = lv->inverted ? lo : hi;
+    lv->bg = to_ink(b, lv->inverted);
+    lv->ink = to_ink(lv->ink_raw, lv->inverted);
+    int contrast = lv->ink - lv->bg;
+    if (contrast < MN_PREPROCESS_MIN_CONTRAST)
+        return false;
+
+    /* background noise: how far the border's 90th percentile (towards the ink) lies
+     * from its median */
+    int p10 = hist_rank(border, (bn + 9) / 10), p90 = hist_rank(border, (bn * 9 + 9) / 10);
+    int noise = lv->inverted ? b - p10 : p90 - b;
+    int margin = min_i(max_i(2 * noise, contrast / 32), contrast / 2);
+    lv->cut = lv->bg + margin;
+
+    uint64_t ink_hist[256] = {0};
+    for (int v = 0; v < 256; v++) {
+        int i = to_ink(v, lv->inverted);
+        ink_hist[i < lv->bg ? lv->bg : i > lv->ink ? lv->ink : i] += hist[v];
+    }
+    int t = otsu_above(ink_hist, lv->bg, lv->ink);
+    t = max_i(t, lv->bg + contrast / 4);
+    t = min_i(t, lv->bg + 3 * contrast / 4);
+    lv->mask = max_i(t, lv->cut + 1);
+    return true;
+}
+
+typedef struct rect {
+    int x0, y0, x1, y1;  /* inclusive */
+} rect;
+
+/* Flood-fills the 8-connected component of grid cell `start`, marking it seen;
+ * returns its mass (pixels above the mask level) and bounding box in cells. */
+static uint64_t flood(mn_preprocess_scratch *s, int gw, int gh, int start, rect *box)
+{
+    uint64_t mass = 0;
+    int top = 0;
+    s->stack[top++] = start;
+    s->seen[start] = 1;
+    *box = (rect){start % gw, start / gw, start % gw, start / gw};
+    while (top > 0) {
+        int c = s->stack[--top];
+        int cx = c % gw, cy = c / gw;
+        mass += s->mass[c];
+        box->x0 = min_i(box->x0, cx);
+        box->x1 = max_i(box->x1, cx);
+        box->y0 = min_i(box->y0, cy);
+        box->y1 = max_i(box->y1, cy);
+        for (int dy = -1; dy <= 1; dy++)
+            for (int dx = -1; dx <= 1; dx++) {
+                int nx = cx + dx, ny = cy + dy;
+                if (nx < 0 || ny < 0 || nx >= gw || ny >= gh)
+                    continue;
+                int nc = ny * gw + nx;
+                if (s->mass[nc] && !s->seen[nc]) {
+                    s->seen[nc] = 1;  /* marked when pushed: each cell once */
+                    s->stack[top++] = nc;
+                }
+            }
+    }
+    return mass;
+}
+
+static bool overlaps(rect a, rect b)
+{
+    return a.x0 <= b.x1 && b.x0 <= a.x1 && a.y0 <= b.y1 && b.y0 <= a.y1;
+}
+
+/* Tight box of the pixels with ink level >= level inside r; false if there are none. */
+static bool tight_box(const mn_gray_image *img, const levels *lv, int level, rect r, rect *out)
+{
+    uint8_t hit[256];
+    for (int v = 0; v < 256; v++)
+        hit[v] = to_ink(v, lv->inverted) >= level;
+    rect t = {r.x1 + 1, r.y1 + 1, r.x0 - 1, r.y0 - 1};
+    for (int y = r.y0; y <= r.y1; y++) {
+        const uint8_t *row = img->pixels + (size_t)y * (size_t)img->width;
+        int first = -1, last = -1;
+        for (int x = r.x0; x <= r.x1; x++)
+            if (hit[row[x]]) {
+                first = x;
+                break;
+            }
+        if (first < 0)
+            continue;
+        for (int x = r.x1; x >= first; x--)
+            if (hit[row[x]]) {
+                last = x;
+                break;
+            }
+        t.x0 = min_i(t.x0, first);
+        t.x1 = max_i(t.x1, last);
+        t.y0 = min_i(t.y0, y);
+        t.y1 = max_i(t.y1, y);
+    }
+    if (t.x0 > t.x1)
+        return false;
+    *out = t;
+    return true;
+}
+
+/* Step 3: the digit's bounding box in input pixels. False if only specks were found. */
+static bool find_digit(const mn_gray_image *img, const levels *lv, mn_preprocess_scratch *s,
+                       rect *digit)
+{
+    const int w = img->width, h = img->height;
+    const int f = (max_i(w, h) - 1) / GRID + 1;  /* input pixels per grid cell side */
+    const int gw = (w + f - 1) / f, gh = (h + f - 1) / f;
+    uint8_t hit[256];
+    for (int v = 0; v < 256; v++)
+        hit[v] = to_ink(v, lv->inverted) >= lv->mask;
+
+    memset(s->mass, 0, sizeof s->mass[0] * (size_t)gw * (size_t)gh);
+    for (int y = 0; y < h; y++) {
+        const uint8_t *row = img->pixels + (size_t)y * (size_t)w;
+        uint32_t *grid_row = s->mass + (size_t)(y / f) * (size_t)gw;
+        for (int gx = 0; gx < gw; gx++) {
+            uint32_t c = 0;
+            for (int x = gx * f, end = min_i(w, x + f); x < end; x++)
+                c += hit[row[x]];
+            grid_row[gx] += c;
+        }
+    }
+
+    /* pass 1: the largest component */
+    memset(s->seen, 0, (size_t)gw * (size_t)gh);
+    uint64_t largest = 0;
+    rect main_box = {0, 0, 0, 0}, box;
+    for (int c = 0; c < gw * gh; c++)
+        if (s->mass[c] && !s->seen[c]) {
+            uint64_t m = flood(s, gw, gh, c, &box);
+            if (m > largest) {
+                largest = m;
+                main_box = box;
+            }
+        }
+    uint64_t n = (uint64_t)w * (uint64_t)h;
+    if (largest < 4 || largest < n / 20000)
+        return false;
+
+    /* pass 2: keep the components that are large, or not tiny and next to the main one
+     * (the detached bar of a 5, the stem of a 4 drawn in two strokes) */
+    int e = max_i(1, max_i(main_box.x1 - main_box.x0, main_box.y1 - main_box.y0) / 4);
+    rect near = {main_box.x0 - e, main_box.y0 - e, main_box.x1 + e, main_box.y1 + e};
+    rect cells = main_box;
+    memset(s->seen, 0, (size_t)gw * (size_t)gh);
+    for (int c = 0; c < gw * gh; c++)
+        if (s->mass[c] && !s->seen[c]) {
+            uint64_t m = flood(s, gw, gh, c, &box);
+            if (m * 10 >= largest || (m * 100 >= largest && overlaps(box, near))) {
+                cells.x0 = min_i(cells.x0, box.x0);
+                cells.y0 = min_i(cells.y0, box.y0);
+                cells.x1 = max_i(cells.x1, box.x1);
+                cells.y1 = max_i(cells.y1, box.y1);
+            }
+        }
+
+    /* from cells to pixels: tight around the digit's pixels, then widened by 2 pixels
+     * to take in its faint anti-aliased rim (above the background cut) */
+    rect r = {cells.x0 * f, cells.y0 * f,
+              (int)(((int64_t)cells.x1 + 1) * f < w ? ((int64_t)cells.x1 + 1) * f : w) - 1,
+              (int)(((int64_t)cells.y1 + 1) * f < h ? ((int64_t)cells.y1 + 1) * f : h) - 1};
+    rect t;
+    if (!tight_box(img, lv, lv->mask, r, &t))
+        return false;
+    rect wide = {max_i(0, t.x0 - 2), max_i(0, t.y0 - 2), min_i(w - 1, t.x1 + 2),
+                 min_i(h - 1, t.y1 + 2)};
+    if (!tight_box(img, lv, lv->cut + 1, wide, digit))
+        *digit = t;
+    return true;
+}
+
+/* Step 4, area averaging: the crop scaled by 1/s (s = longest side / target, the same
+ * on both axes) into super[oy + j][ox + i]; each output pixel is the mean over the
+ * s x s square it covers in the crop, with fractional coverage at the edges, and what
+ * lies beyond the crop counts as background. The rest of super is zeroed. Returns the
+ * size written in *sw, *sh (the longest side is `target`). */
+static void area_average(const mn_gray_image *img, const float value[256], rect c, int target,
+                         int ox, int oy, double *super, int *sw_out, int *sh_out)
+{
+    const int cw = c.x1 - c.x0 + 1, ch = c.y1 - c.y0 + 1;
+    const double s = (double)max_i(cw, ch) / target;
+    const int sw = max_i(1, min_i(target, (int)ceil(cw / s - 1e-9)));
+    const int sh = max_i(1, min_i(target, (int)ceil(ch / s - 1e-9)));
+    memset(super, 0, sizeof(double) * SUPER * SUPER);
+    double row_acc[SUPER];
+    for (int y = 0; y < ch; y++) {
+        const uint8_t *row = img->pixels + (size_t)(c.y0 + y) * (size_t)img->width + c.x0;
+        for (int i = 0; i < sw; i++) {
+            /* whole pixels count fully; then take off the parts of the two end pixels
+             * that lie outside [a, b) */
+            double a = i * s, b = fmin((i + 1) * s, cw);
+            int x0 = (int)floor(a), x1 = (int)ceil(b);
+            float sum = 0.0f;
+            for (int x = x0; x < x1; x++)
+                sum += value[row[x]];
+            row_acc[i] = sum - (a - x0) * value[row[x0]] - (x1 - b) * value[row[x1 - 1]];
+        }
+        int j0 = (int)floor(y / s), j1 = min_i(sh, (int)ceil((y + 1) / s));
+        for (int j = j0; j < j1; j++) {
+            double wy = fmin(y + 1, (j + 1) * s) - fmax(y, j * s);
+            if (wy <= 0.0)
+                continue;
+            double *out = super + (size_t)(oy + j) * SUPER + ox;
+            for (int i = 0; i < sw; i++)
+                out[i] += wy * row_acc[i];
+        }
+    }
+    for (int j = 0; j < sh; j++)
+        for (int i = 0; i < sw; i++)
+            super[(size_t)(oy + j) * SUPER + ox + i] /= s * s;
+    *sw_out = sw;
+    *sh_out = sh;
+}
+
+/* Mean stroke width, in super pixels, of the pixels at least half as bright as the
+ * brightest: for a long stroke, area / (perimeter / 2). */
+static double stroke_width(const double *super, int sw, int sh)
+{
+    double peak = 0.0;
+    for (int j = 0; j < sh; j++)
+        for (int i = 0; i < sw; i++)
+            peak = fmax(peak, super[j * SUPER + i]);
+    double half = peak / 2.0;
+    long area = 0, edges = 0;
+    for (int j = 0; j < sh; j++)
+        for (int i = 0; i < sw; i++) {
+            if (!(super[j * SUPER + i] >= half) || peak <= 0.0)
+                continue;
+            area++;
+            edges += i == 0 || !(super[j * SUPER + i - 1] >= half);
+            edges += i == sw - 1 || !(super[j * SUPER + i + 1] >= half);
+            edges += j == 0 || !(super[(j - 1) * SUPER + i] >= half);
+            edges += j == sh - 1 || !(super[(j + 1) * SUPER + i] >= half);
+        }
+    return edges ? 2.0 * (double)area / (double)edges : 0.0;
+}
+
+/* Step 4 as a whole: the crop into box[0..dh)[0..dw) (0..255, not yet rounded), via a
+ * 4x finer grid on which thin strokes are thickened: MNIST's pen is about 2 pixels
+ * wide at 20x20, a ballpoint in a phone photo shrinks to a faint hairline. */
+static void scale_to_box(const mn_gray_image *img, const float value[256], rect c,
+                         mn_preprocess_scratch *scratch, double box[BOX][BOX], int *dw_out,
+                         int *dh_out)
+{
+    double *super = scratch->super, *grown = scratch->grown;
+    int sw, sh;
+    area_average(img, value, c, SUPER, 0, 0, super, &sw, &sh);
+    double width = stroke_width(super, sw, sh) / SUPER_FACTOR;  /* in output pixels */
+    if (width > 0.0 && width < MN_PREPROCESS_THIN_STROKE) {
+        /* grow by r on each side, and scale the digit smaller so that it still fits */
+        int r = (int)lround((MN_PREPROCESS_STROKE - width) * SUPER_FACTOR / 2.0);
+        if (r > 0) {
+            area_average(img, value, c, SUPER - 2 * r, r, r, grown, &sw, &sh);
+            sw += 2 * r;
+            sh += 2 * r;
+            for (int j = 0; j < sh; j++)  /* gray dilation with a disc of radius r */
+                for (int i = 0; i < sw; i++) {
+                    double m = 0.0;
+                    for (int dy = -r; dy <= r; dy++)
+                        for (int dx = -r; dx <= r; dx++) {
+                            int y = j + dy, x = i + dx;
+                            if (dx * dx + dy * dy <= r * r && y >= 0 && x >= 0 && y < sh &&
+                                x < sw)
+                                m = fmax(m, grown[y * SUPER + x]);
+                        }
+                    super[j * SUPER + i] = m;
+                }
+        }
+    }
+    /* back to the output grid: each output pixel is the mean of 4x4 super pixels */
+    const int dw = (sw + SUPER_FACTOR - 1) / SUPER_FACTOR;
+    const int dh = (sh + SUPER_FACTOR - 1) / SUPER_FACTOR;
+    for (int j = 0; j < BOX; j++)
+        for (int i = 0; i < BOX; i++) {
+            double sum = 0.0;
+            for (int v = 0; v < SUPER_FACTOR; v++)
+                for (int u = 0; u < SUPER_FACTOR; u++)
+                    sum += super[(j * SUPER_FACTOR + v) * SUPER + i * SUPER_FACTOR + u];
+            box[j][i] = sum / (SUPER_FACTOR * SUPER_FACTOR);
+        }
+    *dw_out = dw;
+    *dh_out = dh;
+}
+
+static mn_status no_digit(mn_preprocess_info *info, mn_error *err)
+{
+    if (info)
+        info->no_digit = true;
+    return mn_fail(err, MN_ERR_FORMAT, MN_PREPROCESS_NO_DIGIT);
+}
+
+static void normalise(const uint8_t pixels[MN_IMAGE_PIXELS], float out[MN_IMAGE_PIXELS])
+{
+    for (int i = 0; i < MN_IMAGE_PIXELS; i++)
+        out[i] = ((float)pixels[i] / 255.0f - MN_MNIST_MEAN) / MN_MNIST_STD;
+}
+
+static mn_status run(const mn_gray_image *img, mn_preprocess_scratch *scratch,
+                     float out[MN_IMAGE_PIXELS], uint8_t *preview, mn_preprocess_info *info,
+                     mn_error *err)
+{
+    levels lv;
+    bool contrast = find_levels(img, &lv);
+    if (info) {
+        info->inverted = lv.inverted;
+        info->background = (uint8_t)lv.bg_raw;
+        info->ink = (uint8_t)lv.ink_raw;
+    }
+    if (!contrast)
+        return no_digit(info, err);
+
+    rect crop;
+    if (!find_digit(img, &lv, scratch, &crop))
+        return no_digit(info, err);
+
+    float value[256];  /* input gray -> output level, background exactly 0 */
+    for (int v = 0; v < 256; v++) {
+        float x = (float)(to_ink(v, lv.inverted) - lv.cut) * 255.0f / (float)(lv.ink - lv.cut);
+        value[v] = x < 0.0f ? 0.0f : x > 255.0f ? 255.0f : x;
+    }
+    double box[BOX][BOX];
+    int dw, dh;
+    scale_to_box(img, value, crop, scratch, box, &dw, &dh);
+
+    /* thin strokes averaged over a big area come out faint: stretch them to white */
+    double peak = 0.0;
+    for (int j = 0; j < dh; j++)
+        for (int i = 0; i < dw; i++)
+            peak = fmax(peak, box[j][i]);
+    double gain = peak > 0.0 && peak < 254.5 ? 255.0 / peak : 1.0;
+
+    uint8_t small[BOX][BOX];
+    double mass = 0.0, mx = 0.0, my = 0.0;
+    for (int j = 0; j < dh; j++)
+        for (int i = 0; i < dw; i++) {
+            double v = round(box[j][i] * gain);
+            small[j][i] = (uint8_t)(v > 255.0 ? 255.0 : v);
+            mass += small[j][i];
+            mx += (double)i * small[j][i];
+            my += (double)j * small[j][i];
+        }
+    if (mass <= 0.0)
+        return no_digit(info, err);
+
+    /* step 5: centre of mass to (14, 14), whole-pixel shift, box kept inside */
+    const double centre = MN_IMAGE_SIDE / 2;
+    int ox = (int)lround(centre - mx / mass), oy = (int)lround(centre - my / mass);
+    ox = min_i(max_i(ox, 0), MN_IMAGE_SIDE - dw);
+    oy = min_i(max_i(oy, 0), MN_IMAGE_SIDE - dh);
+
+    uint8_t pixels[MN_IMAGE_PIXELS];
+    memset(pixels, 0, sizeof pixels);
+    for (int j = 0; j < dh; j++)
+        memcpy(pixels + (oy + j) * MN_IMAGE_SIDE + ox, small[j], (size_t)dw);
+    normalise(pixels, out);
+    if (preview)
+        memcpy(preview, pixels, sizeof pixels);
+    if (info) {
+        info->crop_x = crop.x0;
+        info->crop_y = crop.y0;
+        info->crop_w = crop.x1 - crop.x0 + 1;
+        info->crop_h = crop.y1 - crop.y0 + 1;
+        info->box_w = dw;
+        info->box_h = dh;
+        info->offset_x = ox;
+        info->offset_y = oy;
+    }
+    return MN_OK;
+}
+
+mn_status mn_preprocess_gray(const mn_gray_image *img, mn_preprocess_scratch *scratch,
+                             float out[MN_IMAGE_PIXELS], uint8_t *preview,
+                             mn_preprocess_info *info, mn_error *err)
+{
+    if (info)
+        memset(info, 0, sizeof *info);
+    if (!img || !img->pixels || img->width <= 0 || img->height <= 0)
+        return mn_fail(err, MN_ERR_ARG, "preprocessing needs a non-empty gray image");
+    if (!out)
+        return mn_fail(err, MN_ERR_ARG, "preprocessing needs an output buffer");
+    if (scratch)
+        return run(img, scratch, out, preview, info, err);
+    mn_preprocess_scratch *own = malloc(sizeof *own);
+    if (!own)
+        return mn_fail(err, MN_ERR_NOMEM, "no memory for preprocessing scratch (%zu bytes)",
+                       sizeof *own);
+    mn_status st = run(img, own, out, preview, info, err);
+    free(own);
+    return st;
+}
+
+mn_status mn_preprocess_pixels(const float pixels[MN_IMAGE_PIXELS],
+                               float out[MN_IMAGE_PIXELS], uint8_t *preview,
+                               mn_error *err)
+{
+    if (!pixels || !out)
+        return mn_fail(err, MN_ERR_ARG, "preprocessing needs input and output buffers");
+    for (int i = 0; i < MN_IMAGE_PIXELS; i++)
+        if (!isfinite(pixels[i]) || pixels[i] < 0.0f || pixels[i] > 255.0f)
+            return mn_fail(err, MN_ERR_ARG, "pixel %d (row %d, column %d) is %g, not in 0..255",
+                           i, i / MN_IMAGE_SIDE, i % MN_IMAGE_SIDE, (double)pixels[i]);
+    for (int i = 0; i < MN_IMAGE_PIXELS; i++) {
+        out[i] = (pixels[i] / 255.0f - MN_MNIST_MEAN) / MN_MNIST_STD;
+        if (preview)
+            preview[i] = (uint8_t)lroundf(pixels[i]);
+    }
+    return MN_OK;
+}

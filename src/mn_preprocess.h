@@ -1,0 +1,95 @@
+/* Making any photo or drawing look like an MNIST digit (see DESIGN.md, "Inference API").
+ *
+ * From an 8-bit grayscale image (mn_image_decode_gray: alpha already composited on
+ * white), in this order:
+ *   1. polarity from the border: the border's median is the background; the digit is
+ *      on whichever side (darker or lighter) reaches further from it, robustly (the
+ *      1/10000 extreme, so a few hot pixels do not count). Dark ink is inverted so
+ *      that the digit is white on black, as in MNIST;
+ *   2. background removal: values up to a cut just above the background (its noise
+ *      on the border, at least 1/32 of the contrast) become exactly 0, and the range
+ *      from the cut to the ink level is stretched to 0..255;
+ *   3. crop to the digit's bounding box: pixels above an Otsu threshold are grouped
+ *      into 8-connected components (on a grid of at most 256x256 cells, so the cost
+ *      does not depend on the image size); components much smaller than the largest
+ *      one and away from it are noise and do not count. The box is then tightened to
+ *      the digit's pixels, keeping their faint anti-aliased rim;
+ *   4. area averaging (a box filter with fractional coverage) to fit a 20x20 box,
+ *      keeping the aspect ratio, done on a 4x finer grid and then 4x4-averaged (the
+ *      same result): there, strokes thinner than 1.4 output pixels (a ballpoint in a
+ *      phone photo) are thickened to about 2, MNIST's pen, by a gray dilation, the
+ *      digit being scaled a little smaller so that it still fits. If the strokes come
+ *      out fainter than full white, they are stretched back to 255;
+ *   5. placement in 28x28 with the centre of mass at (14, 14), in pixel-index
+ *      coordinates (pixel (i, j) sits at (i, j), as scipy.ndimage.center_of_mass
+ *      counts), by rounding the offset to whole pixels and clamping so that the box
+ *      stays inside, as MNIST itself was made;
+ *   6. normalisation of the 8-bit result: (p/255 - MN_MNIST_MEAN) / MN_MNIST_STD.
+ *
+ * An image with no digit (uniform, contrast under 32 levels, or only specks) is
+ * refused with MN_ERR_FORMAT, the message MN_PREPROCESS_NO_DIGIT and
+ * info->no_digit = true, so that the service can answer 422 "no digit found".
+ *
+ * Nothing here allocates when the caller supplies a scratch area; none of it is
+ * shared between calls, so one scratch per thread serves any image size. */
+#ifndef MN_PREPROCESS_H
+#define MN_PREPROCESS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "mn_error.h"
+#include "mn_image.h"
+#include "mn_net.h"
+
+#define MN_PREPROCESS_NO_DIGIT "no digit found"
+#define MN_PREPROCESS_BOX 20          /* the digit is scaled to fit this square */
+#define MN_PREPROCESS_GRID_SIDE 256   /* connected components run on at most this grid */
+#define MN_PREPROCESS_MIN_CONTRAST 32 /* levels between background and ink */
+#define MN_PREPROCESS_SUPER_FACTOR 4  /* scaling works on a 4x finer grid (80x80) */
+#define MN_PREPROCESS_THIN_STROKE 1.4 /* strokes thinner than this (in 28x28 pixels)... */
+#define MN_PREPROCESS_STROKE 2.0      /* ...are thickened to about this */
+
+/* Working memory for one preprocessing call (about 680 KiB): allocate it once per
+ * thread (malloc or embed it; no initialisation needed) and reuse it. */
+typedef struct mn_preprocess_scratch {
+    uint32_t mass[MN_PREPROCESS_GRID_SIDE * MN_PREPROCESS_GRID_SIDE];
+    int32_t stack[MN_PREPROCESS_GRID_SIDE * MN_PREPROCESS_GRID_SIDE];
+    uint8_t seen[MN_PREPROCESS_GRID_SIDE * MN_PREPROCESS_GRID_SIDE];
+    double super[(MN_PREPROCESS_BOX * MN_PREPROCESS_SUPER_FACTOR) *
+                 (MN_PREPROCESS_BOX * MN_PREPROCESS_SUPER_FACTOR)];
+    double grown[(MN_PREPROCESS_BOX * MN_PREPROCESS_SUPER_FACTOR) *
+                 (MN_PREPROCESS_BOX * MN_PREPROCESS_SUPER_FACTOR)];
+} mn_preprocess_scratch;
+
+/* What preprocessing found; useful for logs and the UI. Coordinates in input pixels. */
+typedef struct mn_preprocess_info {
+    bool no_digit;        /* the status is MN_ERR_FORMAT because nothing digit-like was found */
+    bool inverted;        /* the input was dark on light */
+    uint8_t background;   /* background gray level of the input, 0..255 */
+    uint8_t ink;          /* gray level of the ink (robust extreme) */
+    int crop_x, crop_y, crop_w, crop_h;  /* the digit's bounding box */
+    int box_w, box_h;     /* its size after scaling, each <= MN_PREPROCESS_BOX */
+    int offset_x, offset_y;  /* where the box's top-left corner went in 28x28 */
+} mn_preprocess_info;
+
+/* Preprocesses img (width*height 8-bit gray, see mn_gray_image; not modified).
+ * out: MN_IMAGE_PIXELS normalised floats, row-major 28x28, written on MN_OK.
+ * preview: NULL, or MN_IMAGE_PIXELS bytes receiving the 8-bit image (white digit on
+ *          black) that out was normalised from.
+ * scratch: NULL to have one malloc'ed and freed inside (tools, tests).
+ * info: NULL, or filled as far as the steps went (always no_digit).
+ * Errors: MN_ERR_ARG (bad image), MN_ERR_FORMAT + MN_PREPROCESS_NO_DIGIT,
+ *         MN_ERR_NOMEM (only when scratch is NULL). */
+mn_status mn_preprocess_gray(const mn_gray_image *img, mn_preprocess_scratch *scratch,
+                             float out[MN_IMAGE_PIXELS], uint8_t *preview,
+                             mn_preprocess_info *info, mn_error *err);
+
+/* The JSON {"pixels": [...]} path: values already in MNIST form (28x28 row-major, white
+ * digit on black, 0..255), so only normalised. Non-finite or out-of-range values are
+ * MN_ERR_ARG naming the first bad index. preview (may be NULL) gets them rounded. */
+mn_status mn_preprocess_pixels(const float pixels[MN_IMAGE_PIXELS],
+                               float out[MN_IMAGE_PIXELS], uint8_t *preview,
+                               mn_error *err);
+
+#endif

@@ -1,0 +1,574 @@
+/* MNIST-style preprocessing: polarity, background removal, cropping with noise,
+ * scaling into 20x20, centring by centre of mass, normalisation, "no digit found",
+ * and a near-MNIST digit passing through nearly unchanged. Digits are drawn here as
+ * anti-aliased thick polylines. */
+#include "config.h"
+
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <stb_image_write.h>
+
+#include "mn_image.h"
+#include "mn_preprocess.h"
+
+/* ------------------------------------------------------------------ drawing */
+
+typedef struct canvas {
+    int w, h;
+    float *cover;  /* 0 = paper, 1 = ink */
+} canvas;
+
+static canvas canvas_new(int w, int h)
+{
+    canvas c = {w, h, calloc((size_t)w * (size_t)h, sizeof(float))};
+    assert_non_null(c.cover);
+    return c;
+}
+
+/* A thick segment, anti-aliased by distance from each pixel's centre. */
+static void stroke(canvas *c, double x0, double y0, double x1, double y1, double radius)
+{
+    double dx = x1 - x0, dy = y1 - y0, len2 = dx * dx + dy * dy;
+    int xa = (int)floor(fmin(x0, x1) - radius - 1), xb = (int)ceil(fmax(x0, x1) + radius + 1);
+    int ya = (int)floor(fmin(y0, y1) - radius - 1), yb = (int)ceil(fmax(y0, y1) + radius + 1);
+    for (int y = ya < 0 ? 0 : ya; y <= yb && y < c->h; y++)
+        for (int x = xa < 0 ? 0 : xa; x <= xb && x < c->w; x++) {
+            double px = x + 0.5, py = y + 0.5;
+            double t = len2 > 0 ? ((px - x0) * dx + (py - y0) * dy) / len2 : 0.0;
+            t = t < 0 ? 0 : t > 1 ? 1 : t;
+            double ex = px - (x0 + t * dx), ey = py - (y0 + t * dy);
+            double cov = radius + 0.5 - sqrt(ex * ex + ey * ey);
+            cov = cov < 0 ? 0 : cov > 1 ? 1 : cov;
+            float *p = &c->cover[(size_t)y * (size_t)c->w + (size_t)x];
+            if (cov > *p)
+                *p = (float)cov;
+        }
+}
+
+/* A "7" with a crossbar in the box (x, y, size), plus a "2"-like hook when `two`. */
+static void seven(canvas *c, double x, double y, double size, double radius)
+{
+    stroke(c, x + 0.15 * size, y + 0.1 * size, x + 0.85 * size, y + 0.1 * size, radius);
+    stroke(c, x + 0.85 * size, y + 0.1 * size, x + 0.4 * size, y + 0.95 * size, radius);
+    stroke(c, x + 0.35 * size, y + 0.5 * size, x + 0.75 * size, y + 0.5 * size, radius);
+}
+
+/* An elliptical "0" of width 0.6 * size. */
+static void zero(canvas *c, double x, double y, double size, double radius)
+{
+    const int n = 48;
+    double cx = x + 0.5 * size, cy = y + 0.5 * size, rx = 0.3 * size, ry = 0.45 * size;
+    for (int i = 0; i < n; i++) {
+        double a0 = 2 * M_PI * i / n, a1 = 2 * M_PI * (i + 1) / n;
+        stroke(c, cx + rx * cos(a0), cy + ry * sin(a0), cx + rx * cos(a1), cy + ry * sin(a1),
+               radius);
+    }
+}
+
+/* Renders the canvas as gray: paper level + (ink - paper) * coverage. */
+static mn_gray_image render(const canvas *c, int paper, int ink)
+{
+    mn_gray_image img = {c->w, c->h, malloc((size_t)c->w * (size_t)c->h)};
+    assert_non_null(img.pixels);
+    for (size_t i = 0; i < (size_t)c->w * (size_t)c->h; i++)
+        img.pixels[i] = (uint8_t)lround(paper + (ink - paper) * c->cover[i]);
+    return img;
+}
+
+/* ------------------------------------------------------------------ measures */
+
+typedef struct shape {
+    double cx, cy;       /* centre of mass, pixel-index coordinates */
+    int x0, y0, x1, y1;  /* box of non-zero pixels, inclusive */
+    int peak;
+} shape;
+
+static shape measure(const uint8_t p[MN_IMAGE_PIXELS])
+{
+    shape s = {0, 0, MN_IMAGE_SIDE, MN_IMAGE_SIDE, -1, -1, 0};
+    double m = 0;
+    for (int y = 0; y < MN_IMAGE_SIDE; y++)
+        for (int x = 0; x < MN_IMAGE_SIDE; x++) {
+            int v = p[y * MN_IMAGE_SIDE + x];
+            if (!v)
+                continue;
+            m += v;
+            s.cx += (double)x * v;
+            s.cy += (double)y * v;
+            s.x0 = x < s.x0 ? x : s.x0;
+            s.y0 = y < s.y0 ? y : s.y0;
+            s.x1 = x > s.x1 ? x : s.x1;
+            s.y1 = y > s.y1 ? y : s.y1;
+            s.peak = v > s.peak ? v : s.peak;
+        }
+    assert_true(m > 0);
+    s.cx /= m;
+    s.cy /= m;
+    return s;
+}
+
+static double correlation(const uint8_t *a, const uint8_t *b, int n)
+{
+    double ma = 0, mb = 0;
+    for (int i = 0; i < n; i++) {
+        ma += a[i];
+        mb += b[i];
+    }
+    ma /= n;
+    mb /= n;
+    double sab = 0, saa = 0, sbb = 0;
+    for (int i = 0; i < n; i++) {
+        sab += (a[i] - ma) * (b[i] - mb);
+        saa += (a[i] - ma) * (a[i] - ma);
+        sbb += (b[i] - mb) * (b[i] - mb);
+    }
+    return sab / sqrt(saa * sbb);
+}
+
+/* The MNIST shape: fits 20x20, centre of mass at (14, 14) within rounding, strokes at
+ * full white, background exactly 0. */
+static void assert_mnist_like(const uint8_t p[MN_IMAGE_PIXELS], const mn_preprocess_info *info)
+{
+    shape s = measure(p);
+    assert_true(s.x1 - s.x0 + 1 <= 20);
+    assert_true(s.y1 - s.y0 + 1 <= 20);
+    assert_true(fabs(s.cx - 14.0) <= 0.5);
+    assert_true(fabs(s.cy - 14.0) <= 0.5);
+    assert_int_equal(s.peak, 255);
+    assert_true(info->box_w <= 20 && info->box_h <= 20);
+    assert_true(info->box_w == 20 || info->box_h == 20);
+}
+
+static mn_preprocess_scratch *scratch;
+
+static int setup(void **state)
+{
+    (void)state;
+    scratch = malloc(sizeof *scratch);
+    return scratch ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    free(scratch);
+    return 0;
+}
+
+/* ------------------------------------------------------------------ tests */
+
+static void test_black_on_white_is_inverted(void **state)
+{
+    (void)state;
+    canvas c = canvas_new(280, 280);
+    seven(&c, 40, 30, 220, 12);
+    mn_gray_image dark_on_light = render(&c, 255, 0), light_on_dark = render(&c, 0, 255);
+
+    float out[MN_IMAGE_PIXELS];
+    uint8_t a[MN_IMAGE_PIXELS], b[MN_IMAGE_PIXELS];
+    mn_preprocess_info info;
+    mn_error err = {{0}};
+    assert_int_equal(mn_preprocess_gray(&dark_on_light, scratch, out, a, &info, &err), MN_OK);
+    assert_true(info.inverted);
+    assert_int_equal(info.background, 255);
+    assert_mnist_like(a, &info);
+    /* corners are background: exactly 0 */
+    assert_int_equal(a[0], 0);
+    assert_int_equal(a[MN_IMAGE_PIXELS - 1], 0);
+
+    assert_int_equal(mn_preprocess_gray(&light_on_dark, scratch, out, b, &info, &err), MN_OK);
+    assert_false(info.inverted);
+    /* the same digit either way round */
+    int maxdiff = 0;
+    for (int i = 0; i < MN_IMAGE_PIXELS; i++)
+        maxdiff = abs(a[i] - b[i]) > maxdiff ? abs(a[i] - b[i]) : maxdiff;
+    assert_true(maxdiff <= 1);
+    free(dark_on_light.pixels);
+    free(light_on_dark.pixels);
+    free(c.cover);
+}
+
+static void test_polarity_is_relative_to_the_background(void **state)
+{
+    (void)state;
+    canvas c = canvas_new(120, 120);
+    zero(&c, 20, 20, 80, 4);
+    float out[MN_IMAGE_PIXELS];
+    uint8_t ref[MN_IMAGE_PIXELS], p[MN_IMAGE_PIXELS];
+    mn_preprocess_info info;
+    mn_gray_image img = render(&c, 0, 255);
+    assert_int_equal(mn_preprocess_gray(&img, scratch, out, ref, &info, NULL), MN_OK);
+    free(img.pixels);
+    /* dark ink on a dark-gray background: still ink, so inverted */
+    img = render(&c, 100, 20);
+    assert_int_equal(mn_preprocess_gray(&img, scratch, out, p, &info, NULL), MN_OK);
+    assert_true(info.inverted);
+    assert_int_equal(info.background, 100);
+    assert_true(correlation(ref, p, MN_IMAGE_PIXELS) > 0.98);
+    free(img.pixels);
+    /* chalk on a light-gray board: not inverted */
+    img = render(&c, 160, 250);
+    assert_int_equal(mn_preprocess_gray(&img, scratch, out, p, &info, NULL), MN_OK);
+    assert_false(info.inverted);
+    assert_true(correlation(ref, p, MN_IMAGE_PIXELS) > 0.98);
+    free(img.pixels);
+    free(c.cover);
+}
+
+static void test_off_centre_small_digit_is_centred(void **state)
+{
+    (void)state;
+    canvas c = canvas_new(200, 160);
+    seven(&c, 5, 8, 40, 2.5);  /* in the top-left corner, about 30x38 */
+    mn_gray_image img = render(&c, 0, 255);
+    float out[MN_IMAGE_PIXELS];
+    uint8_t p[MN_IMAGE_PIXELS];
+    mn_preprocess_info info;
+    assert_int_equal(mn_preprocess_gray(&img, scratch, out, p, &info, NULL), MN_OK);
+    assert_mnist_like(p, &info);
+    assert_true(info.crop_x >= 5 && info.crop_x + info.crop_w <= 46);
+    assert_true(info.crop_y >= 8 && info.crop_y + info.crop_h <= 49);
+    assert_int_equal(info.box_h, 20);  /* taller than wide */
+    assert_true(info.box_w < 20);
+    free(img.pixels);
+    free(c.cover);
+}
+
+static void test_large_digit_fits_box(void **state)
+{
+    (void)state;
+    canvas c = canvas_new(280, 280);
+    zero(&c, 0, 5, 270, 14);  /* touches nearly the whole canvas */
+    mn_gray_image img = render(&c, 255, 20);
+    float out[MN_IMAGE_PIXELS];
+    uint8_t p[MN_IMAGE_PIXELS];
+    mn_preprocess_info info;
+    assert_int_equal(mn_preprocess_gray(&img, scratch, out, p, &info, NULL), MN_OK);
+    assert_mnist_like(p, &info);
+    assert_int_equal(info.box_h, 20);
+    assert_in_range(info.box_w, 13, 15);  /* aspect 0.6 + stroke width kept */
+    /* a ring: the middle of the 28x28 is empty, the top of the ring is bright */
+    assert_int_equal(p[14 * MN_IMAGE_SIDE + 14], 0);
+    free(img.pixels);
+    free(c.cover);
+}
+
+static void test_blank_images_have_no_digit(void **state)
+{
+    (void)state;
+    const int w = 300, h = 200;
+    mn_gray_image img = {w, h, malloc((size_t)w * h)};
+    assert_non_null(img.pixels);
+    float out[MN_IMAGE_PIXELS];
+    mn_preprocess_info info;
+    mn_error err = {{0}};
+
+    const int levels[] = {0, 128, 255};
+    for (int k = 0; k < 3; k++) {
+        memset(img.pixels, levels[k], (size_t)w * h);
+        assert_int_equal(mn_preprocess_gray(&img, scratch, out, NULL, &info, &err),
+                         MN_ERR_FORMAT);
+        assert_true(info.no_digit);
+        assert_string_equal(err.msg, MN_PREPROCESS_NO_DIGIT);
+    }
+    /* paper with mild noise and a soft lighting gradient */
+    uint32_t s = 99;
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            s = s * 1103515245u + 12345u;
+            img.pixels[y * w + x] = (uint8_t)(200 + x / 30 + (int)((s >> 16) % 9) - 4);
+        }
+    assert_int_equal(mn_preprocess_gray(&img, scratch, out, NULL, &info, &err), MN_ERR_FORMAT);
+    assert_true(info.no_digit);
+    /* one dead pixel on a blank page is not a digit either */
+    memset(img.pixels, 230, (size_t)w * h);
+    img.pixels[77 * w + 123] = 0;
+    assert_int_equal(mn_preprocess_gray(&img, scratch, out, NULL, &info, &err), MN_ERR_FORMAT);
+    assert_true(info.no_digit);
+    free(img.pixels);
+}
+
+/* A 28x28 digit built the MNIST way: drawn in a 20x20 box (anti-aliased rim
+ * included), then placed so that its centre of mass is at (14, 14). */
+static void near_mnist(uint8_t p[MN_IMAGE_PIXELS], bool ring)
+{
+    canvas c = canvas_new(20, 20);
+    if (ring)
+        zero(&c, 0, 0, 20, 1.2);
+    else
+        seven(&c, 0, 0, 20, 1.2);
+    mn_gray_image g = render(&c, 0, 255);
+    double m = 0, mx = 0, my = 0;
+    for (int y = 0; y < 20; y++)
+        for (int x = 0; x < 20; x++) {
+            m += g.pixels[y * 20 + x];
+            mx += (double)x * g.pixels[y * 20 + x];
+            my += (double)y * g.pixels[y * 20 + x];
+        }
+    int dx = (int)lround(14.0 - mx / m), dy = (int)lround(14.0 - my / m);
+    memset(p, 0, MN_IMAGE_PIXELS);
+    for (int y = 0; y < 20; y++)
+        memcpy(p + (dy + y) * MN_IMAGE_SIDE + dx, g.pixels + y * 20, 20);
+    free(g.pixels);
+    free(c.cover);
+}
+
+static void test_mnist_digit_passes_nearly_unchanged(void **state)
+{
+    (void)state;
+    for (int ring = 0; ring < 2; ring++) {
+        uint8_t in[MN_IMAGE_PIXELS], p[MN_IMAGE_PIXELS];
+        near_mnist(in, ring);
+        mn_gray_image img = {MN_IMAGE_SIDE, MN_IMAGE_SIDE, in};
+        float out[MN_IMAGE_PIXELS];
+        mn_preprocess_info info;
+        assert_int_equal(mn_preprocess_gray(&img, scratch, out, p, &info, NULL), MN_OK);
+        assert_false(info.inverted);
+        assert_true(correlation(in, p, MN_IMAGE_PIXELS) > 0.99);
+        /* not moved, not rescaled: only the faintest rim is trimmed a little */
+        assert_int_equal(info.box_h, 20);
+        int maxdiff = 0;
+        for (int i = 0; i < MN_IMAGE_PIXELS; i++)
+            maxdiff = abs(in[i] - p[i]) > maxdiff ? abs(in[i] - p[i]) : maxdiff;
+        assert_true(maxdiff <= 12);
+    }
+}
+
+static void test_normalisation_matches_preview(void **state)
+{
+    (void)state;
+    canvas c = canvas_new(100, 100);
+    seven(&c, 10, 10, 80, 5);
+    mn_gray_image img = render(&c, 240, 30);
+    float out[MN_IMAGE_PIXELS];
+    uint8_t p[MN_IMAGE_PIXELS];
+    assert_int_equal(mn_preprocess_gray(&img, NULL, out, p, NULL, NULL), MN_OK);  /* own scratch */
+    for (int i = 0; i < MN_IMAGE_PIXELS; i++)
+        assert_float_equal(out[i], (p[i] / 255.0f - 0.1307f) / 0.3081f, 1e-5);
+    assert_float_equal(out[0], -0.1307f / 0.3081f, 1e-5);
+
+    /* the pixels path gives the same numbers for the preview, so the UI can resend it */
+    float as_float[MN_IMAGE_PIXELS], again[MN_IMAGE_PIXELS];
+    uint8_t p2[MN_IMAGE_PIXELS];
+    for (int i = 0; i < MN_IMAGE_PIXELS; i++)
+        as_float[i] = p[i];
+    assert_int_equal(mn_preprocess_pixels(as_float, again, p2, NULL), MN_OK);
+    assert_memory_equal(again, out, sizeof out);
+    assert_memory_equal(p2, p, sizeof p);
+    free(img.pixels);
+    free(c.cover);
+}
+
+static void test_pixels_path_validates(void **state)
+{
+    (void)state;
+    float in[MN_IMAGE_PIXELS] = {0}, out[MN_IMAGE_PIXELS];
+    mn_error err = {{0}};
+    in[5] = 255.0f;
+    assert_int_equal(mn_preprocess_pixels(in, out, NULL, &err), MN_OK);
+    assert_float_equal(out[5], (1.0f - 0.1307f) / 0.3081f, 1e-5);
+    in[30] = 256.0f;
+    assert_int_equal(mn_preprocess_pixels(in, out, NULL, &err), MN_ERR_ARG);
+    assert_non_null(strstr(err.msg, "pixel 30"));
+    in[30] = -1.0f;
+    assert_int_equal(mn_preprocess_pixels(in, out, NULL, &err), MN_ERR_ARG);
+    in[30] = NAN;
+    assert_int_equal(mn_preprocess_pixels(in, out, NULL, &err), MN_ERR_ARG);
+}
+
+static void test_specks_are_ignored(void **state)
+{
+    (void)state;
+    canvas c = canvas_new(400, 300);
+    seven(&c, 150, 60, 180, 8);
+    mn_gray_image clean = render(&c, 250, 10);
+    mn_gray_image dirty = render(&c, 250, 10);
+    /* dust far from the digit: a few dark dots and a short scratch */
+    const int dots[][2] = {{10, 10}, {380, 20}, {30, 280}, {390, 290}, {60, 150}};
+    for (int k = 0; k < 5; k++)
+        for (int dy = 0; dy < 3; dy++)
+            for (int dx = 0; dx < 3; dx++)
+                dirty.pixels[(dots[k][1] + dy) * 400 + dots[k][0] + dx] = 0;
+    for (int x = 20; x < 32; x++)
+        dirty.pixels[200 * 400 + x] = 40;
+
+    float out[MN_IMAGE_PIXELS];
+    uint8_t a[MN_IMAGE_PIXELS], b[MN_IMAGE_PIXELS];
+    mn_preprocess_info ia, ib;
+    assert_int_equal(mn_preprocess_gray(&clean, scratch, out, a, &ia, NULL), MN_OK);
+    assert_int_equal(mn_preprocess_gray(&dirty, scratch, out, b, &ib, NULL), MN_OK);
+    assert_int_equal(ib.crop_x, ia.crop_x);
+    assert_int_equal(ib.crop_w, ia.crop_w);
+    assert_int_equal(ib.crop_y, ia.crop_y);
+    assert_int_equal(ib.crop_h, ia.crop_h);
+    assert_memory_equal(a, b, sizeof a);
+    free(clean.pixels);
+    free(dirty.pixels);
+    free(c.cover);
+}
+
+static void test_photo_like_input(void **state)
+{
+    (void)state;
+    /* gray paper with a lighting gradient and noise, dark but not black ink, thin
+     * strokes on a large image: the result still looks like the clean digit */
+    const int w = 1000, h = 800;
+    canvas c = canvas_new(w, h);
+    seven(&c, 350, 200, 400, 4);
+    mn_gray_image photo = render(&c, 0, 0);
+    uint32_t s = 7;
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            s = s * 1103515245u + 12345u;
+            double paper = 170 + 40.0 * x / w + 10.0 * y / h + (double)((s >> 16) % 11) - 5;
+            double ink = 60;
+            double cov = c.cover[(size_t)y * w + x];
+            photo.pixels[(size_t)y * w + x] = (uint8_t)lround(paper + (ink - paper) * cov);
+        }
+    canvas clean_c = canvas_new(280, 280);
+    seven(&clean_c, 0, 0, 280, 2.8);
+    mn_gray_image clean = render(&clean_c, 255, 0);
+
+    float out[MN_IMAGE_PIXELS];
+    uint8_t a[MN_IMAGE_PIXELS], b[MN_IMAGE_PIXELS];
+    mn_preprocess_info info;
+    assert_int_equal(mn_preprocess_gray(&photo, scratch, out, a, &info, NULL), MN_OK);
+    assert_true(info.inverted);
+    assert_mnist_like(a, &info);
+    /* the background is exactly 0 outside the digit's box */
+    for (int y = 0; y < MN_IMAGE_SIDE; y++)
+        for (int x = 0; x < MN_IMAGE_SIDE; x++)
+            if (x < info.offset_x || x >= info.offset_x + info.box_w || y < info.offset_y ||
+                y >= info.offset_y + info.box_h)
+                assert_int_equal(a[y * MN_IMAGE_SIDE + x], 0);
+    assert_int_equal(mn_preprocess_gray(&clean, scratch, out, b, &info, NULL), MN_OK);
+    assert_true(correlation(a, b, MN_IMAGE_PIXELS) > 0.9);
+    /* the paper's noise inside the box is removed too: no more lit pixels than the
+     * clean drawing has, give or take the rim */
+    int lit_photo = 0, lit_clean = 0;
+    for (int i = 0; i < MN_IMAGE_PIXELS; i++) {
+        lit_photo += a[i] > 0;
+        lit_clean += b[i] > 0;
+    }
+    assert_true(lit_photo <= lit_clean + 10);
+    free(photo.pixels);
+    free(clean.pixels);
+    free(c.cover);
+    free(clean_c.cover);
+}
+
+static void test_thin_pen_in_a_big_photo(void **state)
+{
+    (void)state;
+    /* a 6 Mpx photo, a ballpoint "7" 200 pixels tall with strokes 2-3 pixels wide:
+     * found, and after the 10x reduction its strokes are thickened to MNIST's pen
+     * (without that, about 37 pixels reach 128; MNIST digits have some 100) */
+    const int w = 3000, h = 2000;
+    canvas c = canvas_new(w, h);
+    seven(&c, 1800, 1200, 200, 1.0);
+    mn_gray_image img = render(&c, 235, 40);
+    float out[MN_IMAGE_PIXELS];
+    uint8_t p[MN_IMAGE_PIXELS];
+    mn_preprocess_info info;
+    mn_error err = {{0}};
+    assert_int_equal(mn_preprocess_gray(&img, scratch, out, p, &info, &err), MN_OK);
+    assert_mnist_like(p, &info);
+    assert_true(info.crop_x >= 1800 && info.crop_x + info.crop_w <= 2000);
+    int bright = 0;
+    for (int i = 0; i < MN_IMAGE_PIXELS; i++)
+        bright += p[i] >= 128;
+    assert_true(bright >= 60);
+    free(img.pixels);
+    free(c.cover);
+}
+
+static void write_cb(void *ctx, void *data, int size)
+{
+    uint8_t **p = ctx;
+    /* first 4 bytes hold the length so far */
+    uint32_t len;
+    memcpy(&len, *p, 4);
+    *p = realloc(*p, 4 + len + (size_t)size);
+    assert_non_null(*p);
+    memcpy(*p + 4 + len, data, (size_t)size);
+    len += (uint32_t)size;
+    memcpy(*p, &len, 4);
+}
+
+static void test_transparent_canvas_png_end_to_end(void **state)
+{
+    (void)state;
+    /* what a browser canvas exports: black strokes, transparent elsewhere */
+    canvas c = canvas_new(280, 280);
+    zero(&c, 40, 20, 240, 10);
+    uint8_t *rgba = malloc(280 * 280 * 4);
+    assert_non_null(rgba);
+    for (int i = 0; i < 280 * 280; i++) {
+        rgba[4 * i] = rgba[4 * i + 1] = rgba[4 * i + 2] = 0;
+        rgba[4 * i + 3] = (uint8_t)lround(255 * c.cover[i]);
+    }
+    uint8_t *file = calloc(1, 4);
+    assert_non_null(file);
+    assert_true(stbi_write_png_to_func(write_cb, &file, 280, 280, 4, rgba, 280 * 4));
+    uint32_t len;
+    memcpy(&len, file, 4);
+
+    mn_gray_image img;
+    mn_error err = {{0}};
+    assert_int_equal(mn_image_decode_gray(file + 4, len, 0, &img, NULL, &err), MN_OK);
+    float out[MN_IMAGE_PIXELS];
+    uint8_t p[MN_IMAGE_PIXELS];
+    mn_preprocess_info info;
+    assert_int_equal(mn_preprocess_gray(&img, scratch, out, p, &info, &err), MN_OK);
+    assert_true(info.inverted);
+    assert_mnist_like(p, &info);
+    assert_int_equal(p[14 * MN_IMAGE_SIDE + 14], 0);  /* the hole of the 0 */
+    mn_gray_image_free(&img);
+    free(file);
+    free(rgba);
+    free(c.cover);
+}
+
+static void test_arguments(void **state)
+{
+    (void)state;
+    float out[MN_IMAGE_PIXELS];
+    mn_gray_image empty = {0, 10, (uint8_t *)out};
+    mn_preprocess_info info;
+    assert_int_equal(mn_preprocess_gray(NULL, scratch, out, NULL, NULL, NULL), MN_ERR_ARG);
+    assert_int_equal(mn_preprocess_gray(&empty, scratch, out, NULL, &info, NULL), MN_ERR_ARG);
+    assert_false(info.no_digit);
+    uint8_t one = 0;
+    mn_gray_image tiny = {1, 1, &one};
+    assert_int_equal(mn_preprocess_gray(&tiny, scratch, NULL, NULL, NULL, NULL), MN_ERR_ARG);
+    /* a 1x1 image is valid input, and blank */
+    assert_int_equal(mn_preprocess_gray(&tiny, scratch, out, NULL, &info, NULL), MN_ERR_FORMAT);
+    assert_true(info.no_digit);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_black_on_white_is_inverted),
+        cmocka_unit_test(test_polarity_is_relative_to_the_background),
+        cmocka_unit_test(test_off_centre_small_digit_is_centred),
+        cmocka_unit_test(test_large_digit_fits_box),
+        cmocka_unit_test(test_blank_images_have_no_digit),
+        cmocka_unit_test(test_mnist_digit_passes_nearly_unchanged),
+        cmocka_unit_test(test_normalisation_matches_preview),
+        cmocka_unit_test(test_pixels_path_validates),
+        cmocka_unit_test(test_specks_are_ignored),
+        cmocka_unit_test(test_photo_like_input),
+        cmocka_unit_test(test_thin_pen_in_a_big_photo),
+        cmocka_unit_test(test_transparent_canvas_png_end_to_end),
+        cmocka_unit_test(test_arguments),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
