@@ -23,7 +23,7 @@ static void usage(FILE *out)
         "                         default " DEFAULT_OUT ")\n"
         "  -e, --epochs N         epochs (default 5)\n"
         "  -b, --batch-size N     images per step (default 128)\n"
-        "  -l, --lr RATE          Adam learning rate (default 0.001)\n"
+        "  -l, --lr RATE          Adam learning rate, the peak of the schedule (default 0.002)\n"
         "      --schedule NAME    learning-rate schedule: cosine (default: decays the rate\n"
         "                         to zero over the run) or constant (the original's)\n"
         "  -s, --seed N           random seed (default 42); the same seed and thread count\n"
@@ -65,7 +65,7 @@ options_result options_parse(train_options *opts, int argc, char **argv, FILE *o
     memset(opts, 0, sizeof *opts);
     opts->epochs = 5;
     opts->batch_size = 128;
-    opts->lr = 1e-3f;
+    opts->lr = 2e-3f;
     opts->cosine = true;
     opts->seed = 42;
     opts->resume = true;

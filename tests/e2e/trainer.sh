@@ -63,6 +63,12 @@ check "SIGTERM exits with 143" test "$status" -eq 143
 check "SIGTERM leaves a checkpoint" test -s "$work/c/model.safetensors.ckpt"
 check "no model published yet" test ! -e "$work/c/model.safetensors"
 cp -r "$work/c" "$work/d"
+cp -r "$work/c" "$work/e"
+truncate -s 100000 "$work/e/model.safetensors.ckpt"
+"$train" "${small[@]}" --out "$work/e/model.safetensors" 2>"$work/e.log"
+check "a damaged checkpoint is reported and training starts afresh" \
+  grep -q '^Not resuming: .*model.safetensors.ckpt.*; starting afresh$' "$work/e.log"
+check "a fresh run after a damaged checkpoint still publishes" test -s "$work/e/model.safetensors"
 "$train" "${small[@]}" --seed 8 --epochs 1 --out "$work/d/model.safetensors" 2>"$work/d.log"
 check "checkpoint of other settings ignored" grep -q '^Not resuming: .*different seed' "$work/d.log"
 "$train" "${small[@]}" --out "$work/c/model.safetensors" 2>"$work/c2.log"
