@@ -1,0 +1,15 @@
+/* Route handlers shared between files. */
+#ifndef FCGI_HANDLERS_H
+#define FCGI_HANDLERS_H
+
+#include <stdbool.h>
+
+#include "http.h"
+
+void handle_predict(worker *w, http_request *r);
+
+/* The model's description for answers: version, created, accuracy (and with full,
+ * everything /health shows). */
+void write_model_json(out_buf *o, const live_model *m, bool full);
+
+#endif

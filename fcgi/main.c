@@ -1,0 +1,204 @@
+/* mnist-fcgi: the FastCGI responder (see --help and DESIGN.md, "Serving").
+ *
+ * N worker threads each loop on FCGX_Accept_r under one accept mutex. Signals are
+ * blocked in every thread and taken by sigwait in main, which then asks libfcgi to
+ * stop and shuts the listening socket down so that threads blocked in accept()
+ * return; requests in flight finish first. */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include <fcgiapp.h>
+
+#include "log.h"
+#include "server.h"
+
+#define DEFAULT_MODEL "/mnt/model-storage/mnist_model.safetensors"
+
+static pthread_mutex_t accept_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+        "Usage: mnist-fcgi [OPTION]...\n"
+        "FastCGI responder for MNIST digit recognition: POST /predict, GET /health,\n"
+        "GET /health/live. Normally spawned by lighttpd (listening socket on fd 0).\n"
+        "\n"
+        "  -m, --model FILE          model file (env MODEL_PATH;\n"
+        "                            default " DEFAULT_MODEL ")\n"
+        "  -l, --listen ADDR         listen on ADDR instead of fd 0: a unix socket path,\n"
+        "                            or HOST:PORT (use 127.0.0.1:PORT; :PORT binds all)\n"
+        "  -t, --threads N           worker threads (default: online CPUs)\n"
+        "  -r, --reload-interval MS  how often to check the model file (default 500; 0 = never)\n"
+        "  -b, --max-body BYTES      largest request body (default 8388608)\n"
+        "  -p, --max-pixels N        largest decoded image, in pixels (default 16777216)\n"
+        "  -q, --quiet               no log line per request\n"
+        "  -h, --help                show this help\n"
+        "  -V, --version             show the version\n");
+}
+
+static bool parse_size(const char *s, unsigned long long lo, unsigned long long hi,
+                       unsigned long long *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || end == s || *end || s[0] == '-' || v < lo || v > hi)
+        return false;
+    *out = v;
+    return true;
+}
+
+/* 0: run, 1: exit 0, 2: usage error. */
+static int parse_options(server_options *o, int argc, char **argv)
+{
+    memset(o, 0, sizeof *o);
+    const char *env = getenv("MODEL_PATH");
+    snprintf(o->model_path, sizeof o->model_path, "%s", env && *env ? env : DEFAULT_MODEL);
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    o->threads = cpus > 0 ? (int)(cpus > 64 ? 64 : cpus) : 1;
+    o->reload_interval_ms = 500;
+    o->max_body = 8u << 20;
+    o->max_pixels = 16u << 20;
+    static const struct option longopts[] = {
+        {"model", required_argument, NULL, 'm'},
+        {"listen", required_argument, NULL, 'l'},
+        {"threads", required_argument, NULL, 't'},
+        {"reload-interval", required_argument, NULL, 'r'},
+        {"max-body", required_argument, NULL, 'b'},
+        {"max-pixels", required_argument, NULL, 'p'},
+        {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
+    int c;
+    unsigned long long v;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":m:l:t:r:b:p:qhV", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'm': snprintf(o->model_path, sizeof o->model_path, "%s", optarg); break;
+        case 'l': snprintf(o->listen, sizeof o->listen, "%s", optarg); break;
+        case 't': if (!parse_size(optarg, 1, 256, &v)) goto bad; o->threads = (int)v; break;
+        case 'r': if (!parse_size(optarg, 0, 3600000, &v)) goto bad; o->reload_interval_ms = (int)v; break;
+        case 'b': if (!parse_size(optarg, 1024, 1u << 30, &v)) goto bad; o->max_body = (size_t)v; break;
+        case 'p': if (!parse_size(optarg, 784, 1u << 28, &v)) goto bad; o->max_pixels = (size_t)v; break;
+        case 'q': o->quiet = true; break;
+        case 'h': usage(stdout); return 1;
+        case 'V': printf("mnist-fcgi (%s) %s\n", PACKAGE_NAME, PACKAGE_VERSION); return 1;
+        case ':': fprintf(stderr, "mnist-fcgi: %s needs a value (see --help)\n", argv[optind - 1]); return 2;
+        default: fprintf(stderr, "mnist-fcgi: unknown option %s (see --help)\n", argv[optind - 1]); return 2;
+        }
+        continue;
+    bad:
+        fprintf(stderr, "mnist-fcgi: invalid value '%s' for -%c (see --help)\n", optarg, c);
+        return 2;
+    }
+    if (optind < argc) {
+        fprintf(stderr, "mnist-fcgi: unexpected argument '%s'\n", argv[optind]);
+        return 2;
+    }
+    return 0;
+}
+
+static void *serve(void *arg)
+{
+    worker *w = arg;
+    for (;;) {
+        pthread_mutex_lock(&accept_lock);
+        int rc = FCGX_Accept_r(&w->req);
+        pthread_mutex_unlock(&accept_lock);
+        if (rc < 0)
+            break; /* shutting down, or the listening socket is gone */
+        handle_request(w);
+        FCGX_Finish_r(&w->req);
+    }
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    server srv;
+    switch (parse_options(&srv.opts, argc, argv)) {
+    case 1: return 0;
+    case 2: return 64;
+    }
+#ifdef _OPENMP
+    omp_set_num_threads(1); /* parallelism comes from the worker threads */
+#endif
+    if (FCGX_Init() != 0) {
+        fprintf(stderr, "mnist-fcgi: FCGX_Init failed\n");
+        return 70;
+    }
+    if (srv.opts.listen[0]) {
+        srv.listen_fd = FCGX_OpenSocket(srv.opts.listen, 128);
+        if (srv.listen_fd < 0) {
+            fprintf(stderr, "mnist-fcgi: cannot listen on %s\n", srv.opts.listen);
+            return 71;
+        }
+    } else if (FCGX_IsCGI()) {
+        fprintf(stderr, "mnist-fcgi: fd 0 is not a listening socket: run me from lighttpd "
+                        "(bin-path) or spawn-fcgi, or give --listen\n");
+        return 64;
+    } else {
+        srv.listen_fd = 0;
+    }
+
+    /* every thread inherits this mask; only sigwait below takes the signals */
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    signal(SIGPIPE, SIG_IGN); /* a client gone mid-answer is not fatal */
+
+    clock_gettime(CLOCK_MONOTONIC, &srv.started);
+    srv.store = model_store_create(srv.opts.model_path, srv.opts.reload_interval_ms);
+    if (!srv.store) {
+        fprintf(stderr, "mnist-fcgi: out of memory\n");
+        return 70;
+    }
+    worker *workers = calloc((size_t)srv.opts.threads, sizeof *workers);
+    pthread_t *tids = calloc((size_t)srv.opts.threads, sizeof *tids);
+    int started = 0;
+    for (; workers && tids && started < srv.opts.threads; started++)
+        if (!worker_init(&workers[started], &srv) ||
+            pthread_create(&tids[started], NULL, serve, &workers[started]) != 0) {
+            worker_free(&workers[started]);
+            break;
+        }
+    if (started == 0) {
+        fprintf(stderr, "mnist-fcgi: cannot start worker threads\n");
+        return 70;
+    }
+    log_line("ready: %d threads, model %s, max body %zu bytes", started, srv.opts.model_path,
+             srv.opts.max_body);
+
+    int sig = 0;
+    sigwait(&stop, &sig);
+    log_line("signal %d: finishing requests in flight and exiting", sig);
+    FCGX_ShutdownPending();
+    shutdown(srv.listen_fd, SHUT_RDWR); /* wakes the threads blocked in accept() */
+    for (int i = 0; i < started; i++) {
+        pthread_join(tids[i], NULL);
+        worker_free(&workers[i]);
+    }
+    model_store_destroy(srv.store);
+    free(workers);
+    free(tids);
+    return 0;
+}

@@ -1,0 +1,56 @@
+/* The live model: loaded at start, watched for replacement, swapped in atomically.
+ *
+ * Requests take a reference (model_store_acquire) and keep serving from that model
+ * until they release it, even if a newer one was swapped in meanwhile; the last
+ * reference frees it. A watcher thread polls the file every interval: a new inode,
+ * size, mtime or ctime means a new file, which is loaded and checked completely
+ * (mn_model_load) before it replaces the current model. A file that fails is refused
+ * and remembered, the current model keeps serving, and /health reports why. */
+#ifndef FCGI_MODEL_STORE_H
+#define FCGI_MODEL_STORE_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "mn_metadata.h"
+#include "mn_net.h"
+
+typedef struct live_model {
+    atomic_int refs;
+    mn_params params;
+    mn_packed_weights packed;      /* conv weights packed once, at load */
+    mn_metadata meta;
+    char version[13];              /* first 12 hex digits of the file's SHA-256 */
+    char sha256[65];
+    size_t file_bytes;
+    time_t loaded_at;
+} live_model;
+
+typedef struct model_store model_store;
+
+/* Creates the store and loads PATH once (a missing or bad file is not an error: the
+ * service starts and reports it). Then starts the watcher when interval_ms > 0. */
+model_store *model_store_create(const char *path, int interval_ms);
+/* Stops the watcher and drops the store's reference. Requests still holding a model
+ * keep it valid until they release it. */
+void model_store_destroy(model_store *store);
+
+/* The current model with a reference taken, or NULL when none is loaded. */
+live_model *model_store_acquire(model_store *store);
+void model_release(live_model *m);
+
+/* Checks the file now (what the watcher does every interval). Returns true when a new
+ * model was swapped in. */
+bool model_store_poll(model_store *store);
+
+/* Status for /health: copies the last refusal or absence reason ("" if none) and
+ * returns the number of successful loads and of refused files so far. */
+void model_store_status(model_store *store, char *error, size_t error_size,
+                        time_t *error_at, unsigned long *loads, unsigned long *refused);
+
+const char *model_store_path(const model_store *store);
+
+#endif

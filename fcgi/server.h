@@ -1,0 +1,54 @@
+/* The responder's shared configuration and per-thread state. */
+#ifndef FCGI_SERVER_H
+#define FCGI_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <fcgiapp.h>
+
+#include "json_out.h"
+#include "mn_net.h"
+#include "mn_preprocess.h"
+#include "model_store.h"
+
+typedef struct server_options {
+    char model_path[4096];    /* --model, env MODEL_PATH */
+    char listen[4096];        /* --listen: ":PORT", "HOST:PORT" or a socket path; "" = fd 0 */
+    int threads;              /* --threads, default: online CPUs */
+    int reload_interval_ms;   /* --reload-interval (ms), 0 = never */
+    size_t max_body;          /* --max-body (bytes) */
+    size_t max_pixels;        /* --max-pixels: decoded image size cap */
+    bool quiet;               /* --quiet: no per-request log lines */
+} server_options;
+
+typedef struct server {
+    server_options opts;
+    model_store *store;
+    int listen_fd;
+    struct timespec started;  /* CLOCK_MONOTONIC */
+} server;
+
+/* One worker thread's request and preallocated buffers. */
+typedef struct worker {
+    server *srv;
+    FCGX_Request req;
+    uint8_t *body;            /* max_body bytes: the request body */
+    uint8_t *decoded;         /* max_body bytes: base64-decoded images */
+    out_buf out;              /* the response body */
+    mn_workspace *ws;
+    mn_preprocess_scratch *scratch;
+    float input[MN_IMAGE_PIXELS];
+    uint8_t preview[MN_IMAGE_PIXELS];
+    float probs[MN_NUM_CLASSES];
+} worker;
+
+bool worker_init(worker *w, server *srv);
+void worker_free(worker *w);
+
+/* Answers the request accepted into w->req. */
+void handle_request(worker *w);
+
+#endif

@@ -1,0 +1,34 @@
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "server.h"
+
+bool worker_init(worker *w, server *srv)
+{
+    memset(w, 0, sizeof *w);
+    w->srv = srv;
+    if (FCGX_InitRequest(&w->req, srv->listen_fd, 0) != 0)
+        return false;
+    /* everything a request needs, allocated once: the hot path allocates nothing
+     * but what stb_image and json-c allocate while decoding */
+    w->body = malloc(srv->opts.max_body);
+    w->decoded = malloc(srv->opts.max_body);
+    w->scratch = malloc(sizeof *w->scratch);
+    if (!w->body || !w->decoded || !w->scratch || !out_init(&w->out, 64 * 1024) ||
+        mn_workspace_create(&w->ws, 1, NULL) != MN_OK)
+        return false;
+    return true;
+}
+
+void worker_free(worker *w)
+{
+    free(w->body);
+    free(w->decoded);
+    free(w->scratch);
+    out_free(&w->out);
+    mn_workspace_destroy(w->ws);
+    FCGX_Free(&w->req, 0);
+    memset(w, 0, sizeof *w);
+}
