@@ -7,6 +7,8 @@
 #include "http.h"
 
 void handle_predict(worker *w, http_request *r);
+/* Every /v2 route; returns which metrics route it was. */
+route_id handle_v2(worker *w, http_request *r);
 
 /* The model's description for answers: version, created, accuracy (and with full,
  * everything /health shows). */

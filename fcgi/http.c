@@ -112,6 +112,12 @@ static const char *reason(int status)
 
 void http_send_json(worker *w, http_request *r, int status, const char *headers)
 {
+    http_send(w, r, status, "application/json", headers);
+}
+
+void http_send(worker *w, http_request *r, int status, const char *content_type,
+               const char *headers)
+{
     if (w->out.overflow) {
         out_reset(&w->out);
         out_puts(&w->out, "{\"error\":{\"code\":\"internal\",\"message\":\"response too large\"}}");
@@ -121,9 +127,10 @@ void http_send_json(worker *w, http_request *r, int status, const char *headers)
     /* formatted here: libfcgi's own FCGX_FPrintF knows no %zu */
     char head[512];
     int n = snprintf(head, sizeof head,
-                     "Status: %d %s\r\nContent-Type: application/json\r\n"
+                     "Status: %d %s\r\nContent-Type: %s\r\n"
                      "Cache-Control: no-store\r\nContent-Length: %zu\r\n%s\r\n",
-                     status, reason(status), w->out.len + 1, headers ? headers : "");
+                     status, reason(status), content_type, w->out.len + 1,
+                     headers ? headers : "");
     FCGX_PutStr(head, n < (int)sizeof head ? n : (int)sizeof head - 1, w->req.out);
     if (strcmp(r->method, "HEAD") != 0) {
         FCGX_PutStr(w->out.data, (int)w->out.len, w->req.out);

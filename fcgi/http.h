@@ -33,6 +33,9 @@ body_status http_read_body(worker *w, const http_request *r, size_t *len);
 /* Sends w->out as a JSON response with the given status and extra header lines
  * (each ending in \r\n, may be NULL). */
 void http_send_json(worker *w, http_request *r, int status, const char *headers);
+/* The same with another Content-Type. */
+void http_send(worker *w, http_request *r, int status, const char *content_type,
+               const char *headers);
 
 /* Sends {"error": {"code": code, "message": message}}. */
 void http_send_error(worker *w, http_request *r, int status, const char *code,

@@ -45,6 +45,7 @@ static void usage(FILE *out)
         "  -r, --reload-interval MS  how often to check the model file (default 500; 0 = never)\n"
         "  -b, --max-body BYTES      largest request body (default 8388608)\n"
         "  -p, --max-pixels N        largest decoded image, in pixels (default 16777216)\n"
+        "  -n, --max-batch N         most images in one v2 infer request (default 256)\n"
         "  -q, --quiet               no log line per request\n"
         "  -h, --help                show this help\n"
         "  -V, --version             show the version\n");
@@ -73,6 +74,7 @@ static int parse_options(server_options *o, int argc, char **argv)
     o->reload_interval_ms = 500;
     o->max_body = 8u << 20;
     o->max_pixels = 16u << 20;
+    o->max_batch = 256;
     static const struct option longopts[] = {
         {"model", required_argument, NULL, 'm'},
         {"listen", required_argument, NULL, 'l'},
@@ -80,6 +82,7 @@ static int parse_options(server_options *o, int argc, char **argv)
         {"reload-interval", required_argument, NULL, 'r'},
         {"max-body", required_argument, NULL, 'b'},
         {"max-pixels", required_argument, NULL, 'p'},
+        {"max-batch", required_argument, NULL, 'n'},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
@@ -88,7 +91,7 @@ static int parse_options(server_options *o, int argc, char **argv)
     int c;
     unsigned long long v;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":m:l:t:r:b:p:qhV", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":m:l:t:r:b:p:n:qhV", longopts, NULL)) != -1) {
         switch (c) {
         case 'm': snprintf(o->model_path, sizeof o->model_path, "%s", optarg); break;
         case 'l': snprintf(o->listen, sizeof o->listen, "%s", optarg); break;
@@ -96,6 +99,7 @@ static int parse_options(server_options *o, int argc, char **argv)
         case 'r': if (!parse_size(optarg, 0, 3600000, &v)) goto bad; o->reload_interval_ms = (int)v; break;
         case 'b': if (!parse_size(optarg, 1024, 1u << 30, &v)) goto bad; o->max_body = (size_t)v; break;
         case 'p': if (!parse_size(optarg, 784, 1u << 28, &v)) goto bad; o->max_pixels = (size_t)v; break;
+        case 'n': if (!parse_size(optarg, 1, 4096, &v)) goto bad; o->max_batch = (int)v; break;
         case 'q': o->quiet = true; break;
         case 'h': usage(stdout); return 1;
         case 'V': printf("mnist-fcgi (%s) %s\n", PACKAGE_NAME, PACKAGE_VERSION); return 1;
@@ -174,13 +178,20 @@ int main(int argc, char **argv)
     }
     worker *workers = calloc((size_t)srv.opts.threads, sizeof *workers);
     pthread_t *tids = calloc((size_t)srv.opts.threads, sizeof *tids);
-    int started = 0;
-    for (; workers && tids && started < srv.opts.threads; started++)
-        if (!worker_init(&workers[started], &srv) ||
-            pthread_create(&tids[started], NULL, serve, &workers[started]) != 0) {
-            worker_free(&workers[started]);
+    srv.stats = calloc((size_t)srv.opts.threads, sizeof *srv.stats);
+    /* every worker is ready before any thread runs, so /metrics sees a fixed set */
+    int ready = 0;
+    for (; workers && tids && srv.stats && ready < srv.opts.threads; ready++) {
+        if (!worker_init(&workers[ready], &srv)) {
+            worker_free(&workers[ready]);
             break;
         }
+        srv.stats[ready] = &workers[ready].stats;
+    }
+    srv.nstats = ready;
+    int started = 0;
+    while (started < ready && pthread_create(&tids[started], NULL, serve, &workers[started]) == 0)
+        started++;
     if (started == 0) {
         fprintf(stderr, "mnist-fcgi: cannot start worker threads\n");
         return 70;
@@ -193,12 +204,13 @@ int main(int argc, char **argv)
     log_line("signal %d: finishing requests in flight and exiting", sig);
     FCGX_ShutdownPending();
     shutdown(srv.listen_fd, SHUT_RDWR); /* wakes the threads blocked in accept() */
-    for (int i = 0; i < started; i++) {
+    for (int i = 0; i < started; i++)
         pthread_join(tids[i], NULL);
+    for (int i = 0; i < ready; i++)
         worker_free(&workers[i]);
-    }
     model_store_destroy(srv.store);
     free(workers);
     free(tids);
+    free(srv.stats);
     return 0;
 }

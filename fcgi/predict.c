@@ -252,6 +252,7 @@ void handle_predict(worker *w, http_request *r)
     payload p;
     if (read_payload(w, r, &p) && prepare_input(w, r, &p, preprocess)) {
         mn_net_predict_packed(&m->params, &m->packed, w->ws, w->input, 1, w->probs);
+        metrics_inference(&w->stats, 1);
         int best = 0;
         for (int j = 1; j < MN_NUM_CLASSES; j++)
             if (w->probs[j] > w->probs[best])

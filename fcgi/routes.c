@@ -1,10 +1,15 @@
-/* The route table and the small handlers: health, liveness, not found. */
+/* The route table and the small handlers: health, liveness, metrics, the training
+ * report, not found. */
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "handlers.h"
 #include "http.h"
@@ -113,16 +118,61 @@ static void handle_live(worker *w, http_request *r)
     http_send_json(w, r, 200, NULL);
 }
 
+static void handle_metrics(worker *w, http_request *r)
+{
+    out_reset(&w->out);
+    metrics_write(&w->out, w->srv->stats, w->srv->nstats, w->srv->store,
+                  seconds_since(&w->srv->started));
+    http_send(w, r, 200, "text/plain; version=0.0.4; charset=utf-8", NULL);
+}
+
+/* GET /model/report: the trainer's JSON report beside the model file
+ * (NAME.safetensors -> NAME.report.json), read fresh on each request. */
+static void handle_report(worker *w, http_request *r)
+{
+    const char *model = model_store_path(w->srv->store);
+    size_t n = strlen(model);
+    static const char ext[] = ".safetensors";
+    if (n > sizeof ext - 1 && strcmp(model + n - (sizeof ext - 1), ext) == 0)
+        n -= sizeof ext - 1;
+    char path[4200];
+    snprintf(path, sizeof path, "%.*s.report.json", (int)n, model);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        http_send_error(w, r, 404, "no_report", NULL, "no training report beside the model: %s",
+                        fd < 0 ? strerror(e) : "not a regular file");
+        return;
+    }
+    out_reset(&w->out);
+    size_t room = w->out.cap - 1;
+    ssize_t got = st.st_size < (off_t)room ? read(fd, w->out.data, room) : -1;
+    close(fd);
+    if (got < 0 || (off_t)got != st.st_size) {
+        http_send_error(w, r, 500, "report_unreadable", NULL, "the training report could not be read");
+        return;
+    }
+    w->out.len = (size_t)got;
+    w->out.data[got] = '\0';
+    http_send_json(w, r, 200, NULL);
+}
+
 typedef struct route {
     const char *path;
     const char *methods;      /* the Allow header value */
     void (*handler)(worker *, http_request *);
+    route_id id;
 } route;
 
 static const route routes[] = {
-    {"/predict", "POST", handle_predict},
-    {"/health", "GET, HEAD", handle_health},
-    {"/health/live", "GET, HEAD", handle_live},
+    {"/predict", "POST", handle_predict, ROUTE_PREDICT},
+    {"/health", "GET, HEAD", handle_health, ROUTE_HEALTH},
+    {"/health/live", "GET, HEAD", handle_live, ROUTE_LIVE},
+    {"/metrics", "GET, HEAD", handle_metrics, ROUTE_METRICS},
+    {"/model/report", "GET, HEAD", handle_report, ROUTE_REPORT},
 };
 
 static bool method_allowed(const char *method, const char *allowed)
@@ -147,10 +197,13 @@ void handle_request(worker *w)
     http_parse_request(w, &r);
 
     const route *found = NULL;
+    route_id id = ROUTE_OTHER;
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
         if (strcmp(r.path, routes[i].path) == 0)
             found = &routes[i];
-    if (!found) {
+    if (!strcmp(r.path, "/v2") || !strncmp(r.path, "/v2/", 4)) {
+        id = handle_v2(w, &r);
+    } else if (!found) {
         http_send_error(w, &r, 404, "not_found", NULL, "no route %s", r.path);
     } else if (!method_allowed(r.method, found->methods)) {
         char allow[64];
@@ -158,8 +211,11 @@ void handle_request(worker *w)
         http_send_error(w, &r, 405, "method_not_allowed", allow, "%s takes %s, not %s",
                         found->path, found->methods, r.method);
     } else {
+        id = found->id;
         found->handler(w, &r);
     }
+    double seconds = seconds_since(&t0);
+    metrics_record(&w->stats, found ? found->id : id, r.status, seconds);
     if (!w->srv->opts.quiet)
-        log_line("%s %s %d %.0fus", r.method, r.path, r.status, seconds_since(&t0) * 1e6);
+        log_line("%s %s %d %.0fus", r.method, r.path, r.status, seconds * 1e6);
 }

@@ -10,6 +10,7 @@
 #include <fcgiapp.h>
 
 #include "json_out.h"
+#include "metrics.h"
 #include "mn_net.h"
 #include "mn_preprocess.h"
 #include "model_store.h"
@@ -21,6 +22,7 @@ typedef struct server_options {
     int reload_interval_ms;   /* --reload-interval (ms), 0 = never */
     size_t max_body;          /* --max-body (bytes) */
     size_t max_pixels;        /* --max-pixels: decoded image size cap */
+    int max_batch;            /* --max-batch: images per v2 infer request */
     bool quiet;               /* --quiet: no per-request log lines */
 } server_options;
 
@@ -29,6 +31,8 @@ typedef struct server {
     model_store *store;
     int listen_fd;
     struct timespec started;  /* CLOCK_MONOTONIC */
+    worker_stats **stats;     /* one per worker, summed by /metrics */
+    int nstats;
 } server;
 
 /* One worker thread's request and preallocated buffers. */
@@ -43,6 +47,9 @@ typedef struct worker {
     float input[MN_IMAGE_PIXELS];
     uint8_t preview[MN_IMAGE_PIXELS];
     float probs[MN_NUM_CLASSES];
+    float *batch_input;       /* max_batch x 784: v2 infer */
+    float *batch_probs;       /* max_batch x 10 */
+    worker_stats stats;
 } worker;
 
 bool worker_init(worker *w, server *srv);

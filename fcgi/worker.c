@@ -16,8 +16,14 @@ bool worker_init(worker *w, server *srv)
     w->body = malloc(srv->opts.max_body);
     w->decoded = malloc(srv->opts.max_body);
     w->scratch = malloc(sizeof *w->scratch);
-    if (!w->body || !w->decoded || !w->scratch || !out_init(&w->out, 64 * 1024) ||
-        mn_workspace_create(&w->ws, 1, NULL) != MN_OK)
+    const size_t batch = (size_t)srv->opts.max_batch;
+    w->batch_input = malloc(batch * MN_IMAGE_PIXELS * sizeof(float));
+    w->batch_probs = malloc(batch * MN_NUM_CLASSES * sizeof(float));
+    /* pages are only touched as they are used: a worker that never sees a big batch
+     * never holds its memory */
+    if (!w->body || !w->decoded || !w->scratch || !w->batch_input || !w->batch_probs ||
+        !out_init(&w->out, 256 * 1024) ||
+        mn_workspace_create(&w->ws, srv->opts.max_batch, NULL) != MN_OK)
         return false;
     return true;
 }
@@ -27,6 +33,8 @@ void worker_free(worker *w)
     free(w->body);
     free(w->decoded);
     free(w->scratch);
+    free(w->batch_input);
+    free(w->batch_probs);
     out_free(&w->out);
     mn_workspace_destroy(w->ws);
     FCGX_Free(&w->req, 0);

@@ -169,7 +169,8 @@ mn_status mn_workspace_create(mn_workspace **out, int max_batch, mn_error *err)
         free(ws);
         return mn_fail(err, MN_ERR_NOMEM, "out of memory for a workspace of %zu bytes", total);
     }
-    memset(ws->memory, 0, total);
+    /* not cleared: every array is written before it is read, and a server's
+     * workspace sized for big batches only occupies the pages a batch touches */
     char *cursor = ws->memory;
     for (size_t i = 0; i < nparts; i++) {
         *parts[i].ptr = cursor;
