@@ -12,10 +12,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <json-c/json.h>
-
 #include "handlers.h"
 #include "http.h"
+#include "v2_request.h"
 
 static const char MODEL_NAME[] = "mnist";
 
@@ -72,34 +71,6 @@ static void model_metadata(worker *w, http_request *r, const live_model *m)
     http_send_json(w, r, 200, NULL);
 }
 
-/* Flattens the "data" of an input: a flat list, or lists nested to the shape's
- * depth. Returns false (with *why) on a non-number or a count other than want. */
-static bool flatten(json_object *v, int depth, size_t want, float *out, size_t *n,
-                    const char **why)
-{
-    if (json_object_is_type(v, json_type_array)) {
-        if (depth > 5) {
-            *why = "nested deeper than the shape";
-            return false;
-        }
-        size_t len = json_object_array_length(v);
-        for (size_t i = 0; i < len; i++)
-            if (!flatten(json_object_array_get_idx(v, i), depth + 1, want, out, n, why))
-                return false;
-        return true;
-    }
-    if (!json_object_is_type(v, json_type_double) && !json_object_is_type(v, json_type_int)) {
-        *why = "holds something other than numbers";
-        return false;
-    }
-    if (*n >= want) {
-        *n = want + 1; /* too many: reported by the caller */
-        return true;
-    }
-    out[(*n)++] = (float)json_object_get_double(v);
-    return true;
-}
-
 static void infer(worker *w, http_request *r, live_model *m)
 {
     size_t len;
@@ -115,103 +86,29 @@ static void infer(worker *w, http_request *r, live_model *m)
         v2_error(w, r, 400, NULL, "the body is empty or shorter than Content-Length");
         return;
     }
-    json_tokener *tok = json_tokener_new_ex(16);
-    json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-    json_object *root = json_tokener_parse_ex(tok, (const char *)w->body, (int)len);
-    enum json_tokener_error jerr = json_tokener_get_error(tok);
-    json_tokener_free(tok);
-    json_object *inputs, *input, *name, *datatype, *shape, *data, *id = NULL, *outputs = NULL;
-    if (!root || jerr != json_tokener_success || !json_object_is_type(root, json_type_object)) {
-        v2_error(w, r, 400, NULL, "the body is not a JSON object: %s",
-                 root ? "wrong type" : json_tokener_error_desc(jerr));
-        goto done;
+    v2_request req;
+    char msg[400];
+    if (!v2_parse_infer((const char *)w->body, len, w->srv->opts.max_batch, w->batch_input, &req,
+                        msg, sizeof msg)) {
+        v2_error(w, r, 400, NULL, "%s", msg);
+        return;
     }
-    if (!json_object_object_get_ex(root, "inputs", &inputs) ||
-        !json_object_is_type(inputs, json_type_array) || json_object_array_length(inputs) != 1) {
-        v2_error(w, r, 400, NULL, "\"inputs\" must be an array of one tensor named \"input\"");
-        goto done;
-    }
-    input = json_object_array_get_idx(inputs, 0);
-    if (!json_object_object_get_ex(input, "name", &name) ||
-        strcmp(json_object_get_string(name), "input") != 0) {
-        v2_error(w, r, 400, NULL, "unknown input %s: the model's input is \"input\"",
-                 name ? json_object_to_json_string(name) : "(no name)");
-        goto done;
-    }
-    if (!json_object_object_get_ex(input, "datatype", &datatype) ||
-        strcmp(json_object_get_string(datatype), "FP32") != 0) {
-        v2_error(w, r, 400, NULL, "input datatype must be FP32");
-        goto done;
-    }
-    /* shape [N,1,28,28] or [N,784] */
-    long long dims[4] = {0};
-    size_t ndim = 0;
-    bool shape_ok = json_object_object_get_ex(input, "shape", &shape) &&
-                    json_object_is_type(shape, json_type_array) &&
-                    (ndim = json_object_array_length(shape)) >= 2 && ndim <= 4;
-    for (size_t i = 0; shape_ok && i < ndim; i++) {
-        json_object *d = json_object_array_get_idx(shape, i);
-        shape_ok = json_object_is_type(d, json_type_int);
-        dims[i] = json_object_get_int64(d);
-    }
-    shape_ok = shape_ok && ((ndim == 4 && dims[1] == 1 && dims[2] == 28 && dims[3] == 28) ||
-                            (ndim == 2 && dims[1] == MN_IMAGE_PIXELS));
-    if (!shape_ok || dims[0] < 1) {
-        v2_error(w, r, 400, NULL, "input shape must be [N,1,28,28] or [N,784] with N >= 1");
-        goto done;
-    }
-    if (dims[0] > w->srv->opts.max_batch) {
-        v2_error(w, r, 400, NULL, "batch of %lld exceeds the limit of %d images per request",
-                 dims[0], w->srv->opts.max_batch);
-        goto done;
-    }
-    const int batch = (int)dims[0];
-    const size_t want = (size_t)batch * MN_IMAGE_PIXELS;
-    size_t n = 0;
-    const char *why = NULL;
-    if (!json_object_object_get_ex(input, "data", &data) ||
-        !flatten(data, 0, want, w->batch_input, &n, &why) || n != want) {
-        v2_error(w, r, 400, NULL, "input data %s: expected %zu FP32 values for shape [%d,...]",
-                 why ? why : n > want ? "has too many values" : "has too few values", want, batch);
-        goto done;
-    }
-    bool want_probs = true;
-    if (json_object_object_get_ex(root, "outputs", &outputs)) {
-        if (!json_object_is_type(outputs, json_type_array)) {
-            v2_error(w, r, 400, NULL, "\"outputs\" must be an array");
-            goto done;
-        }
-        size_t k = json_object_array_length(outputs);
-        want_probs = k == 0;
-        for (size_t i = 0; i < k; i++) {
-            json_object *on;
-            if (!json_object_object_get_ex(json_object_array_get_idx(outputs, i), "name", &on) ||
-                strcmp(json_object_get_string(on), "probabilities") != 0) {
-                v2_error(w, r, 400, NULL, "unknown output %s: the model's output is \"probabilities\"",
-                         on ? json_object_to_json_string(on) : "(no name)");
-                goto done;
-            }
-            want_probs = true;
-        }
-    }
-    json_object_object_get_ex(root, "id", &id);
 
     /* one batched forward pass: the same GEMM kernels as training */
-    mn_net_predict_packed(&m->params, &m->packed, w->ws, w->batch_input, batch, w->batch_probs);
-    metrics_inference(&w->stats, (unsigned long)batch);
+    mn_net_predict_packed(&m->params, &m->packed, w->ws, w->batch_input, req.batch,
+                          w->batch_probs);
+    metrics_inference(&w->stats, (unsigned long)req.batch);
 
     out_buf *o = &w->out;
     out_reset(o);
     out_printf(o, "{\"model_name\":\"%s\",\"model_version\":\"%s\"", MODEL_NAME, m->version);
-    if (id) {
-        out_puts(o, ",\"id\":");
-        out_json_string(o, json_object_get_string(id));
-    }
+    if (req.id) /* echoed as received: it was checked to be a valid JSON string */
+        out_printf(o, ",\"id\":\"%.*s\"", (int)req.id_len, req.id);
     out_puts(o, ",\"outputs\":[");
-    if (want_probs) {
+    if (req.want_probabilities) {
         out_printf(o, "{\"name\":\"probabilities\",\"datatype\":\"FP32\",\"shape\":[%d,10],\"data\":[",
-                   batch);
-        for (size_t i = 0; i < (size_t)batch * MN_NUM_CLASSES; i++) {
+                   req.batch);
+        for (size_t i = 0; i < (size_t)req.batch * MN_NUM_CLASSES; i++) {
             if (i)
                 out_puts(o, ",");
             out_json_float(o, w->batch_probs[i]);
@@ -220,8 +117,6 @@ static void infer(worker *w, http_request *r, live_model *m)
     }
     out_puts(o, "]}");
     http_send_json(w, r, 200, NULL);
-done:
-    json_object_put(root);
 }
 
 route_id handle_v2(worker *w, http_request *r)

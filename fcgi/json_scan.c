@@ -1,0 +1,247 @@
+#include "config.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json_scan.h"
+
+void js_init(json_scan *s, const char *buf, size_t len)
+{
+    s->p = buf;
+    s->end = buf + len;
+    s->error = NULL;
+}
+
+bool js_fail(json_scan *s, const char *why)
+{
+    if (!s->error)
+        s->error = why;
+    return false;
+}
+
+void js_ws(json_scan *s)
+{
+    while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r'))
+        s->p++;
+}
+
+bool js_accept(json_scan *s, char c)
+{
+    js_ws(s);
+    if (s->p < s->end && *s->p == c) {
+        s->p++;
+        return true;
+    }
+    return false;
+}
+
+bool js_expect(json_scan *s, char c)
+{
+    if (js_accept(s, c))
+        return true;
+    switch (c) {
+    case '{': return js_fail(s, "expected an object");
+    case '}': return js_fail(s, "expected ',' or '}'");
+    case '[': return js_fail(s, "expected an array");
+    case ']': return js_fail(s, "expected ',' or ']'");
+    case ':': return js_fail(s, "expected ':'");
+    default: return js_fail(s, "unexpected character");
+    }
+}
+
+static int hex(char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/* Length of a valid UTF-8 sequence at p (1..4), or 0. */
+static int utf8_length(const unsigned char *p, const unsigned char *end)
+{
+    unsigned c = p[0];
+    int n = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
+    if (!n || end - p < n)
+        return 0;
+    unsigned cp = n == 1 ? c : n == 2 ? c & 0x1f : n == 3 ? c & 0x0f : c & 0x07;
+    for (int i = 1; i < n; i++) {
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (p[i] & 0x3f);
+    }
+    static const unsigned min[5] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < min[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0; /* overlong, out of range, or a surrogate */
+    return n;
+}
+
+bool js_string(json_scan *s, const char **raw, size_t *len)
+{
+    js_ws(s);
+    if (s->p >= s->end || *s->p != '"')
+        return js_fail(s, "expected a string");
+    const char *start = ++s->p;
+    while (s->p < s->end) {
+        unsigned char c = (unsigned char)*s->p;
+        if (c == '"') {
+            *raw = start;
+            *len = (size_t)(s->p - start);
+            s->p++;
+            return true;
+        }
+        if (c < 0x20)
+            return js_fail(s, "control character in a string");
+        if (c == '\\') {
+            if (s->end - s->p < 2)
+                break;
+            char e = s->p[1];
+            if (e == 'u') {
+                if (s->end - s->p < 6 || hex(s->p[2]) < 0 || hex(s->p[3]) < 0 || hex(s->p[4]) < 0 ||
+                    hex(s->p[5]) < 0)
+                    return js_fail(s, "bad \\u escape");
+                s->p += 6;
+            } else if (strchr("\"\\/bfnrt", e) && e) {
+                s->p += 2;
+            } else {
+                return js_fail(s, "bad escape in a string");
+            }
+            continue;
+        }
+        int n = utf8_length((const unsigned char *)s->p, (const unsigned char *)s->end);
+        if (!n)
+            return js_fail(s, "invalid UTF-8 in a string");
+        s->p += n;
+    }
+    return js_fail(s, "unterminated string");
+}
+
+bool js_raw_equals(const char *raw, size_t len, const char *word)
+{
+    return strlen(word) == len && memcmp(raw, word, len) == 0;
+}
+
+bool js_number(json_scan *s, double *out)
+{
+    js_ws(s);
+    const char *p = s->p, *end = s->end;
+    bool neg = p < end && *p == '-';
+    if (neg)
+        p++;
+    if (p >= end || *p < '0' || *p > '9')
+        return js_fail(s, "expected a number");
+    /* digits into a 64-bit mantissa; beyond 19 significant digits, strtod decides */
+    uint64_t mant = 0;
+    int digits = 0, exp10 = 0;
+    bool precise = true;
+    if (*p == '0') {
+        p++;
+        if (p < end && *p >= '0' && *p <= '9')
+            return js_fail(s, "leading zero in a number");
+    } else {
+        for (; p < end && *p >= '0' && *p <= '9'; p++)
+            if (digits < 19) {
+                mant = mant * 10 + (uint64_t)(*p - '0');
+                digits += mant != 0;
+            } else {
+                exp10++;
+                precise = false;
+            }
+    }
+    if (p < end && *p == '.') {
+        p++;
+        if (p >= end || *p < '0' || *p > '9')
+            return js_fail(s, "digits must follow '.'");
+        for (; p < end && *p >= '0' && *p <= '9'; p++)
+            if (digits < 19) {
+                mant = mant * 10 + (uint64_t)(*p - '0');
+                digits += mant != 0;
+                exp10--;
+            } else {
+                precise = false;
+            }
+    }
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        p++;
+        bool eneg = p < end && *p == '-';
+        if (p < end && (*p == '+' || *p == '-'))
+            p++;
+        if (p >= end || *p < '0' || *p > '9')
+            return js_fail(s, "digits must follow the exponent");
+        int e = 0;
+        for (; p < end && *p >= '0' && *p <= '9'; p++)
+            e = e < 100000 ? e * 10 + (*p - '0') : e;
+        exp10 += eneg ? -e : e;
+    }
+    static const double pow10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
+                                   1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    double v;
+    if (precise && mant < (1ull << 53) && exp10 >= -22 && exp10 <= 22) {
+        /* exact operands, one rounding: the correctly rounded result (Clinger) */
+        v = exp10 < 0 ? (double)mant / pow10[-exp10] : (double)mant * pow10[exp10];
+    } else {
+        char buf[64];
+        size_t n = (size_t)(p - s->p);
+        if (n >= sizeof buf)
+            return js_fail(s, "number too long");
+        memcpy(buf, s->p, n);
+        buf[n] = '\0';
+        v = strtod(buf, NULL);
+        neg = false; /* strtod saw the sign */
+    }
+    if (!isfinite(v))
+        return js_fail(s, "number out of range");
+    *out = neg ? -v : v;
+    s->p = p;
+    return true;
+}
+
+bool js_skip(json_scan *s, int max_depth)
+{
+    js_ws(s);
+    if (s->p >= s->end)
+        return js_fail(s, "unexpected end of input");
+    char c = *s->p;
+    if (c == '{' || c == '[') {
+        if (max_depth <= 0)
+            return js_fail(s, "nested too deeply");
+        s->p++;
+        char close = c == '{' ? '}' : ']';
+        if (js_accept(s, close))
+            return true;
+        do {
+            if (c == '{') {
+                const char *k;
+                size_t kl;
+                if (!js_string(s, &k, &kl) || !js_expect(s, ':'))
+                    return false;
+            }
+            if (!js_skip(s, max_depth - 1))
+                return false;
+        } while (js_accept(s, ','));
+        return js_expect(s, close);
+    }
+    if (c == '"') {
+        const char *raw;
+        size_t len;
+        return js_string(s, &raw, &len);
+    }
+    static const char *const words[] = {"true", "false", "null"};
+    for (int i = 0; i < 3; i++) {
+        size_t n = strlen(words[i]);
+        if ((size_t)(s->end - s->p) >= n && memcmp(s->p, words[i], n) == 0) {
+            s->p += n;
+            return true;
+        }
+    }
+    double v;
+    return js_number(s, &v);
+}
+
+bool js_at_end(json_scan *s)
+{
+    js_ws(s);
+    return s->p == s->end || js_fail(s, "data after the JSON value");
+}
