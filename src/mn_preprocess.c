@@ -13,6 +13,9 @@
 
 static int min_i(int a, int b) { return a < b ? a : b; }
 static int max_i(int a, int b) { return a > b ? a : b; }
+/* fmin/fmax are calls into libm without -ffast-math; these values are never NaN */
+static double min_d(double a, double b) { return a < b ? a : b; }
+static double max_d(double a, double b) { return a > b ? a : b; }
 
 /* Smallest level whose cumulative count reaches rank (1-based). */
 static int hist_rank(const uint64_t h[256], uint64_t rank)
@@ -288,7 +291,7 @@ static void area_average(const mn_gray_image *img, const float value[256], rect 
         for (int i = 0; i < sw; i++) {
             /* whole pixels count fully; then take off the parts of the two end pixels
              * that lie outside [a, b) */
-            double a = i * s, b = fmin((i + 1) * s, cw);
+            double a = i * s, b = min_d((i + 1) * s, cw);
             int x0 = (int)floor(a), x1 = (int)ceil(b);
             float sum = 0.0f;
             for (int x = x0; x < x1; x++)
@@ -297,7 +300,7 @@ static void area_average(const mn_gray_image *img, const float value[256], rect 
         }
         int j0 = (int)floor(y / s), j1 = min_i(sh, (int)ceil((y + 1) / s));
         for (int j = j0; j < j1; j++) {
-            double wy = fmin(y + 1, (j + 1) * s) - fmax(y, j * s);
+            double wy = min_d(y + 1, (j + 1) * s) - max_d(y, j * s);
             if (wy <= 0.0)
                 continue;
             double *out = super + (size_t)(oy + j) * SUPER + ox;
@@ -319,7 +322,7 @@ static double stroke_width(const double *super, int sw, int sh)
     double peak = 0.0;
     for (int j = 0; j < sh; j++)
         for (int i = 0; i < sw; i++)
-            peak = fmax(peak, super[j * SUPER + i]);
+            peak = max_d(peak, super[j * SUPER + i]);
     double half = peak / 2.0;
     long area = 0, edges = 0;
     for (int j = 0; j < sh; j++)
@@ -361,7 +364,7 @@ static void scale_to_box(const mn_gray_image *img, const float value[256], rect 
                             int y = j + dy, x = i + dx;
                             if (dx * dx + dy * dy <= r * r && y >= 0 && x >= 0 && y < sh &&
                                 x < sw)
-                                m = fmax(m, grown[y * SUPER + x]);
+                                m = max_d(m, grown[y * SUPER + x]);
                         }
                     super[j * SUPER + i] = m;
                 }
@@ -426,7 +429,7 @@ static mn_status run(const mn_gray_image *img, mn_preprocess_scratch *scratch,
     double peak = 0.0;
     for (int j = 0; j < dh; j++)
         for (int i = 0; i < dw; i++)
-            peak = fmax(peak, box[j][i]);
+            peak = max_d(peak, box[j][i]);
     double gain = peak > 0.0 && peak < 254.5 ? 255.0 / peak : 1.0;
 
     uint8_t small[BOX][BOX];
