@@ -147,10 +147,16 @@ void http_send_error(worker *w, http_request *r, int status, const char *code,
     vsnprintf(message, sizeof message, fmt, ap);
     va_end(ap);
     out_reset(&w->out);
-    out_puts(&w->out, "{\"error\":{\"code\":");
-    out_json_string(&w->out, code);
-    out_puts(&w->out, ",\"message\":");
-    out_json_string(&w->out, message);
-    out_puts(&w->out, "}}");
+    if (code) {
+        out_puts(&w->out, "{\"error\":{\"code\":");
+        out_json_string(&w->out, code);
+        out_puts(&w->out, ",\"message\":");
+        out_json_string(&w->out, message);
+        out_puts(&w->out, "}}");
+    } else {
+        out_puts(&w->out, "{\"error\":");
+        out_json_string(&w->out, message);
+        out_puts(&w->out, "}");
+    }
     http_send_json(w, r, status, headers);
 }

@@ -37,7 +37,8 @@ void http_send_json(worker *w, http_request *r, int status, const char *headers)
 void http_send(worker *w, http_request *r, int status, const char *content_type,
                const char *headers);
 
-/* Sends {"error": {"code": code, "message": message}}. */
+/* Sends {"error": {"code": code, "message": message}}, or the Open Inference
+ * Protocol's {"error": message} when code is NULL. */
 void http_send_error(worker *w, http_request *r, int status, const char *code,
                      const char *headers, const char *fmt, ...)
     __attribute__((format(printf, 6, 7)));

@@ -8,7 +8,6 @@
  * (the first 12 hex digits of its file's SHA-256). */
 #include "config.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -18,23 +17,9 @@
 
 static const char MODEL_NAME[] = "mnist";
 
-static void v2_error(worker *w, http_request *r, int status, const char *headers,
-                     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-
-static void v2_error(worker *w, http_request *r, int status, const char *headers,
-                     const char *fmt, ...)
-{
-    char message[600];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(message, sizeof message, fmt, ap);
-    va_end(ap);
-    out_reset(&w->out);
-    out_puts(&w->out, "{\"error\":");
-    out_json_string(&w->out, message);
-    out_puts(&w->out, "}");
-    http_send_json(w, r, status, headers);
-}
+/* The protocol's error form: {"error": "..."}. */
+#define v2_error(w, r, status, headers, ...) \
+    http_send_error(w, r, status, NULL, headers, __VA_ARGS__)
 
 static bool expect_method(worker *w, http_request *r, const char *method)
 {
