@@ -149,7 +149,7 @@ fi
 
 # ---------------------------------------------------------------- the test
 cd "$nodedir" || die "cannot enter $nodedir"
-runner=(node --test --test-reporter=spec "${args[@]}" ui.test.mjs)
+runner=(node --test --test-reporter=spec "${args[@]}" ui.test.mjs model.test.mjs)
 command -v timeout >/dev/null && runner=(timeout --kill-after=10 600 "${runner[@]}")
 "${runner[@]}"
 status=$?
