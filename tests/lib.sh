@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared helpers for the shell tests: check/pass/fail and a summary line.
 passed=0
 failed=0

@@ -5,6 +5,7 @@
 # each kind of failure gets its exit status with the old model left intact.
 set -euo pipefail
 : "${top_srcdir:?run through make check}" "${top_builddir:?run through make check}"
+# shellcheck source=tests/lib.sh
 source "$top_srcdir/tests/lib.sh"
 
 data=$("$top_srcdir/trainer/fetch-mnist.sh" | tail -1)
@@ -23,7 +24,8 @@ check "model file published" test -s "$work/a/model.safetensors"
 check "report published" test -s "$work/a/model.report.json"
 check "no checkpoint or temp file left" \
   bash -c "! ls '$work/a' | grep -qE 'ckpt|tmp'"
-/usr/bin/python3 - "$work/a/model.report.json" "$work/a/model.safetensors" <<'PY' && pass "loss falls, accuracy well above chance, metadata complete" || fail "report or model content"
+check "loss falls, accuracy well above chance, metadata complete" \
+  /usr/bin/python3 - "$work/a/model.report.json" "$work/a/model.safetensors" <<'PY'
 import json, struct, sys
 report = json.load(open(sys.argv[1]))
 e = report["epochs"]
@@ -98,7 +100,7 @@ check "full disk message names the cause" grep -qi "file too large\|no space" "$
 check "old model intact after a failed write" test "$(sha256sum < "$work/a/model.safetensors")" = "$before"
 check "no temp file left after a failed write" bash -c "! ls '$work/a' | grep -q tmp"
 
-"$train" --help | grep -q -- '--limit-train' && pass "--help lists the options" || fail "--help"
-"$train" --version | grep -q "$(sed -n 's/^AC_INIT(\[[^]]*\], \[\([^]]*\)\].*/\1/p' "$top_srcdir/configure.ac")" \
-  && pass "--version prints the version" || fail "--version"
+check "--help lists the options" bash -c "'$train' --help | grep -q -- --limit-train"
+version=$(sed -n 's/^AC_INIT(\[[^]]*\], \[\([^]]*\)\].*/\1/p' "$top_srcdir/configure.ac")
+check "--version prints the version" bash -c "'$train' --version | grep -qF '$version'"
 finish

@@ -7,6 +7,7 @@
 set -euo pipefail
 : "${top_srcdir:?run through make check}" "${top_builddir:?run through make check}"
 : "${MNIST_TEST_MODEL:?make check provides the test model}"
+# shellcheck source=tests/lib.sh
 source "$top_srcdir/tests/lib.sh"
 
 data=$("$top_srcdir/trainer/fetch-mnist.sh" | tail -1)
@@ -27,7 +28,8 @@ check "infer without a model: 503" test "$(status -H 'Content-Type: application/
 "$top_srcdir/tests/integration/serve.sh" start "$work/svc" "$MNIST_TEST_MODEL"
 url=$(cat "$work/svc/url")
 
-/usr/bin/python3 - "$url" "$data" <<'PY' && pass "v2 routes, batch = single /predict to 1e-5, accuracy, malformed requests" || fail "v2 protocol checks (see above)"
+check "v2 routes, batch = single /predict to 1e-5, accuracy, malformed requests" \
+  /usr/bin/python3 - "$url" "$data" <<'PY'
 import json, struct, sys, urllib.error, urllib.request, zlib
 
 url, data = sys.argv[1], sys.argv[2]
