@@ -21,22 +21,6 @@ bool js_fail(json_scan *s, const char *why)
     return false;
 }
 
-void js_ws(json_scan *s)
-{
-    while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r'))
-        s->p++;
-}
-
-bool js_accept(json_scan *s, char c)
-{
-    js_ws(s);
-    if (s->p < s->end && *s->p == c) {
-        s->p++;
-        return true;
-    }
-    return false;
-}
-
 bool js_expect(json_scan *s, char c)
 {
     if (js_accept(s, c))

@@ -15,9 +15,24 @@ typedef struct json_scan {
 } json_scan;
 
 void js_init(json_scan *s, const char *buf, size_t len);
-void js_ws(json_scan *s);
+
+/* Inline: they run between every two of a big tensor's numbers. */
+static inline void js_ws(json_scan *s)
+{
+    while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r'))
+        s->p++;
+}
+
 /* Consumes c (after whitespace) if it is next. */
-bool js_accept(json_scan *s, char c);
+static inline bool js_accept(json_scan *s, char c)
+{
+    js_ws(s);
+    if (s->p < s->end && *s->p == c) {
+        s->p++;
+        return true;
+    }
+    return false;
+}
 /* Consumes c or fails with "expected ...". */
 bool js_expect(json_scan *s, char c);
 /* A string: *raw and *len point at its escaped contents (between the quotes). */
