@@ -1,0 +1,382 @@
+#!/usr/bin/env bash
+# Builds both container images and runs them, on a machine without a Docker engine:
+# buildah builds trainer/Dockerfile and fcgi/Dockerfile unchanged (chroot isolation,
+# overlay storage) from Debian base images made here with debootstrap and tagged
+# debian:bookworm and debian:bookworm-slim; podman (with runc) runs them as Kubernetes
+# would under the restricted Pod Security Standard: read-only root filesystem, all
+# capabilities dropped, no privilege escalation, the image's non-root user, writable
+# paths only on volumes (host directories made like kubelet's emptyDirs).
+#
+#   1. the training image trains a small model into a host directory mounted at
+#      /mnt/model-storage; SIGTERM leaves a checkpoint (exit 143) and a rerun resumes
+#   2. the inference image, with that directory mounted read-only, answers /health 200,
+#      /health/live, the web UI, and /predict correctly on port 5000
+#   3. image sizes and build times are printed; the inference image must stay within
+#      MAX_INFERENCE_MB (100) megabytes uncompressed
+#
+# Slow: the first run takes several minutes (debootstrap, two builds, training).
+# Installs what it needs (buildah podman runc debootstrap) with apt-get when root.
+#
+# Environment:
+#   MNIST_CONTAINER_CACHE  where the debootstrap root filesystems are kept
+#                          (default /var/cache/mnist-container-test as root, else
+#                          ${XDG_CACHE_HOME:-~/.cache}/mnist-service/container)
+#   DEBIAN_MIRROR          debootstrap's mirror (default http://deb.debian.org/debian)
+#   MAX_INFERENCE_MB       the inference image's size limit (default 100)
+#   TEST_PORT              the host port mapped to the container's 5000 (default 15000)
+#   KEEP=1                 leave the containers and the work directory for inspection
+# Options:
+#   --rebuild-base         debootstrap the base images again
+#   --no-cache             build the images without buildah's layer cache
+set -uo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+top_srcdir=${top_srcdir:-$(cd "$here/../.." && pwd)}
+# shellcheck source=tests/lib.sh
+source "$top_srcdir/tests/lib.sh"
+
+say() { printf 'container/run.sh: %s\n' "$*" >&2; }
+die() { say "$*"; exit 1; }
+stage() { printf '\n=== %s (%s) ===\n' "$*" "$(date +%T)" >&2; }
+# require DESCRIPTION COMMAND...: like check, but the test cannot go on without it
+require() {
+  local what=$1
+  shift
+  if "$@"; then
+    pass "$what"
+  else
+    fail "$what"
+    finish
+    exit 1
+  fi
+}
+
+rebuild_base=0
+layers=--layers
+for a in "$@"; do
+  case $a in
+    --rebuild-base) rebuild_base=1 ;;
+    --no-cache) layers=--no-cache ;;
+    -h | --help) sed -n '2,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    *) die "unknown option '$a' (see --help)" ;;
+  esac
+done
+
+as_root() { [ "$(id -u)" -eq 0 ]; }
+if as_root; then
+  cache=${MNIST_CONTAINER_CACHE:-/var/cache/mnist-container-test}
+else
+  cache=${MNIST_CONTAINER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mnist-service/container}
+fi
+mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+max_mb=${MAX_INFERENCE_MB:-100}
+port=${TEST_PORT:-15000}
+tag=test-$$
+train_image=localhost/mnist-train:$tag
+infer_image=localhost/mnist-inference:$tag
+uid=10001
+
+# ---------------------------------------------------------------- tools
+stage "tools"
+apt_install() {
+  as_root || return 1
+  say "installing Debian packages: $*"
+  if ! compgen -G '/var/lib/apt/lists/*_Packages*' >/dev/null; then
+    apt-get update -qq >&2 || return 1
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >&2 ||
+    { apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >&2; }
+}
+need=()
+for pair in buildah:buildah podman:podman runc:runc debootstrap:debootstrap curl:curl \
+  iptables:iptables; do
+  command -v "${pair%%:*}" >/dev/null 2>&1 || [ -x "/usr/sbin/${pair%%:*}" ] || need+=("${pair#*:}")
+done
+# podman's network stack (bookworm's podman uses netavark when it is installed)
+for p in netavark aardvark-dns; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
+done
+if [ ${#need[@]} -gt 0 ]; then
+  apt_install "${need[@]}" ||
+    die "missing tools: ${need[*]} (as root: apt-get install -y ${need[*]})"
+fi
+as_root || die "buildah bud --isolation chroot and podman with runc need root here"
+export PATH=$PATH:/usr/sbin:/sbin
+storage=(--storage-driver overlay)
+# overlay needs a filesystem that supports it under /var/lib/containers; else fuse
+if ! grep -qw overlay /proc/filesystems; then
+  command -v fuse-overlayfs >/dev/null || apt_install fuse-overlayfs ||
+    die "the kernel has no overlay filesystem and fuse-overlayfs is missing"
+  storage=(--storage-driver overlay --storage-opt overlay.mount_program=/usr/bin/fuse-overlayfs)
+fi
+# crun fails on this kind of machine; runc works. Explicit limits: podman's default
+# (the host's hard limit) can be more than runc may set.
+run_opts=(--runtime runc --ulimit nofile=8192:8192 --ulimit nproc=4096:4096)
+# the restricted Pod Security Standard, as the manifests in kube/ set it
+restricted=(--read-only --read-only-tmpfs=false --cap-drop ALL --security-opt no-new-privileges)
+# emptydir NAME: a directory like the one kubelet makes for an emptyDir volume (0777)
+emptydir() { mkdir -p "$work/emptydir/$1" && chmod 0777 "$work/emptydir/$1" && echo "$work/emptydir/$1"; }
+say "buildah $(buildah --version | awk '{print $3}'), podman $(podman --version | awk '{print $3}'), $(runc --version | head -1)"
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/mnist-container.XXXXXX") || die "cannot create a work directory"
+containers=()
+# shellcheck disable=SC2317  # run by the EXIT trap
+cleanup() {
+  if [ "${KEEP:-0}" = 1 ]; then
+    say "KEEP=1: containers ${containers[*]:-none}, images $train_image $infer_image, files in $work"
+    return
+  fi
+  local c
+  for c in "${containers[@]}"; do
+    podman "${storage[@]}" rm -f -t 5 "$c" >/dev/null 2>&1
+  done
+  podman "${storage[@]}" rmi -f "$train_image" "$infer_image" >/dev/null 2>&1
+  rm -rf -- "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ---------------------------------------------------------------- base images
+# debian:bookworm is debootstrap's minbase; debian:bookworm-slim is the same with the
+# official slim images' dpkg filters (no documentation, manual pages or translations).
+# Both get the official images' apt settings and sources (with security updates), and
+# debian:bookworm this machine's own CA certificates in /usr/local/share/ca-certificates
+# (as a company's base image would), so that the data stage's TLS download works behind
+# an intercepting proxy. Images made by an older recipe are made again.
+recipe=2
+stage "base images (debootstrap --variant=minbase bookworm)"
+have_image() { # have_image NAME: exists, made by this recipe
+  [ "$(podman "${storage[@]}" image inspect --format '{{index .Config.Labels "mnist.test.base"}}' "$1" 2>/dev/null)" = "$recipe" ]
+}
+make_rootfs() { # make_rootfs DIR SLIM(0|1)
+  local dir=$1 slim=$2
+  rm -rf -- "$dir"
+  cp -a "$cache/minbase" "$dir" || return 1
+  rm -f "$dir/etc/apt/sources.list"
+  cat >"$dir/etc/apt/sources.list.d/debian.sources" <<'EOF'
+Types: deb
+URIs: http://deb.debian.org/debian
+Suites: bookworm bookworm-updates
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+
+Types: deb
+URIs: http://deb.debian.org/debian-security
+Suites: bookworm-security
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+EOF
+  cat >"$dir/etc/apt/apt.conf.d/docker-clean" <<'EOF'
+DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+APT::Update::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+Dir::Cache::pkgcache "";
+Dir::Cache::srcpkgcache "";
+EOF
+  printf 'Acquire::Languages "none";\n' >"$dir/etc/apt/apt.conf.d/docker-no-languages"
+  printf 'Acquire::GzipIndexes "true";\n' >"$dir/etc/apt/apt.conf.d/docker-gzip-indexes"
+  printf 'APT::AutoRemove::SuggestsImportant "false";\n' >"$dir/etc/apt/apt.conf.d/docker-autoremove-suggests"
+  if [ "$slim" = 0 ] && compgen -G '/usr/local/share/ca-certificates/*.crt' >/dev/null; then
+    mkdir -p "$dir/usr/local/share/ca-certificates"
+    cp /usr/local/share/ca-certificates/*.crt "$dir/usr/local/share/ca-certificates/"
+  fi
+  if [ "$slim" = 1 ]; then
+    cat >"$dir/etc/dpkg/dpkg.cfg.d/docker" <<'EOF'
+path-exclude /usr/share/doc/*
+path-include /usr/share/doc/*/copyright
+path-exclude /usr/share/man/*
+path-exclude /usr/share/groff/*
+path-exclude /usr/share/info/*
+path-exclude /usr/share/lintian/*
+path-exclude /usr/share/linda/*
+path-exclude /usr/share/locale/*
+EOF
+    find "$dir/usr/share/doc" -mindepth 1 ! -type d ! -name copyright -delete
+    find "$dir/usr/share/doc" -mindepth 1 -type d -empty -delete
+    rm -rf "$dir"/usr/share/{man,groff,info,lintian,linda,locale}/*
+  fi
+  rm -rf "$dir"/var/lib/apt/lists/* "$dir"/var/cache/apt/*.bin "$dir"/var/cache/apt/archives/*.deb \
+    "$dir"/var/log/* "$dir"/tmp/*
+}
+import_rootfs() { # import_rootfs DIR NAME
+  tar --numeric-owner -C "$1" -c . |
+    podman "${storage[@]}" import --quiet \
+      --change "LABEL mnist.test.base=$recipe" \
+      --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+      --change 'CMD ["bash"]' - "$2" >/dev/null
+}
+if [ $rebuild_base = 1 ] || ! have_image docker.io/library/debian:bookworm ||
+  ! have_image docker.io/library/debian:bookworm-slim; then
+  mkdir -p "$cache" || die "cannot create $cache"
+  if [ $rebuild_base = 1 ] || [ ! -x "$cache/minbase/usr/bin/apt-get" ]; then
+    say "debootstrap into $cache/minbase (about a minute)"
+    rm -rf "$cache/minbase"
+    debootstrap --variant=minbase bookworm "$cache/minbase" "$mirror" >"$cache/debootstrap.log" 2>&1 ||
+      { tail -20 "$cache/debootstrap.log" >&2; die "debootstrap failed (log: $cache/debootstrap.log)"; }
+  fi
+  make_rootfs "$work/full" 0 || die "cannot make the root filesystem of debian:bookworm"
+  import_rootfs "$work/full" docker.io/library/debian:bookworm || die "cannot import debian:bookworm"
+  make_rootfs "$work/slim" 1 || die "cannot make the root filesystem of debian:bookworm-slim"
+  import_rootfs "$work/slim" docker.io/library/debian:bookworm-slim || die "cannot import debian:bookworm-slim"
+  rm -rf "$work/full" "$work/slim"
+fi
+podman "${storage[@]}" images --format '{{.Repository}}:{{.Tag}} {{.Size}}' |
+  grep '/debian:' >&2
+require "base images debian:bookworm and debian:bookworm-slim exist" \
+  have_image docker.io/library/debian:bookworm-slim
+
+# ---------------------------------------------------------------- builds
+build() { # build NAME DOCKERFILE IMAGE
+  local start=$SECONDS
+  say "building $3 from $2"
+  if buildah bud "${storage[@]}" --isolation chroot --pull=never $layers \
+    -f "$top_srcdir/$2" -t "$3" "$top_srcdir" >"$work/build-$1.log" 2>&1; then
+    printf '%s %d\n' "$1" $((SECONDS - start)) >>"$work/build-times"
+    return 0
+  fi
+  tail -40 "$work/build-$1.log" >&2
+  return 1
+}
+stage "build the training image (trainer/Dockerfile)"
+require "trainer/Dockerfile builds" build train trainer/Dockerfile "$train_image"
+stage "build the inference image (fcgi/Dockerfile)"
+require "fcgi/Dockerfile builds" build inference fcgi/Dockerfile "$infer_image"
+
+inspect() { podman "${storage[@]}" image inspect --format "$2" "$1"; }
+check "training image runs as UID $uid" test "$(inspect "$train_image" '{{.Config.User}}')" = "$uid:$uid"
+check "inference image runs as UID $uid" test "$(inspect "$infer_image" '{{.Config.User}}')" = "$uid:$uid"
+check "inference image exposes 5000" bash -c "[[ '$(inspect "$infer_image" '{{json .Config.ExposedPorts}}')' == *5000/tcp* ]]"
+
+# the IDX files in the training image are the ones fetch-mnist.sh verifies
+sums=$(sed -n "/^readonly sums='/,/'\$/p" "$top_srcdir/trainer/fetch-mnist.sh" | sed "s/^readonly sums='//; s/'\$//")
+data_dir=/usr/local/share/mnist-service/mnist
+c=$(podman "${storage[@]}" create "${run_opts[@]}" "$train_image") && containers+=("$c")
+mkdir -p "$work/data"
+podman "${storage[@]}" cp "$c:$data_dir/." "$work/data/" >/dev/null 2>&1
+check "training image carries the four MNIST files, gzipped" \
+  test "$(find "$work/data" -name '*-ubyte.gz' | wc -l)" -eq 4
+gunzip -f "$work/data"/*.gz 2>/dev/null
+check "... with the fetch script's SHA-256 sums" \
+  bash -c "cd '$work/data' && printf '%s\n' '$sums' | sha256sum --check --strict --quiet -"
+
+# ---------------------------------------------------------------- training
+stage "run the training image"
+models=$work/models
+# the PVC as the Job sees it with fsGroup 10001: group-owned, setgid, group-writable
+mkdir -p "$models" && chown "0:$uid" "$models" && chmod 2770 "$models"
+train_tmp=$(emptydir train-tmp)
+small=(--limit-train 6000 --limit-test 2000 --epochs 2 --threads 2 --seed 5)
+# SIGTERM after the first epoch's checkpoint: exit 143, the checkpoint stays
+podman "${storage[@]}" run --name "mnist-train-$tag-1" "${run_opts[@]}" "${restricted[@]}" \
+  --network none -v "$train_tmp:/tmp" -v "$models:/mnt/model-storage" "$train_image" "${small[@]}" \
+  >"$work/train-1.log" 2>&1 &
+trainer=$!
+containers+=("mnist-train-$tag-1")
+for _ in $(seq 600); do
+  [ -s "$models/mnist_model.safetensors.ckpt" ] && break
+  kill -0 "$trainer" 2>/dev/null || break
+  sleep 0.1
+done
+podman "${storage[@]}" kill --signal TERM "mnist-train-$tag-1" >/dev/null 2>&1
+status=0
+wait "$trainer" || status=$?
+check "SIGTERM stops the trainer with exit 143" test "$status" -eq 143 ||
+  tail -20 "$work/train-1.log" >&2
+check "the stopped trainer left a checkpoint on the volume" test -s "$models/mnist_model.safetensors.ckpt"
+start=$SECONDS
+status=0
+podman "${storage[@]}" run --name "mnist-train-$tag-2" "${run_opts[@]}" "${restricted[@]}" \
+  --network none -v "$train_tmp:/tmp" -v "$models:/mnt/model-storage" "$train_image" "${small[@]}" \
+  >"$work/train-2.log" 2>&1 || status=$?
+containers+=("mnist-train-$tag-2")
+train_seconds=$((SECONDS - start))
+check "the restarted trainer exits 0" test "$status" -eq 0 || tail -20 "$work/train-2.log" >&2
+check "the restarted trainer resumed from the checkpoint" grep -q '^Resuming from ' "$work/train-2.log"
+check "the model is published at /mnt/model-storage/mnist_model.safetensors" \
+  test -s "$models/mnist_model.safetensors"
+check "the model file belongs to UID $uid" test "$(stat -c %u "$models/mnist_model.safetensors")" = "$uid"
+check "the checkpoint is gone once the model is published" test ! -e "$models/mnist_model.safetensors.ckpt"
+grep -E '^Test - ' "$work/train-2.log" | tail -1 >&2
+# a missing data directory exits 65, as Kubernetes would report it
+status=0
+podman "${storage[@]}" run --rm "${run_opts[@]}" "${restricted[@]}" --network none \
+  -e DATA_DIR=/nowhere "$train_image" >"$work/train-3.log" 2>&1 || status=$?
+check "no data: the trainer exits 65" test "$status" -eq 65
+
+# ---------------------------------------------------------------- inference
+stage "run the inference image"
+infer=mnist-inference-$tag
+net=(-p "127.0.0.1:$port:5000")
+if ! podman "${storage[@]}" run -d --name "$infer" "${run_opts[@]}" "${restricted[@]}" \
+  -v "$(emptydir inference-tmp):/tmp" \
+  "${net[@]}" -v "$models:/mnt/model-storage:ro" "$infer_image" >"$work/infer-id" 2>"$work/infer-run.log"; then
+  cat "$work/infer-run.log" >&2
+  die "podman run of the inference image failed"
+fi
+containers+=("$infer")
+url=http://127.0.0.1:$port
+code=000
+for _ in $(seq 100); do
+  code=$(curl -s -o "$work/health.json" -w '%{http_code}' --max-time 3 "$url/health") || code=000
+  [ "$code" = 200 ] && break
+  sleep 0.3
+done
+check "GET /health answers 200 once the model is loaded" test "$code" = 200 || {
+  podman "${storage[@]}" logs "$infer" 2>&1 | tail -30 >&2
+}
+cat "$work/health.json" >&2 && echo >&2
+check "GET /health/live answers 200" \
+  test "$(curl -s -o /dev/null -w '%{http_code}' --max-time 3 "$url/health/live")" = 200
+check "GET / serves the web UI" bash -c "curl -sf --max-time 3 '$url/' | grep -qi '<html'"
+# ten test digits the model never saw in training, as {"pixels": [784 numbers]}
+/usr/bin/python3 - "$work/data" "$work" <<'PY' || fail "cannot make the test digits"
+import json, sys
+data, work = sys.argv[1], sys.argv[2]
+images = open(f"{data}/t10k-images-idx3-ubyte", "rb").read()[16:]
+labels = open(f"{data}/t10k-labels-idx1-ubyte", "rb").read()[8:]
+for i in range(10):
+    with open(f"{work}/digit-{i}.json", "w") as f:
+        json.dump({"pixels": list(images[784 * i:784 * (i + 1)])}, f)
+    with open(f"{work}/digit-{i}.label", "w") as f:
+        f.write(str(labels[i]))
+PY
+right=0
+for i in $(seq 0 9); do
+  prediction=$(curl -s --max-time 5 -H 'Content-Type: application/json' \
+    --data-binary "@$work/digit-$i.json" "$url/predict" |
+    /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["prediction"])' 2>/dev/null) ||
+    prediction=none
+  [ "$prediction" = "$(cat "$work/digit-$i.label")" ] && right=$((right + 1))
+done
+say "POST /predict: $right of 10 test digits right"
+check "POST /predict recognises at least 9 of 10 test digits" test "$right" -ge 9
+# memory after those requests: lighttpd + mnist-fcgi (kube/base sets a 256Mi limit)
+rss_kb=$(podman "${storage[@]}" exec "$infer" sh -c 'cat /proc/[0-9]*/status' 2>/dev/null |
+  awk '/^VmRSS:/ { kb += $2 } END { print kb + 0 }')
+check "the service uses less than 128 MB of memory (RSS $((rss_kb / 1024)) MB)" \
+  test "$rss_kb" -gt 0 -a "$rss_kb" -lt $((128 * 1024))
+check "the service runs as UID $uid, not root" \
+  test "$(podman "${storage[@]}" exec "$infer" id -u 2>/dev/null)" = "$uid"
+check "the root filesystem is read-only" \
+  bash -c "! podman ${storage[*]} exec '$infer' touch /usr/local/x 2>/dev/null"
+check "the model volume is read-only" \
+  bash -c "! podman ${storage[*]} exec '$infer' touch /mnt/model-storage/x 2>/dev/null"
+stop_service() { podman "${storage[@]}" stop -t 10 "$infer" >/dev/null; }
+check "SIGTERM stops the service" stop_service
+check "... promptly and cleanly (exit 0 or 143)" \
+  bash -c "[[ '$(podman "${storage[@]}" inspect --format '{{.State.ExitCode}}' "$infer")' =~ ^(0|143)$ ]]"
+
+# ---------------------------------------------------------------- figures
+stage "figures"
+size_of() { podman "${storage[@]}" image inspect --format '{{.Size}}' "$1"; }
+train_bytes=$(size_of "$train_image")
+infer_bytes=$(size_of "$infer_image")
+slim_bytes=$(size_of docker.io/library/debian:bookworm-slim)
+mb() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1e6 }'; }
+printf 'image sizes (uncompressed): mnist-train %s MB, mnist-inference %s MB, debian:bookworm-slim %s MB\n' \
+  "$(mb "$train_bytes")" "$(mb "$infer_bytes")" "$(mb "$slim_bytes")"
+printf 'build times (%s): %s\n' "${layers#--}" "$(tr '\n' ' ' <"$work/build-times")"
+printf 'training in the container (2 epochs of 6000 images, resumed after epoch 1): %d s\n' "$train_seconds"
+printf 'inference container memory after 10 predictions (RSS, all processes): %d MB\n' $((rss_kb / 1024))
+check "the inference image is at most $max_mb MB" test "$infer_bytes" -le $((max_mb * 1000000))
+
+finish
