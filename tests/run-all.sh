@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it (.ci/run): installs what it needs, fetches
 # MNIST into its cache, builds out of the source tree with warnings as errors, runs
-# every test, then `make distcheck`. Ends with a line "N passed, N failed".
+# every test, then `make distcheck`, then the slow stages (container images). Ends
+# with a line "N passed, N failed".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$PWD
@@ -38,6 +39,19 @@ make -j"$jobs" distcheck DISTCHECK_CONFIGURE_FLAGS=--enable-werror >distcheck.lo
 }
 tail -4 distcheck.log
 passed=$((passed + 1))
+
+# Slow stages, after the fast tests. Each prints "N passed, N failed" last.
+count_stage() { # LOG: adds the stage's own summary line to the totals
+  local line
+  line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$1" | tail -1)
+  passed=$((passed + ${line%% passed*}))
+  line=${line#* passed, }
+  failed=$((failed + ${line%% failed*}))
+}
+
+stage "containers: build both images with buildah, run them with podman"
+if make container-test >container.log 2>&1; then tail -3 container.log; else tail -60 container.log; fi
+count_stage container.log
 
 stage "summary"
 printf '%d passed, %d failed\n' "$passed" "$failed"
