@@ -44,6 +44,11 @@ passed=$((passed + 1))
 count_stage() { # LOG: adds the stage's own summary line to the totals
   local line
   line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$1" | tail -1)
+  if [ -z "$line" ]; then
+    echo "run-all.sh: $1 has no summary line: counted as a failure" >&2
+    failed=$((failed + 1))
+    return
+  fi
   passed=$((passed + ${line%% passed*}))
   line=${line#* passed, }
   failed=$((failed + ${line%% failed*}))
