@@ -8,7 +8,8 @@
 # shellcheck disable=SC2016
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-top_srcdir=${top_srcdir:-$(cd "$here/../.." && pwd)}
+# canonical: distcheck passes paths with "..", kube/build.sh reports them resolved
+top_srcdir=$(cd "${top_srcdir:-$here/../..}" && pwd)
 # shellcheck source=tests/lib.sh
 source "$top_srcdir/tests/lib.sh"
 
