@@ -93,7 +93,7 @@ static bool parse_input(parser *ps, v2_request *req, int max_batch)
                         double d;
                         if (!js_number(&ps->s, &d))
                             return false;
-                        if (ndim >= 4 || d != (double)(long long)d)
+                        if (ndim >= 4 || !(d > -1e15 && d < 1e15) || d != (double)(long long)d)
                             return fail(ps, "input shape must be [N,1,28,28] or [N,784]");
                         dims[ndim++] = (long long)d;
                     } while (js_accept(&ps->s, ','));
