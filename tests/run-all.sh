@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it (.ci/run): installs what it needs, fetches
 # MNIST into its cache, builds out of the source tree with warnings as errors, runs
-# every test, then `make distcheck`, then the slow stages (container images). Ends
-# with a line "N passed, N failed".
+# every test, then `make distcheck`, then the slow stages: load and fault tests,
+# valgrind, the suite under sanitizers, fuzzing (tests/hardening.sh) and the container
+# images. Ends with a line "N passed, N failed".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$PWD
@@ -53,6 +54,25 @@ count_stage() { # LOG: adds the stage's own summary line to the totals
   line=${line#* passed, }
   failed=$((failed + ${line%% failed*}))
 }
+
+# tests/hardening.sh stages against build/ci (see SECURITY.md), then the images
+export top_builddir=$top/build/ci
+hardening() { # NAME STAGE [ARGS]: runs the stage, keeps its log, counts its summary
+  local log=$top/build/ci/hardening-$1.log
+  shift
+  if "$top/tests/hardening.sh" "$@" >"$log" 2>&1; then tail -3 "$log"; else tail -60 "$log"; fi
+  count_stage "$log"
+}
+stage "load test: wrk on /predict, valid and rejected requests, memory and fds flat"
+hardening load load
+stage "fault tests: kill -9 under load, model swaps, trainer killed and on a full disk, slow clients, the edge"
+hardening faults faults
+stage "valgrind: every unit test under memcheck"
+hardening valgrind valgrind
+stage "sanitizers: make check again, built with ASan + UBSan in build/asan"
+hardening sanitizers sanitizers
+stage "fuzzing: each libFuzzer target ${FUZZ_SECONDS:-60} s, after replaying seeds and regressions"
+hardening fuzz fuzz
 
 stage "containers: build both images with buildah, run them with podman"
 if make container-test >container.log 2>&1; then tail -3 container.log; else tail -60 container.log; fi
