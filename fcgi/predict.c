@@ -6,13 +6,11 @@
 #include <string.h>
 #include <time.h>
 
-#include <json-c/json.h>
-
-#include "base64.h"
 #include "handlers.h"
 #include "http.h"
 #include "mn_image.h"
 #include "multipart.h"
+#include "predict_json.h"
 
 static const char *const raw_image_types[] = {
     "image/png", "image/jpeg", "image/gif", "image/bmp", "application/octet-stream",
@@ -32,95 +30,21 @@ static double elapsed_us(const struct timespec *t0)
     return (double)(now.tv_sec - t0->tv_sec) * 1e6 + (double)(now.tv_nsec - t0->tv_nsec) * 1e-3;
 }
 
-/* Parses {"image": "<base64 or data: URL>"} or {"pixels": [784 numbers 0..255]}.
- * Returns false after sending the error. */
+/* The JSON form (fcgi/predict_json.c). Returns false after sending the error. */
 static bool parse_json_body(worker *w, http_request *r, size_t len, payload *out)
 {
-    json_tokener *tok = json_tokener_new_ex(8);
-    if (!tok) {
-        http_send_error(w, r, 500, "internal", NULL, "out of memory");
+    predict_json pj;
+    if (!predict_json_parse((const char *)w->body, len, w->decoded, w->srv->opts.max_body,
+                            w->input, &pj)) {
+        http_send_error(w, r, pj.status, pj.code, NULL, "%s", pj.message);
         return false;
     }
-    json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-    json_object *root = json_tokener_parse_ex(tok, (const char *)w->body, (int)len);
-    enum json_tokener_error jerr = json_tokener_get_error(tok);
-    size_t used = json_tokener_get_parse_end(tok);
-    json_tokener_free(tok);
-    bool ok = false;
-    json_object *image = NULL, *pixels = NULL;
-    if (!root || jerr != json_tokener_success) {
-        http_send_error(w, r, 400, "bad_json", NULL, "malformed JSON: %s",
-                        root ? "trailing data" : json_tokener_error_desc(jerr));
-        goto done;
+    out->have_pixels = pj.have_pixels;
+    if (!pj.have_pixels) {
+        out->image = w->decoded;
+        out->image_len = pj.image_len;
     }
-    while (used < len && strchr(" \t\r\n", w->body[used]))
-        used++;
-    if (used != len) {
-        http_send_error(w, r, 400, "bad_json", NULL, "malformed JSON: data after the object");
-        goto done;
-    }
-    if (!json_object_is_type(root, json_type_object)) {
-        http_send_error(w, r, 400, "bad_json", NULL, "the body must be a JSON object");
-        goto done;
-    }
-    bool has_image = json_object_object_get_ex(root, "image", &image);
-    bool has_pixels = json_object_object_get_ex(root, "pixels", &pixels);
-    if (has_image == has_pixels) {
-        http_send_error(w, r, 400, "bad_request", NULL,
-                        "give exactly one of \"image\" (base64 or data: URL) and \"pixels\" (784 numbers)");
-        goto done;
-    }
-    if (has_pixels) {
-        if (!json_object_is_type(pixels, json_type_array) ||
-            json_object_array_length(pixels) != MN_IMAGE_PIXELS) {
-            http_send_error(w, r, 400, "bad_pixels", NULL,
-                            "\"pixels\" must be an array of %d numbers (28x28, row-major), got %zu",
-                            MN_IMAGE_PIXELS, json_object_is_type(pixels, json_type_array)
-                                ? json_object_array_length(pixels) : (size_t)0);
-            goto done;
-        }
-        for (size_t i = 0; i < MN_IMAGE_PIXELS; i++) {
-            json_object *v = json_object_array_get_idx(pixels, i);
-            double d = json_object_get_double(v);
-            if (!(json_object_is_type(v, json_type_double) || json_object_is_type(v, json_type_int)) ||
-                !(d >= 0.0 && d <= 255.0)) {
-                http_send_error(w, r, 400, "bad_pixels", NULL,
-                                "\"pixels\"[%zu] must be a number from 0 to 255", i);
-                goto done;
-            }
-            w->input[i] = (float)d;
-        }
-        out->have_pixels = true;
-        ok = true;
-        goto done;
-    }
-    if (!json_object_is_type(image, json_type_string)) {
-        http_send_error(w, r, 400, "bad_image_field", NULL, "\"image\" must be a string");
-        goto done;
-    }
-    const char *text = json_object_get_string(image);
-    size_t text_len = (size_t)json_object_get_string_len(image);
-    const char *b64 = text;
-    size_t b64_len = text_len;
-    bool is_base64 = true;
-    char media[64];
-    if (data_url_split(text, text_len, &b64, &b64_len, &is_base64, media, sizeof media) &&
-        !is_base64) {
-        http_send_error(w, r, 400, "bad_base64", NULL, "data: URLs must be base64-encoded");
-        goto done;
-    }
-    size_t n;
-    if (base64_decoded_max(b64_len) > w->srv->opts.max_body ||
-        !base64_decode(b64, b64_len, w->decoded, &n)) {
-        http_send_error(w, r, 400, "bad_base64", NULL, "\"image\" is not valid base64");
-        goto done;
-    }
-    out->image = w->decoded;
-    out->image_len = n;
-    ok = true;
-done:
-    json_object_put(root);
-    return ok;
+    return true;
 }
 
 /* Unwraps the body by Content-Type. Returns false after sending the error. */

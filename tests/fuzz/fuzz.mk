@@ -25,7 +25,6 @@ LIBS = $(shell pkg-config --libs json-c zlib openblas) -lpthread -lm
 
 CORE_SRCS = $(wildcard $(top)/src/*.c)
 CORE_OBJS = $(patsubst $(top)/src/%.c,obj/src/%.o,$(CORE_SRCS))
-FCGI_MODS = multipart base64 v2_request json_scan
 
 TARGETS = fuzz_multipart fuzz_v2_infer fuzz_predict_json fuzz_base64 fuzz_image \
 	fuzz_safetensors fuzz_idx
@@ -59,7 +58,7 @@ fuzz_multipart: obj/fuzz/fuzz_multipart.o obj/fcgi/multipart.o
 	$(LINK)
 fuzz_v2_infer: obj/fuzz/fuzz_v2_infer.o obj/fcgi/v2_request.o obj/fcgi/json_scan.o
 	$(LINK)
-fuzz_predict_json: obj/fuzz/fuzz_predict_json.o obj/fcgi/base64.o obj/src/mn_image.o \
+fuzz_predict_json: obj/fuzz/fuzz_predict_json.o obj/fcgi/predict_json.o obj/fcgi/base64.o obj/src/mn_image.o \
 		obj/src/mn_error.o obj/fuzz/stb_image_impl.o
 	$(LINK)
 fuzz_base64: obj/fuzz/fuzz_base64.o obj/fcgi/base64.o
