@@ -88,6 +88,23 @@ static mn_status png_header(const uint8_t *p, size_t n, header *h, mn_error *err
     return MN_OK;
 }
 
+/* Every chunk must lie inside the file, up to IEND. stb_image grows its IDAT buffer
+ * to a chunk's declared length before reading it, so a 200-byte file claiming a 2 GiB
+ * chunk would make it allocate 2 GiB (found by fuzzing); and a file cut short is
+ * refused here, clearly, rather than as whatever stb makes of it. */
+static mn_status png_check_chunks(const uint8_t *p, size_t n, mn_error *err)
+{
+    for (size_t i = 8; n - i >= 12;) {
+        uint32_t len = be32(p + i);
+        if (len > 0x7fffffffu || n - i - 12 < len)
+            return truncated(err, "PNG");
+        if (memcmp(p + i + 4, "IEND", 4) == 0)
+            return MN_OK;
+        i += 12 + (size_t)len;
+    }
+    return truncated(err, "PNG");
+}
+
 /* EXIF orientation from an APP1 segment body; 1 when absent or unreadable (a broken
  * EXIF block is common and must not cost the user the image). */
 static int exif_orientation(const uint8_t *s, size_t n)
@@ -180,6 +197,97 @@ static mn_status jpeg_header(const uint8_t *p, size_t n, header *h, mn_error *er
     }
 }
 #undef JPEG_TRUNCATED
+
+/* stb_image decodes a scan with whatever its tables hold: a scan that names a Huffman
+ * table no DHT segment defined makes it index with uninitialised memory and read out
+ * of bounds (heap-use-after-free under ASan; found by tests/fuzz/fuzz_image), and an
+ * undefined quantisation table leaks heap contents into the pixels. So every segment
+ * of the file is walked, and a scan is refused unless each table it uses is defined:
+ * the DC and AC tables of a baseline scan, the DC table of a first progressive DC
+ * scan, the AC table of a progressive AC scan, and the quantisation table of each
+ * of its components. */
+static mn_status jpeg_check_tables(const uint8_t *p, size_t n, mn_error *err)
+{
+    bool huff[2][4] = {{false}}, quant[4] = {false}, progressive = false;
+    uint8_t comp_id[4], comp_tq[4];
+    int ncomp = 0;
+    size_t i = 2;
+    while (i + 1 < n) {
+        if (p[i] != 0xff) { /* entropy-coded data */
+            i++;
+            continue;
+        }
+        uint8_t m = p[i + 1];
+        if (m == 0xff) { /* fill byte */
+            i++;
+            continue;
+        }
+        if (m == 0x00 || m == 0x01 || m == 0xd8 || (m >= 0xd0 && m <= 0xd7)) {
+            i += 2; /* stuffed byte, or a marker without a length */
+            continue;
+        }
+        if (m == 0xd9)
+            return MN_OK;
+        if (n - i < 4 || be16(p + i + 2) < 2 || n - i - 2 < be16(p + i + 2))
+            return truncated(err, "JPEG");
+        const uint8_t *seg = p + i + 4;
+        size_t len = be16(p + i + 2) - 2;
+        bool sof = m >= 0xc0 && m <= 0xcf && m != 0xc4 && m != 0xc8 && m != 0xcc;
+        if (sof) {
+            progressive = m == 0xc2 || m == 0xc6 || m == 0xca || m == 0xce;
+            ncomp = len >= 6 ? seg[5] : 0;
+            if (ncomp < 1 || ncomp > 4 || len < 6 + 3 * (size_t)ncomp)
+                return mn_fail(err, MN_ERR_FORMAT, "corrupt JPEG image: bad frame header");
+            for (int c = 0; c < ncomp; c++) {
+                comp_id[c] = seg[6 + 3 * c];
+                comp_tq[c] = seg[8 + 3 * c];
+                if (comp_tq[c] > 3)
+                    return mn_fail(err, MN_ERR_FORMAT, "corrupt JPEG image: bad frame header");
+            }
+        } else if (m == 0xdb) { /* DQT: Pq/Tq, then 64 values of 1 or 2 bytes */
+            for (size_t k = 0; k < len;) {
+                size_t size = 1 + 64 * (size_t)((seg[k] >> 4) + 1);
+                if ((seg[k] >> 4) > 1 || (seg[k] & 15) > 3 || len - k < size)
+                    return mn_fail(err, MN_ERR_FORMAT, "corrupt JPEG image: bad quantisation table");
+                quant[seg[k] & 15] = true;
+                k += size;
+            }
+        } else if (m == 0xc4) { /* DHT: Tc/Th, 16 counts, the values */
+            for (size_t k = 0; k < len;) {
+                if (len - k < 17 || (seg[k] >> 4) > 1 || (seg[k] & 15) > 3)
+                    return mn_fail(err, MN_ERR_FORMAT, "corrupt JPEG image: bad Huffman table");
+                size_t count = 0;
+                for (int b = 1; b <= 16; b++)
+                    count += seg[k + b];
+                if (count > 256 || len - k - 17 < count)
+                    return mn_fail(err, MN_ERR_FORMAT, "corrupt JPEG image: bad Huffman table");
+                huff[seg[k] >> 4][seg[k] & 15] = true;
+                k += 17 + count;
+            }
+        } else if (m == 0xda) { /* SOS: Ns, Cs and Td/Ta each, Ss, Se, Ah/Al */
+            size_t ns = len >= 1 ? seg[0] : 0;
+            if (ns < 1 || ns > 4 || len < 1 + 2 * ns + 3 || ncomp == 0)
+                return mn_fail(err, MN_ERR_FORMAT, "corrupt JPEG image: bad scan header");
+            uint8_t ss = seg[1 + 2 * ns], ah = seg[3 + 2 * ns] >> 4;
+            bool need_dc = !progressive || (ss == 0 && ah == 0), need_ac = !progressive || ss > 0;
+            for (size_t c = 0; c < ns; c++) {
+                int td = seg[2 + 2 * c] >> 4, ta = seg[2 + 2 * c] & 15, f = 0;
+                while (f < ncomp && comp_id[f] != seg[1 + 2 * c])
+                    f++;
+                if (f == ncomp || td > 3 || ta > 3)
+                    return mn_fail(err, MN_ERR_FORMAT, "corrupt JPEG image: bad scan header");
+                if ((need_dc && !huff[0][td]) || (need_ac && !huff[1][ta]))
+                    return mn_fail(err, MN_ERR_FORMAT,
+                                   "corrupt JPEG image: a scan uses an undefined Huffman table");
+                if (!quant[comp_tq[f]])
+                    return mn_fail(err, MN_ERR_FORMAT,
+                                   "corrupt JPEG image: a scan uses an undefined quantisation table");
+            }
+        }
+        i += 2 + 2 + len;
+    }
+    return MN_OK; /* the end-of-image check reports a missing EOI */
+}
 
 /* Skips a chain of GIF data sub-blocks starting at *i; false if it runs off the end. */
 static bool gif_skip_blocks(const uint8_t *p, size_t n, size_t *i)
@@ -311,6 +419,11 @@ static mn_status probe(const uint8_t *p, size_t size, size_t max_pixels, mn_imag
 
     if (h.cut_short)
         return truncated(err, name);
+    if (format == MN_IMAGE_FORMAT_PNG) {
+        st = png_check_chunks(p, size, err);
+        if (st != MN_OK)
+            return st;
+    }
     if (format == MN_IMAGE_FORMAT_JPEG) {
         /* In entropy-coded data 0xFF is always followed by 0x00 or a restart marker, so
          * FF D9 after the first scan can only be the end of the image. */
@@ -325,6 +438,9 @@ static mn_status probe(const uint8_t *p, size_t size, size_t max_pixels, mn_imag
         if (!eoi)
             return mn_fail(err, MN_ERR_FORMAT,
                            "truncated JPEG image: no end-of-image marker");
+        st = jpeg_check_tables(p, size, err);
+        if (st != MN_OK)
+            return st;
     }
 
     int w = 0, hh = 0, comp = 0;

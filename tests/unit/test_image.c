@@ -270,6 +270,54 @@ static void test_jpeg(void **state)
     free(m.data);
 }
 
+/* The offset of the first segment with marker m in a JPEG, or 0. */
+static size_t jpeg_segment(const membuf *m, uint8_t marker)
+{
+    for (size_t i = 2; i + 4 <= m->len && m->data[i] == 0xff;
+         i += 2 + ((size_t)m->data[i + 2] << 8 | m->data[i + 3]))
+        if (m->data[i + 1] == marker)
+            return i;
+    return 0;
+}
+
+static void test_jpeg_undefined_tables(void **state)
+{
+    /* stb_image would decode a scan with a Huffman or quantisation table that no
+     * segment defines, reading uninitialised memory (a heap-use-after-free under ASan,
+     * found by fuzzing): such files are refused before stb sees them */
+    (void)state;
+    uint8_t px[32 * 16];
+    quadrant_image(px);
+    mn_gray_image img;
+    mn_error err = {{0}};
+
+    membuf ac = jpg(32, 16, 1, px);
+    size_t dht = jpeg_segment(&ac, 0xc4);
+    assert_true(dht > 0);
+    /* stb writes the DC and AC tables of luma in one DHT: make the AC one table 3 */
+    size_t k = dht + 4, count = 0;
+    for (int b = 1; b <= 16; b++)
+        count += ac.data[k + b];
+    uint8_t *second = ac.data + k + 17 + count;
+    assert_int_equal(*second, 0x10); /* class 1 (AC), table 0 */
+    assert_int_equal(decode(&ac, 0, &img, &err), MN_OK);
+    mn_gray_image_free(&img);
+    *second = 0x13;
+    assert_int_equal(decode(&ac, 0, &img, &err), MN_ERR_FORMAT);
+    assert_string_equal(err.msg, "corrupt JPEG image: a scan uses an undefined Huffman table");
+    assert_null(img.pixels);
+
+    membuf q = jpg(32, 16, 1, px);
+    size_t dqt = jpeg_segment(&q, 0xdb);
+    assert_true(dqt > 0);
+    assert_int_equal(q.data[dqt + 4], 0x00); /* 8-bit table 0, used by the luma */
+    q.data[dqt + 4] = 0x02;
+    assert_int_equal(decode(&q, 0, &img, &err), MN_ERR_FORMAT);
+    assert_string_equal(err.msg, "corrupt JPEG image: a scan uses an undefined quantisation table");
+    free(ac.data);
+    free(q.data);
+}
+
 static void test_jpeg_exif_orientation(void **state)
 {
     (void)state;
@@ -440,6 +488,17 @@ static void test_truncated(void **state)
         assert_null(img.pixels);
         assert_true(strlen(err.msg) > 10);
     }
+    /* only IEND missing: refused as truncated */
+    assert_int_equal(mn_image_decode_gray(p.data, p.len - 12, 0, &img, NULL, &err), MN_ERR_FORMAT);
+    assert_string_equal(err.msg, "truncated or corrupt PNG image");
+    /* an IDAT claiming 2 GiB in a small file: refused before stb allocates for it */
+    size_t idat = 8;
+    while (memcmp(p.data + idat + 4, "IDAT", 4) != 0)
+        idat += 12 + ((size_t)p.data[idat] << 24 | (size_t)p.data[idat + 1] << 16 |
+                      (size_t)p.data[idat + 2] << 8 | p.data[idat + 3]);
+    memcpy(p.data + idat, "\x7f\xff\xff\xf0", 4);
+    assert_int_equal(mn_image_decode_gray(p.data, p.len, 0, &img, NULL, &err), MN_ERR_FORMAT);
+    assert_string_equal(err.msg, "truncated or corrupt PNG image");
     free(p.data);
 
     membuf j = jpg(64, 64, 1, px);
@@ -540,6 +599,7 @@ int main(void)
         cmocka_unit_test(test_png_rgba_alpha_on_white),
         cmocka_unit_test(test_png_gray_alpha),
         cmocka_unit_test(test_jpeg),
+        cmocka_unit_test(test_jpeg_undefined_tables),
         cmocka_unit_test(test_jpeg_exif_orientation),
         cmocka_unit_test(test_gif_first_frame_and_transparency),
         cmocka_unit_test(test_bmp),
