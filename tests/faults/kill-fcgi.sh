@@ -6,19 +6,20 @@
 #
 # The limit: lighttpd 1.4.69 respawns a dead backend at once when it reaps it, unless
 # requests failed to connect to it in that same second; then it waits for its
-# once-a-second check. Under load recovery is usually 30-100 ms, at worst about 2 s:
-# every round must recover within FAULT_RECOVERY_MS (2000), and the rounds within
-# FAULT_TARGET_MS (1000) are counted and reported.
+# once-a-second checks (the first reaps it and marks the second it died, the next
+# respawns it). Under load recovery is usually 30-100 ms, at worst two seconds plus
+# the start: every round must recover within FAULT_RECOVERY_MS (3000), and the rounds
+# within FAULT_TARGET_MS (1000) are counted and reported.
 #
 # Environment: top_srcdir, top_builddir, MNIST_TEST_MODEL; FAULT_ROUNDS (6),
-# FAULT_INTERVAL (5 s), FAULT_RECOVERY_MS (2000), FAULT_TARGET_MS (1000).
+# FAULT_INTERVAL (5 s), FAULT_RECOVERY_MS (3000), FAULT_TARGET_MS (1000).
 set -euo pipefail
 # shellcheck source=tests/faults/common.sh
 source "$(dirname "$0")/common.sh"
 : "${MNIST_TEST_MODEL:?}"
 rounds=${FAULT_ROUNDS:-6}
 interval=${FAULT_INTERVAL:-5}
-limit=${FAULT_RECOVERY_MS:-2000}
+limit=${FAULT_RECOVERY_MS:-3000}
 target=${FAULT_TARGET_MS:-1000}
 within=0
 

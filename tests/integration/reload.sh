@@ -8,7 +8,7 @@
 #     are refused: /health stays 200 with the old version and says last_reload_error,
 #     predictions stay right; the next good file clears the error;
 #   - the model file removed: the loaded model keeps serving;
-#   - kill -9 of mnist-fcgi: lighttpd respawns it and /health is 200 again within 2 s (usually
+#   - kill -9 of mnist-fcgi: lighttpd respawns it and /health is 200 again within 3 s (usually
 #     tens of ms; see tests/faults/kill-fcgi.sh)
 #     (idle, three times, and under load);
 #   - SIGTERM to lighttpd stops mnist-fcgi too; serve.sh stop leaves no mnist-fcgi.
