@@ -3,7 +3,8 @@
  * N worker threads each loop on FCGX_Accept_r under one accept mutex. Signals are
  * blocked in every thread and taken by sigwait in main, which then asks libfcgi to
  * stop and shuts the listening socket down so that threads blocked in accept()
- * return; requests in flight finish first. */
+ * return; requests in flight finish first. A supervisor process (fcgi/supervise.c)
+ * keeps the listening socket and replaces a responder that dies of a signal. */
 #include "config.h"
 
 #include <errno.h>
@@ -25,6 +26,7 @@
 
 #include "log.h"
 #include "server.h"
+#include "supervise.h"
 
 #define DEFAULT_MODEL "/mnt/model-storage/mnist_model.safetensors"
 
@@ -47,6 +49,8 @@ static void usage(FILE *out)
         "  -p, --max-pixels N        largest decoded image, in pixels (default 16777216)\n"
         "  -n, --max-batch N         most images in one v2 infer request (default 256)\n"
         "  -q, --quiet               no log line per request\n"
+        "      --no-supervise        serve in this process only: no supervisor that\n"
+        "                            replaces a responder killed by a signal at once\n"
         "  -h, --help                show this help\n"
         "  -V, --version             show the version\n");
 }
@@ -84,6 +88,7 @@ static int parse_options(server_options *o, int argc, char **argv)
         {"max-pixels", required_argument, NULL, 'p'},
         {"max-batch", required_argument, NULL, 'n'},
         {"quiet", no_argument, NULL, 'q'},
+        {"no-supervise", no_argument, NULL, 'S'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -101,6 +106,7 @@ static int parse_options(server_options *o, int argc, char **argv)
         case 'p': if (!parse_size(optarg, 784, 1u << 28, &v)) goto bad; o->max_pixels = (size_t)v; break;
         case 'n': if (!parse_size(optarg, 1, 4096, &v)) goto bad; o->max_batch = (int)v; break;
         case 'q': o->quiet = true; break;
+        case 'S': o->no_supervise = true; break;
         case 'h': usage(stdout); return 1;
         case 'V': printf("mnist-fcgi (%s) %s\n", PACKAGE_NAME, PACKAGE_VERSION); return 1;
         case ':': fprintf(stderr, "mnist-fcgi: %s needs a value (see --help)\n", argv[optind - 1]); return 2;
@@ -159,6 +165,12 @@ int main(int argc, char **argv)
         return 64;
     } else {
         srv.listen_fd = 0;
+    }
+
+    /* this process stays behind as the supervisor; the rest runs in the responder */
+    if (!srv.opts.no_supervise && supervise() < 0) {
+        fprintf(stderr, "mnist-fcgi: cannot fork the responder\n");
+        return 71;
     }
 
     /* every thread inherits this mask; only sigwait below takes the signals */

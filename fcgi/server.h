@@ -24,6 +24,7 @@ typedef struct server_options {
     size_t max_pixels;        /* --max-pixels: decoded image size cap */
     int max_batch;            /* --max-batch: images per v2 infer request */
     bool quiet;               /* --quiet: no per-request log lines */
+    bool no_supervise;        /* --no-supervise: no supervisor process (fcgi/supervise.c) */
 } server_options;
 
 typedef struct server {

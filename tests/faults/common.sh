@@ -29,8 +29,14 @@ start_service() {
   httpd=$(cat "$work/svc/pid")
 }
 
-# The mnist-fcgi that lighttpd spawned (empty while there is none).
-fcgi_pid() { pgrep -P "$httpd" -x mnist-fcgi | head -1 || true; }
+# The mnist-fcgi lighttpd spawned is a supervisor (fcgi/supervise.c); the responder
+# is its child. Both empty while there is none.
+supervisor_pid() { pgrep -P "$httpd" -x mnist-fcgi | head -1 || true; }
+fcgi_pid() {
+  local sup
+  sup=$(supervisor_pid)
+  [ -z "$sup" ] || pgrep -P "$sup" -x mnist-fcgi | head -1 || true
+}
 
 http_code() { curl -s -o /dev/null -m 5 -w '%{http_code}' "$url$1" || true; }
 

@@ -8,9 +8,8 @@
 #     are refused: /health stays 200 with the old version and says last_reload_error,
 #     predictions stay right; the next good file clears the error;
 #   - the model file removed: the loaded model keeps serving;
-#   - kill -9 of mnist-fcgi: lighttpd respawns it and /health is 200 again within 3 s (usually
-#     tens of ms; see tests/faults/kill-fcgi.sh)
-#     (idle, three times, and under load);
+#   - kill -9 of the mnist-fcgi responder: its supervisor starts a new one and /health
+#     is 200 again within 1 s (idle, three times, and under load);
 #   - SIGTERM to lighttpd stops mnist-fcgi too; serve.sh stop leaves no mnist-fcgi.
 # Prints the timings it measures ("# TIMING what ms").
 set -euo pipefail
@@ -59,7 +58,14 @@ done
 py_checks kill "$url" "$data" "$lighttpd" load
 
 # --- shutdown ----------------------------------------------------------------------------
-fcgi_pids() { pgrep -P "$1" -x mnist-fcgi || true; }
+# lighttpd's child (the supervisor) and the responder under it
+fcgi_pids() {
+  local sup
+  for sup in $(pgrep -P "$1" -x mnist-fcgi); do
+    echo "$sup"
+    pgrep -P "$sup" -x mnist-fcgi || true
+  done
+}
 running() { # PID: alive and not a zombie waiting for its parent (or init) to reap it
   local state
   state=$(awk '{ sub(/.*\) /, ""); print $1 }' "/proc/$1/stat" 2>/dev/null) || return 1
@@ -79,7 +85,8 @@ wait_gone() { # PID...: all of them gone within 5 s
   done
 }
 mapfile -t before < <(fcgi_pids "$lighttpd")
-check "one mnist-fcgi under lighttpd before stopping (${before[*]:-none})" test "${#before[@]}" -eq 1
+check "one mnist-fcgi supervisor and its responder under lighttpd before stopping (${before[*]:-none})" \
+  test "${#before[@]}" -eq 2
 stop_service svc
 check "serve.sh stop: lighttpd gone" wait_gone "$lighttpd"
 check "serve.sh stop: no mnist-fcgi left (${before[*]:-none})" wait_gone "${before[@]}"

@@ -41,8 +41,10 @@ command -v wrk >/dev/null || { echo "predict-load.sh: wrk is needed (Debian pack
 "$serve" start "$work" "$MNIST_TEST_MODEL" "--quiet"
 url=$(cat "$work/url")
 httpd=$(cat "$work/pid")
-fcgi=$(pgrep -P "$httpd" -x mnist-fcgi | head -1)
-[ -n "$fcgi" ] || { echo "predict-load.sh: no mnist-fcgi under lighttpd $httpd" >&2; exit 1; }
+# the responder: the mnist-fcgi under lighttpd's child, the supervisor
+responder() { pgrep -P "$(pgrep -P "$httpd" -x mnist-fcgi | head -1)" -x mnist-fcgi | head -1 || true; }
+fcgi=$(responder)
+[ -n "$fcgi" ] || { echo "predict-load.sh: no mnist-fcgi responder under lighttpd $httpd" >&2; exit 1; }
 
 rss() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 fds() { find "/proc/$1/fd" -mindepth 1 -maxdepth 1 | wc -l; }
@@ -94,7 +96,7 @@ done < <(grep '^LOAD type' "$work/wrk.out")
 check "every request type answered as expected (in flight at the end: $missing <= $conns)" \
   test -z "$bad_types" -a "$missing" -le "$conns" -a "$missing" -ge 0
 
-now_fcgi=$(pgrep -P "$httpd" -x mnist-fcgi | head -1 || true)
+now_fcgi=$(responder)
 check "mnist-fcgi still the same process ($fcgi)" test "$now_fcgi" = "$fcgi"
 
 max_rf=$(awk -v b="$rss_f0" 'BEGIN {m = b} $2 > m {m = $2} END {print m}' "$work/samples")
