@@ -135,8 +135,9 @@ else
   fi
   serve=$top_srcdir/tests/integration/serve.sh
   [ -x "$serve" ] || die "$serve is missing"
-  mkdir -p "$top_builddir/tests" || die "cannot create $top_builddir/tests"
-  workdir=$(mktemp -d "$top_builddir/tests/browser-service.XXXXXX") || die "cannot create a work directory"
+  # in $TMPDIR, not the build tree: the FastCGI socket's path must stay short (a deep
+  # build tree, as distcheck's, makes it too long for a Unix socket address)
+  workdir=$(mktemp -d "${TMPDIR:-/tmp}/mnist-ui.XXXXXX") || die "cannot create a work directory"
   if ! "$serve" start "$workdir" "$model" >&2; then
     keep_logs
     die "the service did not start (serve.sh start $workdir $model)"

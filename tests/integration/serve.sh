@@ -4,7 +4,8 @@
 #
 #   serve.sh start WORKDIR MODEL_PATH [MNIST_FCGI_ARGS]
 #       starts in the background; writes WORKDIR/url (e.g. http://127.0.0.1:40123),
-#       WORKDIR/pid (lighttpd) and WORKDIR/server.log; waits until /health/live answers
+#       WORKDIR/pid (lighttpd) and WORKDIR/server.log; waits until /health/live answers.
+#       The state directory (socket, spool) is WORKDIR/state, or $SERVE_STATE_DIR.
 #   serve.sh stop WORKDIR
 #       stops lighttpd and makes sure no mnist-fcgi is left behind
 # Needs top_srcdir and top_builddir (make check sets them).
@@ -23,7 +24,7 @@ start() {
   MNIST_WWW="$top_srcdir/www" MNIST_FCGI="$top_builddir/mnist-fcgi" \
   MNIST_ERRORS="$top_srcdir/lighttpd/errors" \
   MNIST_LIGHTTPD_CONF="$top_srcdir/lighttpd/lighttpd.conf" \
-  PORT=$port BIND=127.0.0.1 MODEL_PATH=$model STATE_DIR="$work/state" MNIST_FCGI_ARGS="$args" \
+  PORT=$port BIND=127.0.0.1 MODEL_PATH=$model STATE_DIR="${SERVE_STATE_DIR:-$work/state}" MNIST_FCGI_ARGS="$args" \
     setsid "$top_builddir/mnist-serve" >"$work/server.log" 2>&1 &
   echo $! >"$work/pid"
   local url="http://127.0.0.1:$port"

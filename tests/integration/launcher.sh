@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# mnist-serve, the launcher of lighttpd + mnist-fcgi: bad settings are refused before
+# lighttpd starts, with exit status 64 and a message naming the setting; a STATE_DIR
+# exactly as long as the FastCGI socket allows serves. (A state directory in a deep
+# build tree once killed lighttpd at start with only "unixsocket is too long".)
+set -euo pipefail
+: "${top_srcdir:?run through make check}" "${top_builddir:?run through make check}"
+: "${MNIST_TEST_MODEL:?make check provides the test model}"
+# shellcheck source=tests/lib.sh
+source "$top_srcdir/tests/lib.sh"
+
+serve=$top_srcdir/tests/integration/serve.sh
+work=$(mktemp -d "${TMPDIR:-/tmp}/mnist-launcher.XXXXXX")
+long=
+trap '"$serve" stop "$work/svc" 2>/dev/null; rm -rf "$work" ${long:+"$long"}' EXIT
+
+# launch VAR=VALUE...: runs the build tree's mnist-serve with these settings (and a
+# harmless rest); leaves its exit status in $rc and its stderr in $work/err
+launch() {
+  rc=0
+  env MNIST_WWW="$top_srcdir/www" MNIST_FCGI="$top_builddir/mnist-fcgi" \
+    MNIST_ERRORS="$top_srcdir/lighttpd/errors" MNIST_LIGHTTPD_CONF="$top_srcdir/lighttpd/lighttpd.conf" \
+    BIND=127.0.0.1 MODEL_PATH="$MNIST_TEST_MODEL" STATE_DIR="$work/state" "$@" \
+    timeout 10 "$top_builddir/mnist-serve" >/dev/null 2>"$work/err" || rc=$?
+}
+
+launch PORT=80a
+check "PORT=80a: exit 64 (got $rc)" test "$rc" = 64
+check "PORT=80a: the message names PORT" grep -q "PORT must be a number" "$work/err"
+
+# a directory whose socket path is one byte too long (89 bytes of directory is the most)
+long=/tmp/mnist-launcher-$$-
+long=$long$(printf 'd%.0s' $(seq $((90 - ${#long}))))
+check "the long STATE_DIR is 90 bytes (${#long})" test "${#long}" = 90
+launch PORT=1 STATE_DIR="$long"
+check "STATE_DIR of 90 bytes: exit 64 (got $rc)" test "$rc" = 64
+check "STATE_DIR of 90 bytes: the message names STATE_DIR and the limit" \
+  grep -q "STATE_DIR is too long.*at most 105" "$work/err"
+check "STATE_DIR of 90 bytes: nothing created" test ! -e "$long"
+
+# one byte shorter fits: the service starts there and answers
+fits=${long%d}
+mkdir -p "$work/svc"
+if SERVE_STATE_DIR=$fits "$serve" start "$work/svc" "$MNIST_TEST_MODEL" >/dev/null 2>&1; then
+  url=$(cat "$work/svc/url")
+  check "STATE_DIR of 89 bytes: /health answers 200" \
+    test "$(curl -s -o /dev/null -w '%{http_code}' "$url/health")" = 200
+  check "STATE_DIR of 89 bytes: the socket is there" test -S "$fits/mnist-fcgi.sock-0"
+else
+  fail "STATE_DIR of 89 bytes: the service did not start: $(tail -3 "$work/svc/server.log" 2>/dev/null)"
+fi
+"$serve" stop "$work/svc"
+rm -rf "$fits"
+
+finish
