@@ -10,6 +10,9 @@
 #define GRID MN_PREPROCESS_GRID_SIDE
 #define SUPER_FACTOR MN_PREPROCESS_SUPER_FACTOR
 #define SUPER (BOX * SUPER_FACTOR)
+/* the most a thin stroke is grown by, in super pixels: r = lround((MN_PREPROCESS_STROKE
+ * - width) * SUPER_FACTOR / 2) with width > 0 */
+#define MAX_GROW 4
 
 static int min_i(int a, int b) { return a < b ? a : b; }
 static int max_i(int a, int b) { return a > b ? a : b; }
@@ -275,28 +278,40 @@ static bool find_digit(const mn_gray_image *img, const levels *lv, mn_preprocess
 /* Step 4, area averaging: the crop scaled by 1/s (s = longest side / target, the same
  * on both axes) into super[oy + j][ox + i]; each output pixel is the mean over the
  * s x s square it covers in the crop, with fractional coverage at the edges, and what
- * lies beyond the crop counts as background. The rest of super is zeroed. Returns the
- * size written in *sw, *sh (the longest side is `target`). */
+ * lies beyond the crop counts as background. Rows [0, oy + sh + pad) of super are
+ * written, zero outside the scaled crop (pad: rows the caller reads beyond it). Returns
+ * the size written in *sw, *sh (the longest side is `target`). */
 static void area_average(const mn_gray_image *img, const float value[256], rect c, int target,
-                         int ox, int oy, double *super, int *sw_out, int *sh_out)
+                         int ox, int oy, int pad, double *super, int *sw_out, int *sh_out)
 {
     const int cw = c.x1 - c.x0 + 1, ch = c.y1 - c.y0 + 1;
     const double s = (double)max_i(cw, ch) / target;
     const int sw = max_i(1, min_i(target, (int)ceil(cw / s - 1e-9)));
     const int sh = max_i(1, min_i(target, (int)ceil(ch / s - 1e-9)));
-    memset(super, 0, sizeof(double) * SUPER * SUPER);
+    const int rows = min_i(SUPER, oy + sh + pad);
+    memset(super, 0, sizeof(double) * SUPER * (size_t)rows);
+
+    /* the columns' spans in the crop, the same for every row: output column i covers
+     * [a, b) = [i s, (i + 1) s), i.e. input pixels x0..x1-1 minus the parts of the two
+     * end pixels outside it */
+    int x0[SUPER], x1[SUPER];
+    double cut0[SUPER], cut1[SUPER];
+    for (int i = 0; i < sw; i++) {
+        double a = i * s, b = min_d((i + 1) * s, cw);
+        x0[i] = (int)floor(a);
+        x1[i] = (int)ceil(b);
+        cut0[i] = a - x0[i];
+        cut1[i] = x1[i] - b;
+    }
+    const double norm = 1.0 / (s * s);
     double row_acc[SUPER];
     for (int y = 0; y < ch; y++) {
         const uint8_t *row = img->pixels + (size_t)(c.y0 + y) * (size_t)img->width + c.x0;
         for (int i = 0; i < sw; i++) {
-            /* whole pixels count fully; then take off the parts of the two end pixels
-             * that lie outside [a, b) */
-            double a = i * s, b = min_d((i + 1) * s, cw);
-            int x0 = (int)floor(a), x1 = (int)ceil(b);
             float sum = 0.0f;
-            for (int x = x0; x < x1; x++)
+            for (int x = x0[i]; x < x1[i]; x++)
                 sum += value[row[x]];
-            row_acc[i] = sum - (a - x0) * value[row[x0]] - (x1 - b) * value[row[x1 - 1]];
+            row_acc[i] = (sum - cut0[i] * value[row[x0[i]]] - cut1[i] * value[row[x1[i] - 1]]) * norm;
         }
         int j0 = (int)floor(y / s), j1 = min_i(sh, (int)ceil((y + 1) / s));
         for (int j = j0; j < j1; j++) {
@@ -308,34 +323,65 @@ static void area_average(const mn_gray_image *img, const float value[256], rect 
                 out[i] += wy * row_acc[i];
         }
     }
-    for (int j = 0; j < sh; j++)
-        for (int i = 0; i < sw; i++)
-            super[(size_t)(oy + j) * SUPER + ox + i] /= s * s;
     *sw_out = sw;
     *sh_out = sh;
 }
 
 /* Mean stroke width, in super pixels, of the pixels at least half as bright as the
- * brightest: for a long stroke, area / (perimeter / 2). */
+ * brightest: for a long stroke, area / (perimeter / 2). The perimeter counts the
+ * changes between inside and outside along each row and column, borders included. */
 static double stroke_width(const double *super, int sw, int sh)
 {
     double peak = 0.0;
     for (int j = 0; j < sh; j++)
         for (int i = 0; i < sw; i++)
             peak = max_d(peak, super[j * SUPER + i]);
-    double half = peak / 2.0;
-    long area = 0, edges = 0;
+    if (peak <= 0.0)
+        return 0.0;
+    const double half = peak / 2.0;
+    uint8_t in[SUPER + 2][SUPER + 2];  /* with an outside ring */
+    memset(in, 0, sizeof in);
     for (int j = 0; j < sh; j++)
-        for (int i = 0; i < sw; i++) {
-            if (!(super[j * SUPER + i] >= half) || peak <= 0.0)
-                continue;
-            area++;
-            edges += i == 0 || !(super[j * SUPER + i - 1] >= half);
-            edges += i == sw - 1 || !(super[j * SUPER + i + 1] >= half);
-            edges += j == 0 || !(super[(j - 1) * SUPER + i] >= half);
-            edges += j == sh - 1 || !(super[(j + 1) * SUPER + i] >= half);
+        for (int i = 0; i < sw; i++)
+            in[j + 1][i + 1] = super[j * SUPER + i] >= half;
+    long area = 0, edges = 0;
+    for (int j = 0; j <= sh; j++)
+        for (int i = 0; i <= sw; i++) {
+            area += in[j + 1][i + 1];
+            edges += in[j + 1][i + 1] != in[j + 1][i];  /* left edges, then right ones */
+            edges += in[j + 1][i + 1] != in[j][i + 1];  /* top, bottom */
         }
     return edges ? 2.0 * (double)area / (double)edges : 0.0;
+}
+
+/* Gray dilation of src (sw x sh, zero around) with a disc of radius r, into dst: a
+ * running maximum along each row over the disc's half-width at each row offset, then
+ * the maximum of those over the disc's rows. */
+static void dilate(const double *src, int sw, int sh, int r, double *dst)
+{
+    double wide[MAX_GROW + 1][SUPER];  /* per half-width, one source row */
+    int half[2 * MAX_GROW + 1];
+    for (int dy = -r; dy <= r; dy++)
+        half[dy + r] = (int)floor(sqrt((double)(r * r - dy * dy)) + 1e-9);
+    for (int j = 0; j < sh; j++) {
+        for (int i = 0; i < sw; i++)
+            dst[j * SUPER + i] = 0.0;
+        for (int dy = -r; dy <= r; dy++) {
+            const int y = j + dy, hw = half[dy + r];
+            if (y < 0 || y >= sh)
+                continue;
+            const double *row = src + (size_t)y * SUPER;
+            double *m = wide[hw];
+            for (int i = 0; i < sw; i++) {
+                double v = 0.0;
+                for (int x = max_i(0, i - hw); x <= min_i(sw - 1, i + hw); x++)
+                    v = max_d(v, row[x]);
+                m[i] = v;
+            }
+            for (int i = 0; i < sw; i++)
+                dst[j * SUPER + i] = max_d(dst[j * SUPER + i], m[i]);
+        }
+    }
 }
 
 /* Step 4 as a whole: the crop into box[0..dh)[0..dw) (0..255, not yet rounded), via a
@@ -347,40 +393,40 @@ static void scale_to_box(const mn_gray_image *img, const float value[256], rect 
 {
     double *super = scratch->super, *grown = scratch->grown;
     int sw, sh;
-    area_average(img, value, c, SUPER, 0, 0, super, &sw, &sh);
+    area_average(img, value, c, SUPER, 0, 0, SUPER_FACTOR, super, &sw, &sh);
     double width = stroke_width(super, sw, sh) / SUPER_FACTOR;  /* in output pixels */
     if (width > 0.0 && width < MN_PREPROCESS_THIN_STROKE) {
         /* grow by r on each side, and scale the digit smaller so that it still fits */
-        int r = (int)lround((MN_PREPROCESS_STROKE - width) * SUPER_FACTOR / 2.0);
+        int r = min_i(MAX_GROW, (int)lround((MN_PREPROCESS_STROKE - width) * SUPER_FACTOR / 2.0));
         if (r > 0) {
-            area_average(img, value, c, SUPER - 2 * r, r, r, grown, &sw, &sh);
+            area_average(img, value, c, SUPER - 2 * r, r, r, r + SUPER_FACTOR, grown, &sw, &sh);
             sw += 2 * r;
             sh += 2 * r;
-            for (int j = 0; j < sh; j++)  /* gray dilation with a disc of radius r */
-                for (int i = 0; i < sw; i++) {
-                    double m = 0.0;
-                    for (int dy = -r; dy <= r; dy++)
-                        for (int dx = -r; dx <= r; dx++) {
-                            int y = j + dy, x = i + dx;
-                            if (dx * dx + dy * dy <= r * r && y >= 0 && x >= 0 && y < sh &&
-                                x < sw)
-                                m = max_d(m, grown[y * SUPER + x]);
-                        }
-                    super[j * SUPER + i] = m;
-                }
+            dilate(grown, sw, sh, r, super);
+            /* what the 4x4 means below read past the digit must be background */
+            for (int j = 0; j < min_i(SUPER, sh + SUPER_FACTOR); j++)
+                for (int i = (j < sh ? sw : 0); i < SUPER; i++)
+                    super[j * SUPER + i] = 0.0;
         }
     }
     /* back to the output grid: each output pixel is the mean of 4x4 super pixels */
     const int dw = (sw + SUPER_FACTOR - 1) / SUPER_FACTOR;
     const int dh = (sh + SUPER_FACTOR - 1) / SUPER_FACTOR;
-    for (int j = 0; j < BOX; j++)
-        for (int i = 0; i < BOX; i++) {
+    memset(box, 0, sizeof(double) * BOX * BOX);
+    for (int j = 0; j < dh; j++) {
+        double rows[SUPER];  /* the 4 super rows of output row j, summed */
+        for (int i = 0; i < SUPER; i++)
+            rows[i] = 0.0;
+        for (int v = 0; v < SUPER_FACTOR; v++)
+            for (int i = 0; i < SUPER; i++)
+                rows[i] += super[(j * SUPER_FACTOR + v) * SUPER + i];
+        for (int i = 0; i < dw; i++) {
             double sum = 0.0;
-            for (int v = 0; v < SUPER_FACTOR; v++)
-                for (int u = 0; u < SUPER_FACTOR; u++)
-                    sum += super[(j * SUPER_FACTOR + v) * SUPER + i * SUPER_FACTOR + u];
+            for (int u = 0; u < SUPER_FACTOR; u++)
+                sum += rows[i * SUPER_FACTOR + u];
             box[j][i] = sum / (SUPER_FACTOR * SUPER_FACTOR);
         }
+    }
     *dw_out = dw;
     *dh_out = dh;
 }
