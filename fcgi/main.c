@@ -124,6 +124,19 @@ static int parse_options(server_options *o, int argc, char **argv)
     return 0;
 }
 
+/* libfcgi ends each connection with a "lingering close": shutdown(), then wait until
+ * lighttpd closes its end, so that request bytes still arriving cannot turn into a
+ * reset that loses the answer. The wait holds the thread for a round trip through
+ * lighttpd's event loop on every request. When the request's stdin has been read to
+ * its end, nothing more can arrive: a detached request is closed at once. A refused
+ * body left unread (413) keeps the lingering close. */
+static void finish_request(FCGX_Request *req)
+{
+    if (FCGX_GetChar(req->in) == EOF && !FCGX_GetError(req->in))
+        FCGX_Detach(req);
+    FCGX_Finish_r(req);
+}
+
 static void *serve(void *arg)
 {
     worker *w = arg;
@@ -134,7 +147,7 @@ static void *serve(void *arg)
         if (rc < 0)
             break; /* shutting down, or the listening socket is gone */
         handle_request(w);
-        FCGX_Finish_r(&w->req);
+        finish_request(&w->req);
     }
     return NULL;
 }
