@@ -20,7 +20,8 @@ void out_puts(out_buf *o, const char *s);
 /* A JSON string literal, quoted and escaped (control characters as \u00XX; '/' not
  * escaped). */
 void out_json_string(out_buf *o, const char *s);
-/* A float with enough digits to round-trip (%.9g); non-finite values become null. */
+/* A number as printf's %.9g writes it (a float's value reads back exactly); non-finite
+ * values become null. */
 void out_json_float(out_buf *o, double v);
 
 #endif
