@@ -52,4 +52,13 @@ fi
 "$serve" stop "$work/svc"
 rm -rf "$fits"
 
+# MNIST_FCGI_ARGS with stray spaces: lighttpd would pass empty arguments on
+if "$serve" start "$work/svc" "$MNIST_TEST_MODEL" "  --quiet   --threads 1 " >/dev/null 2>&1; then
+  check "MNIST_FCGI_ARGS with extra spaces: /health answers 200" \
+    test "$(curl -s -o /dev/null -w '%{http_code}' "$(cat "$work/svc/url")/health")" = 200
+else
+  fail "MNIST_FCGI_ARGS with extra spaces: the service did not start: $(tail -3 "$work/svc/server.log" 2>/dev/null)"
+fi
+"$serve" stop "$work/svc"
+
 finish
