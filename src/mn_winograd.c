@@ -27,26 +27,25 @@ size_t mn_winograd_scratch_floats(int h, int w, int cin, int cout)
     return 16 * tiles * (size_t)(cin + cout);
 }
 
-/* c[m][n..n+16) = a[m][0..k) b[0..k)[n..n+16) for m in [0, rows), rows <= 6. */
-static inline void gemm_rows_x16(const float *a, int lda, const float *b, int ldb, int k,
-                                 float *c, int ldc, int rows)
+/* c[m][n..n+16) = a[m][0..k) b[0..k)[n..n+16) for m in [0, rows), rows <= 6: twelve
+ * accumulators in registers. Always inlined with a constant row count, so that the
+ * last, short block of tiles (49 = 8 x 6 + 1 for a 14x14 image) costs its own rows
+ * only, not six. */
+static inline __attribute__((always_inline)) void gemm_rows_x16(const float *a, int lda,
+                                                               const float *b, int ldb, int k,
+                                                               float *c, int ldc, const int rows)
 {
-    const float *ar[6];
-    for (int r = 0; r < 6; r++)
-        ar[r] = a + (size_t)(r < rows ? r : 0) * lda; /* spare rows repeat row 0, unstored */
-    mn_v8 c00 = mn_v8_set1(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
-    mn_v8 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+    mn_v8 acc[6][2];
+    for (int r = 0; r < rows; r++)
+        acc[r][0] = acc[r][1] = mn_v8_set1(0);
     for (int p = 0; p < k; p++) {
         const mn_v8 b0 = mn_v8_load(b + (size_t)p * ldb), b1 = mn_v8_load(b + (size_t)p * ldb + 8);
-        mn_v8 x;
-        x = mn_v8_set1(ar[0][p]); c00 += x * b0; c01 += x * b1;
-        x = mn_v8_set1(ar[1][p]); c10 += x * b0; c11 += x * b1;
-        x = mn_v8_set1(ar[2][p]); c20 += x * b0; c21 += x * b1;
-        x = mn_v8_set1(ar[3][p]); c30 += x * b0; c31 += x * b1;
-        x = mn_v8_set1(ar[4][p]); c40 += x * b0; c41 += x * b1;
-        x = mn_v8_set1(ar[5][p]); c50 += x * b0; c51 += x * b1;
+        for (int r = 0; r < rows; r++) {
+            const mn_v8 x = mn_v8_set1(a[(size_t)r * lda + p]);
+            acc[r][0] += x * b0;
+            acc[r][1] += x * b1;
+        }
     }
-    const mn_v8 acc[6][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
     for (int r = 0; r < rows; r++) {
         mn_v8_store(c + (size_t)r * ldc, acc[r][0]);
         mn_v8_store(c + (size_t)r * ldc + 8, acc[r][1]);
@@ -92,9 +91,18 @@ void mn_winograd_forward(const float *padded, int h, int w, int cin, const float
         const float *ve = v + (size_t)e * ntiles * cin, *ue = u + (size_t)e * cin * cout;
         float *me = m + (size_t)e * ntiles * cout;
         for (int co = 0; co < cout; co += 16)
-            for (int t = 0; t < ntiles; t += 6)
-                gemm_rows_x16(ve + (size_t)t * cin, cin, ue + co, cout, cin,
-                              me + (size_t)t * cout + co, cout, ntiles - t < 6 ? ntiles - t : 6);
+            for (int t = 0; t < ntiles; t += 6) {
+                const float *a = ve + (size_t)t * cin, *b = ue + co;
+                float *c = me + (size_t)t * cout + co;
+                switch (ntiles - t < 6 ? ntiles - t : 6) {
+                case 6: gemm_rows_x16(a, cin, b, cout, cin, c, cout, 6); break;
+                case 5: gemm_rows_x16(a, cin, b, cout, cin, c, cout, 5); break;
+                case 4: gemm_rows_x16(a, cin, b, cout, cin, c, cout, 4); break;
+                case 3: gemm_rows_x16(a, cin, b, cout, cin, c, cout, 3); break;
+                case 2: gemm_rows_x16(a, cin, b, cout, cin, c, cout, 2); break;
+                default: gemm_rows_x16(a, cin, b, cout, cin, c, cout, 1); break;
+                }
+            }
     }
 
     /* output transform Y = A^T M A, A^T = [1 1 1 0; 0 1 -1 -1], plus the bias */
