@@ -256,45 +256,56 @@ static void fc1_sparse(const float *x, const float *w_t, const float *bias, floa
         mn_v8_store(y + 8 * j, acc[j]);
 }
 
+/* The convolutional part of the forward pass for image b, on thread t's scratch:
+ * conv-relu-pool x2, dropout, flatten into x1. */
+static void forward_image(const mn_params *p, const mn_packed_weights *packed, mn_workspace *ws,
+                          const float *input, int b, int t, bool train, uint64_t dropout_seed)
+{
+    float *conv = ws->conv_out + (size_t)t * S1 * S1 * C1;
+    float *in1 = ws->in1 + (size_t)b * PAD1;
+    float *in2 = ws->in2 + (size_t)b * PAD2;
+    float *pool2 = ws->pool2 + (size_t)b * POOL2;
+    uint8_t *keep1 = ws->keep1 + (size_t)b * POOL2;
+
+    mn_pad1(input + (size_t)b * MN_IMAGE_PIXELS, S1, S1, 1, in1);
+    mn_conv3x3_forward(in1, S1, S1, 1, packed->conv1, p->t[MN_CONV1_B], C1, conv);
+    memset(in2, 0, PAD2 * sizeof *in2);
+    mn_relu_maxpool2_forward(conv, S1, S1, C1, in2 + (S2 + 2 + 1) * C1, (S2 + 2) * C1,
+                             ws->arg1 + (size_t)b * POOL1);
+    mn_winograd_forward(in2, S2, S2, C1, packed->conv2, p->t[MN_CONV2_B], C2, conv,
+                        ws->winograd + (size_t)t * WINO);
+    mn_relu_maxpool2_forward(conv, S2, S2, C2, pool2, S3 * C2, ws->arg2 + (size_t)b * POOL2);
+
+    /* dropout masks from a per-image stream: independent of the thread count */
+    const float scale1 = train ? 1.0f / (1.0f - DROP1) : 1.0f;
+    if (train) {
+        mn_rng rng;
+        mn_rng_seed(&rng, dropout_seed ^ mn_mix64((uint64_t)b));
+        mn_dropout_mask(&rng, DROP1, keep1, POOL2);
+        mn_dropout_mask(&rng, DROP2, ws->keep2 + (size_t)b * HID, HID);
+    }
+    /* dropout, then flatten NHWC -> C,H,W */
+    float *x1 = ws->x1 + (size_t)b * POOL2;
+    for (int pos = 0; pos < S3 * S3; pos++)
+        for (int c = 0; c < C2; c++) {
+            int k = pos * C2 + c;
+            x1[c * S3 * S3 + pos] = (!train || keep1[k]) ? pool2[k] * scale1 : 0.0f;
+        }
+}
+
 static void forward(const mn_params *p, const mn_packed_weights *packed, bool sparse_fc1,
                     mn_workspace *ws, const float *input, int batch, bool train,
                     uint64_t dropout_seed)
 {
     ws->train = train;
-
-    #pragma omp parallel for schedule(static) num_threads(ws->threads) if (batch > 1)
-    for (int b = 0; b < batch; b++) {
-        const int t = thread_id();
-        float *conv = ws->conv_out + (size_t)t * S1 * S1 * C1;
-        float *in1 = ws->in1 + (size_t)b * PAD1;
-        float *in2 = ws->in2 + (size_t)b * PAD2;
-        float *pool2 = ws->pool2 + (size_t)b * POOL2;
-        uint8_t *keep1 = ws->keep1 + (size_t)b * POOL2;
-
-        mn_pad1(input + (size_t)b * MN_IMAGE_PIXELS, S1, S1, 1, in1);
-        mn_conv3x3_forward(in1, S1, S1, 1, packed->conv1, p->t[MN_CONV1_B], C1, conv);
-        memset(in2, 0, PAD2 * sizeof *in2);
-        mn_relu_maxpool2_forward(conv, S1, S1, C1, in2 + (S2 + 2 + 1) * C1, (S2 + 2) * C1,
-                                 ws->arg1 + (size_t)b * POOL1);
-        mn_winograd_forward(in2, S2, S2, C1, packed->conv2, p->t[MN_CONV2_B], C2, conv,
-                            ws->winograd + (size_t)t * WINO);
-        mn_relu_maxpool2_forward(conv, S2, S2, C2, pool2, S3 * C2, ws->arg2 + (size_t)b * POOL2);
-
-        /* dropout masks from a per-image stream: independent of the thread count */
-        const float scale1 = train ? 1.0f / (1.0f - DROP1) : 1.0f;
-        if (train) {
-            mn_rng rng;
-            mn_rng_seed(&rng, dropout_seed ^ mn_mix64((uint64_t)b));
-            mn_dropout_mask(&rng, DROP1, keep1, POOL2);
-            mn_dropout_mask(&rng, DROP2, ws->keep2 + (size_t)b * HID, HID);
-        }
-        /* dropout, then flatten NHWC -> C,H,W */
-        float *x1 = ws->x1 + (size_t)b * POOL2;
-        for (int pos = 0; pos < S3 * S3; pos++)
-            for (int c = 0; c < C2; c++) {
-                int k = pos * C2 + c;
-                x1[c * S3 * S3 + pos] = (!train || keep1[k]) ? pool2[k] * scale1 : 0.0f;
-            }
+    if (batch == 1) {
+        /* no parallel region at all: even an inactive one costs a futex wake-up per
+         * call, which a server answering one image at a time pays on every request */
+        forward_image(p, packed, ws, input, 0, 0, train, dropout_seed);
+    } else {
+        #pragma omp parallel for schedule(static) num_threads(ws->threads)
+        for (int b = 0; b < batch; b++)
+            forward_image(p, packed, ws, input, b, thread_id(), train, dropout_seed);
     }
 
     if (sparse_fc1 && !train)
