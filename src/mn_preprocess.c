@@ -76,13 +76,34 @@ static int otsu_above(const uint64_t ink_hist[256], int lo, int hi)
 static bool find_levels(const mn_gray_image *img, levels *lv)
 {
     uint64_t hist[256] = {0}, border[256] = {0};
+    uint32_t part[4][256] = {{0}};  /* four partial histograms: runs of equal pixels
+                                     * (the background) would otherwise wait on
+                                     * each other's increments */
+    uint64_t pending = 0;            /* pixels counted in part since the last flush */
     const int w = img->width, h = img->height;
     /* a border ring 2% of the short side thick, at least one pixel */
     const int k = max_i(1, min_i(w, h) / 50);
-    for (int y = 0; y < h; y++) {
+    for (int y = 0; y <= h; y++) {
+        if (y == h || pending + (uint64_t)w > UINT32_MAX) {  /* before a count can overflow */
+            for (int v = 0; v < 256; v++) {
+                hist[v] += (uint64_t)part[0][v] + part[1][v] + part[2][v] + part[3][v];
+                part[0][v] = part[1][v] = part[2][v] = part[3][v] = 0;
+            }
+            pending = 0;
+            if (y == h)
+                break;
+        }
         const uint8_t *row = img->pixels + (size_t)y * (size_t)w;
-        for (int x = 0; x < w; x++)
-            hist[row[x]]++;
+        int i = 0;
+        for (; i + 4 <= w; i += 4) {
+            part[0][row[i]]++;
+            part[1][row[i + 1]]++;
+            part[2][row[i + 2]]++;
+            part[3][row[i + 3]]++;
+        }
+        for (; i < w; i++)
+            part[0][row[i]]++;
+        pending += (uint64_t)w;
         if (y < k || y >= h - k) {
             for (int x = 0; x < w; x++)
                 border[row[x]]++;
@@ -282,14 +303,14 @@ static bool find_digit(const mn_gray_image *img, const levels *lv, mn_preprocess
  * written, zero outside the scaled crop (pad: rows the caller reads beyond it). Returns
  * the size written in *sw, *sh (the longest side is `target`). */
 static void area_average(const mn_gray_image *img, const float value[256], rect c, int target,
-                         int ox, int oy, int pad, double *super, int *sw_out, int *sh_out)
+                         int ox, int oy, int pad, float *super, int *sw_out, int *sh_out)
 {
     const int cw = c.x1 - c.x0 + 1, ch = c.y1 - c.y0 + 1;
     const double s = (double)max_i(cw, ch) / target;
     const int sw = max_i(1, min_i(target, (int)ceil(cw / s - 1e-9)));
     const int sh = max_i(1, min_i(target, (int)ceil(ch / s - 1e-9)));
     const int rows = min_i(SUPER, oy + sh + pad);
-    memset(super, 0, sizeof(double) * SUPER * (size_t)rows);
+    memset(super, 0, sizeof(float) * SUPER * (size_t)rows);
 
     /* the columns' spans in the crop, the same for every row: output column i covers
      * [a, b) = [i s, (i + 1) s), i.e. input pixels x0..x1-1 minus the parts of the two
@@ -304,21 +325,21 @@ static void area_average(const mn_gray_image *img, const float value[256], rect 
         cut1[i] = x1[i] - b;
     }
     const double norm = 1.0 / (s * s);
-    double row_acc[SUPER];
+    float row_acc[SUPER];
     for (int y = 0; y < ch; y++) {
         const uint8_t *row = img->pixels + (size_t)(c.y0 + y) * (size_t)img->width + c.x0;
         for (int i = 0; i < sw; i++) {
             float sum = 0.0f;
             for (int x = x0[i]; x < x1[i]; x++)
                 sum += value[row[x]];
-            row_acc[i] = (sum - cut0[i] * value[row[x0[i]]] - cut1[i] * value[row[x1[i] - 1]]) * norm;
+            row_acc[i] = (float)((sum - cut0[i] * value[row[x0[i]]] - cut1[i] * value[row[x1[i] - 1]]) * norm);
         }
         int j0 = (int)floor(y / s), j1 = min_i(sh, (int)ceil((y + 1) / s));
         for (int j = j0; j < j1; j++) {
-            double wy = min_d(y + 1, (j + 1) * s) - max_d(y, j * s);
-            if (wy <= 0.0)
+            const float wy = (float)(min_d(y + 1, (j + 1) * s) - max_d(y, j * s));
+            if (wy <= 0.0f)
                 continue;
-            double *out = super + (size_t)(oy + j) * SUPER + ox;
+            float *out = super + (size_t)(oy + j) * SUPER + ox;
             for (int i = 0; i < sw; i++)
                 out[i] += wy * row_acc[i];
         }
@@ -330,15 +351,22 @@ static void area_average(const mn_gray_image *img, const float value[256], rect 
 /* Mean stroke width, in super pixels, of the pixels at least half as bright as the
  * brightest: for a long stroke, area / (perimeter / 2). The perimeter counts the
  * changes between inside and outside along each row and column, borders included. */
-static double stroke_width(const double *super, int sw, int sh)
+static double stroke_width(const float *super, int sw, int sh)
 {
-    double peak = 0.0;
-    for (int j = 0; j < sh; j++)
-        for (int i = 0; i < sw; i++)
-            peak = max_d(peak, super[j * SUPER + i]);
-    if (peak <= 0.0)
+    /* the brightest value of whole rows (zero past sw): the values are >= 0, so their
+     * bit patterns order like them, and an integer maximum vectorises where a float
+     * one would need -ffast-math */
+    int32_t peak_bits = 0;
+    for (int k = 0; k < sh * SUPER; k++) {
+        int32_t b;
+        memcpy(&b, super + k, sizeof b);
+        peak_bits = b > peak_bits ? b : peak_bits;
+    }
+    float peak;
+    memcpy(&peak, &peak_bits, sizeof peak);
+    if (peak <= 0.0f)
         return 0.0;
-    const double half = peak / 2.0;
+    const float half = peak / 2.0f;
     uint8_t in[SUPER + 2][SUPER + 2];  /* with an outside ring */
     memset(in, 0, sizeof in);
     for (int j = 0; j < sh; j++)
@@ -357,29 +385,29 @@ static double stroke_width(const double *super, int sw, int sh)
 /* Gray dilation of src (sw x sh, zero around) with a disc of radius r, into dst: a
  * running maximum along each row over the disc's half-width at each row offset, then
  * the maximum of those over the disc's rows. */
-static void dilate(const double *src, int sw, int sh, int r, double *dst)
+static void dilate(const float *src, int sw, int sh, int r, float *dst)
 {
-    double wide[MAX_GROW + 1][SUPER];  /* per half-width, one source row */
+    float wide[MAX_GROW + 1][SUPER];  /* per half-width, one source row */
     int half[2 * MAX_GROW + 1];
     for (int dy = -r; dy <= r; dy++)
         half[dy + r] = (int)floor(sqrt((double)(r * r - dy * dy)) + 1e-9);
     for (int j = 0; j < sh; j++) {
         for (int i = 0; i < sw; i++)
-            dst[j * SUPER + i] = 0.0;
+            dst[j * SUPER + i] = 0.0f;
         for (int dy = -r; dy <= r; dy++) {
             const int y = j + dy, hw = half[dy + r];
             if (y < 0 || y >= sh)
                 continue;
-            const double *row = src + (size_t)y * SUPER;
-            double *m = wide[hw];
+            const float *row = src + (size_t)y * SUPER;
+            float *m = wide[hw];
             for (int i = 0; i < sw; i++) {
-                double v = 0.0;
+                float v = 0.0f;
                 for (int x = max_i(0, i - hw); x <= min_i(sw - 1, i + hw); x++)
-                    v = max_d(v, row[x]);
+                    v = row[x] > v ? row[x] : v;
                 m[i] = v;
             }
             for (int i = 0; i < sw; i++)
-                dst[j * SUPER + i] = max_d(dst[j * SUPER + i], m[i]);
+                dst[j * SUPER + i] = m[i] > dst[j * SUPER + i] ? m[i] : dst[j * SUPER + i];
         }
     }
 }
@@ -391,7 +419,7 @@ static void scale_to_box(const mn_gray_image *img, const float value[256], rect 
                          mn_preprocess_scratch *scratch, double box[BOX][BOX], int *dw_out,
                          int *dh_out)
 {
-    double *super = scratch->super, *grown = scratch->grown;
+    float *super = scratch->super, *grown = scratch->grown;
     int sw, sh;
     area_average(img, value, c, SUPER, 0, 0, SUPER_FACTOR, super, &sw, &sh);
     double width = stroke_width(super, sw, sh) / SUPER_FACTOR;  /* in output pixels */
@@ -406,7 +434,7 @@ static void scale_to_box(const mn_gray_image *img, const float value[256], rect 
             /* what the 4x4 means below read past the digit must be background */
             for (int j = 0; j < min_i(SUPER, sh + SUPER_FACTOR); j++)
                 for (int i = (j < sh ? sw : 0); i < SUPER; i++)
-                    super[j * SUPER + i] = 0.0;
+                    super[j * SUPER + i] = 0.0f;
         }
     }
     /* back to the output grid: each output pixel is the mean of 4x4 super pixels */
@@ -414,16 +442,16 @@ static void scale_to_box(const mn_gray_image *img, const float value[256], rect 
     const int dh = (sh + SUPER_FACTOR - 1) / SUPER_FACTOR;
     memset(box, 0, sizeof(double) * BOX * BOX);
     for (int j = 0; j < dh; j++) {
-        double rows[SUPER];  /* the 4 super rows of output row j, summed */
+        float rows[SUPER];  /* the 4 super rows of output row j, summed */
         for (int i = 0; i < SUPER; i++)
-            rows[i] = 0.0;
+            rows[i] = 0.0f;
         for (int v = 0; v < SUPER_FACTOR; v++)
             for (int i = 0; i < SUPER; i++)
                 rows[i] += super[(j * SUPER_FACTOR + v) * SUPER + i];
         for (int i = 0; i < dw; i++) {
             double sum = 0.0;
             for (int u = 0; u < SUPER_FACTOR; u++)
-                sum += rows[i * SUPER_FACTOR + u];
+                sum += (double)rows[i * SUPER_FACTOR + u];
             box[j][i] = sum / (SUPER_FACTOR * SUPER_FACTOR);
         }
     }

@@ -50,16 +50,16 @@
 #define MN_PREPROCESS_THIN_STROKE 1.4 /* strokes thinner than this (in 28x28 pixels)... */
 #define MN_PREPROCESS_STROKE 2.0      /* ...are thickened to about this */
 
-/* Working memory for one preprocessing call (about 680 KiB): allocate it once per
+/* Working memory for one preprocessing call (about 630 KiB): allocate it once per
  * thread (malloc or embed it; no initialisation needed) and reuse it. */
 typedef struct mn_preprocess_scratch {
     uint32_t mass[MN_PREPROCESS_GRID_SIDE * MN_PREPROCESS_GRID_SIDE];
     int32_t stack[MN_PREPROCESS_GRID_SIDE * MN_PREPROCESS_GRID_SIDE];
     uint8_t seen[MN_PREPROCESS_GRID_SIDE * MN_PREPROCESS_GRID_SIDE];
-    double super[(MN_PREPROCESS_BOX * MN_PREPROCESS_SUPER_FACTOR) *
-                 (MN_PREPROCESS_BOX * MN_PREPROCESS_SUPER_FACTOR)];
-    double grown[(MN_PREPROCESS_BOX * MN_PREPROCESS_SUPER_FACTOR) *
-                 (MN_PREPROCESS_BOX * MN_PREPROCESS_SUPER_FACTOR)];
+    float super[(MN_PREPROCESS_BOX * MN_PREPROCESS_SUPER_FACTOR) *
+                (MN_PREPROCESS_BOX * MN_PREPROCESS_SUPER_FACTOR)];
+    float grown[(MN_PREPROCESS_BOX * MN_PREPROCESS_SUPER_FACTOR) *
+                (MN_PREPROCESS_BOX * MN_PREPROCESS_SUPER_FACTOR)];
 } mn_preprocess_scratch;
 
 /* What preprocessing found; useful for logs and the UI. Coordinates in input pixels. */
