@@ -29,7 +29,7 @@ enum {
     POOL1 = S2 * S2 * C1,
     POOL2 = S3 * S3 * C2,                 /* 3136 = fc1 inputs */
     K2 = 9 * C1,                          /* conv2 reduction length */
-    WINO = 16 * (S2 / 2) * (S2 / 2) * (C1 + C2) /* conv2's Winograd scratch */
+    WINO = 16 * MN_WINOGRAD_TILE_BLOCK * (C1 + C2) /* conv2's Winograd scratch */
 };
 static const float DROP1 = 0.25f, DROP2 = 0.5f;
 

@@ -21,10 +21,16 @@ void mn_winograd_pack(const float *w, int cin, int cout, float *u)
         }
 }
 
+/* A block of tiles is transformed, multiplied and transformed back before the next:
+ * its V and M (12 x 16 x 32 and 12 x 16 x 64 floats for conv2, 72 KiB) stay in cache
+ * from one step to the next, where whole-image arrays (300 KiB) spilled out of L1 and
+ * L2. Twelve tiles are two blocks of the GEMM kernel's six rows. */
+enum { TILE_BLOCK = MN_WINOGRAD_TILE_BLOCK };
+
 size_t mn_winograd_scratch_floats(int h, int w, int cin, int cout)
 {
     size_t tiles = (size_t)(h / 2) * (size_t)(w / 2);
-    return 16 * tiles * (size_t)(cin + cout);
+    return 16 * (tiles < TILE_BLOCK ? tiles : TILE_BLOCK) * (size_t)(cin + cout);
 }
 
 /* c[m][n..n+16) = a[m][0..k) b[0..k)[n..n+16) for m in [0, rows), rows <= 6: twelve
@@ -57,71 +63,77 @@ void mn_winograd_forward(const float *padded, int h, int w, int cin, const float
                          const float *bias, int cout, float *out, float *scratch)
 {
     const int tw = w / 2, ntiles = (h / 2) * tw;
+    const int tb = ntiles < TILE_BLOCK ? ntiles : TILE_BLOCK; /* tiles per block */
     const size_t prow = (size_t)(w + 2) * cin;
-    float *v = scratch;                                 /* [16][tiles][cin] */
-    float *m = scratch + (size_t)16 * ntiles * cin;     /* [16][tiles][cout] */
+    float *v = scratch;                          /* [16][tb][cin] */
+    float *m = scratch + (size_t)16 * tb * cin;  /* [16][tb][cout] */
 
-    /* input transform V = B^T d B, B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1],
-     * eight channels at a time */
-    for (int t = 0; t < ntiles; t++) {
-        const float *d = padded + (size_t)(2 * (t / tw)) * prow + (size_t)(2 * (t % tw)) * cin;
-        for (int ci = 0; ci < cin; ci += 8) {
-            mn_v8 x[4][4], r[4][4];
-            for (int i = 0; i < 4; i++)
-                for (int j = 0; j < 4; j++)
-                    x[i][j] = mn_v8_load(d + i * prow + (size_t)j * cin + ci);
-            for (int j = 0; j < 4; j++) { /* rows: B^T d */
-                r[0][j] = x[0][j] - x[2][j];
-                r[1][j] = x[1][j] + x[2][j];
-                r[2][j] = x[2][j] - x[1][j];
-                r[3][j] = x[1][j] - x[3][j];
-            }
-            for (int i = 0; i < 4; i++) { /* columns: (B^T d) B */
-                const mn_v8 o[4] = {r[i][0] - r[i][2], r[i][1] + r[i][2], r[i][2] - r[i][1],
-                                    r[i][1] - r[i][3]};
-                for (int j = 0; j < 4; j++)
-                    mn_v8_store(v + ((size_t)(i * 4 + j) * ntiles + t) * cin + ci, o[j]);
-            }
-        }
-    }
+    for (int t0 = 0; t0 < ntiles; t0 += tb) {
+        const int nt = ntiles - t0 < tb ? ntiles - t0 : tb;
 
-    /* the 16 element-wise products, summed over input channels: 16 GEMMs
-     * [tiles x cin] x [cin x cout] */
-    for (int e = 0; e < 16; e++) {
-        const float *ve = v + (size_t)e * ntiles * cin, *ue = u + (size_t)e * cin * cout;
-        float *me = m + (size_t)e * ntiles * cout;
-        for (int co = 0; co < cout; co += 16)
-            for (int t = 0; t < ntiles; t += 6) {
-                const float *a = ve + (size_t)t * cin, *b = ue + co;
-                float *c = me + (size_t)t * cout + co;
-                switch (ntiles - t < 6 ? ntiles - t : 6) {
-                case 6: gemm_rows_x16(a, cin, b, cout, cin, c, cout, 6); break;
-                case 5: gemm_rows_x16(a, cin, b, cout, cin, c, cout, 5); break;
-                case 4: gemm_rows_x16(a, cin, b, cout, cin, c, cout, 4); break;
-                case 3: gemm_rows_x16(a, cin, b, cout, cin, c, cout, 3); break;
-                case 2: gemm_rows_x16(a, cin, b, cout, cin, c, cout, 2); break;
-                default: gemm_rows_x16(a, cin, b, cout, cin, c, cout, 1); break;
+        /* input transform V = B^T d B, B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1],
+         * eight channels at a time */
+        for (int k = 0; k < nt; k++) {
+            const int t = t0 + k;
+            const float *d = padded + (size_t)(2 * (t / tw)) * prow + (size_t)(2 * (t % tw)) * cin;
+            for (int ci = 0; ci < cin; ci += 8) {
+                mn_v8 x[4][4], r[4][4];
+                for (int i = 0; i < 4; i++)
+                    for (int j = 0; j < 4; j++)
+                        x[i][j] = mn_v8_load(d + i * prow + (size_t)j * cin + ci);
+                for (int j = 0; j < 4; j++) { /* rows: B^T d */
+                    r[0][j] = x[0][j] - x[2][j];
+                    r[1][j] = x[1][j] + x[2][j];
+                    r[2][j] = x[2][j] - x[1][j];
+                    r[3][j] = x[1][j] - x[3][j];
+                }
+                for (int i = 0; i < 4; i++) { /* columns: (B^T d) B */
+                    const mn_v8 o[4] = {r[i][0] - r[i][2], r[i][1] + r[i][2], r[i][2] - r[i][1],
+                                        r[i][1] - r[i][3]};
+                    for (int j = 0; j < 4; j++)
+                        mn_v8_store(v + ((size_t)(i * 4 + j) * tb + k) * cin + ci, o[j]);
                 }
             }
-    }
+        }
 
-    /* output transform Y = A^T M A, A^T = [1 1 1 0; 0 1 -1 -1], plus the bias */
-    for (int t = 0; t < ntiles; t++) {
-        const int y = 2 * (t / tw), x = 2 * (t % tw);
-        for (int co = 0; co < cout; co += 8) {
-            mn_v8 q[4][4], s[2][4];
-            for (int i = 0; i < 4; i++)
-                for (int j = 0; j < 4; j++)
-                    q[i][j] = mn_v8_load(m + ((size_t)(i * 4 + j) * ntiles + t) * cout + co);
-            for (int j = 0; j < 4; j++) {
-                s[0][j] = q[0][j] + q[1][j] + q[2][j];
-                s[1][j] = q[1][j] - q[2][j] - q[3][j];
-            }
-            const mn_v8 b = mn_v8_load(bias + co);
-            for (int i = 0; i < 2; i++) {
-                float *o = out + ((size_t)(y + i) * w + x) * cout + co;
-                mn_v8_store(o, s[i][0] + s[i][1] + s[i][2] + b);
-                mn_v8_store(o + cout, s[i][1] - s[i][2] - s[i][3] + b);
+        /* the 16 element-wise products, summed over input channels: 16 GEMMs
+         * [nt x cin] x [cin x cout] */
+        for (int e = 0; e < 16; e++) {
+            const float *ve = v + (size_t)e * tb * cin, *ue = u + (size_t)e * cin * cout;
+            float *me = m + (size_t)e * tb * cout;
+            for (int co = 0; co < cout; co += 16)
+                for (int k = 0; k < nt; k += 6) {
+                    const float *a = ve + (size_t)k * cin, *b = ue + co;
+                    float *c = me + (size_t)k * cout + co;
+                    switch (nt - k < 6 ? nt - k : 6) {
+                    case 6: gemm_rows_x16(a, cin, b, cout, cin, c, cout, 6); break;
+                    case 5: gemm_rows_x16(a, cin, b, cout, cin, c, cout, 5); break;
+                    case 4: gemm_rows_x16(a, cin, b, cout, cin, c, cout, 4); break;
+                    case 3: gemm_rows_x16(a, cin, b, cout, cin, c, cout, 3); break;
+                    case 2: gemm_rows_x16(a, cin, b, cout, cin, c, cout, 2); break;
+                    default: gemm_rows_x16(a, cin, b, cout, cin, c, cout, 1); break;
+                    }
+                }
+        }
+
+        /* output transform Y = A^T M A, A^T = [1 1 1 0; 0 1 -1 -1], plus the bias */
+        for (int k = 0; k < nt; k++) {
+            const int t = t0 + k, y = 2 * (t / tw), x = 2 * (t % tw);
+            for (int co = 0; co < cout; co += 8) {
+                mn_v8 q[4][4], s[2][4];
+                for (int i = 0; i < 4; i++)
+                    for (int j = 0; j < 4; j++)
+                        q[i][j] = mn_v8_load(m + ((size_t)(i * 4 + j) * tb + k) * cout + co);
+                for (int j = 0; j < 4; j++) {
+                    s[0][j] = q[0][j] + q[1][j] + q[2][j];
+                    s[1][j] = q[1][j] - q[2][j] - q[3][j];
+                }
+                const mn_v8 b = mn_v8_load(bias + co);
+                for (int i = 0; i < 2; i++) {
+                    float *o = out + ((size_t)(y + i) * w + x) * cout + co;
+                    mn_v8_store(o, s[i][0] + s[i][1] + s[i][2] + b);
+                    mn_v8_store(o + cout, s[i][1] - s[i][2] - s[i][3] + b);
+                }
             }
         }
     }

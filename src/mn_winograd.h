@@ -14,7 +14,12 @@
 /* U = G g G^T for every (input, output) channel pair: u is [16][cin][cout]. */
 void mn_winograd_pack(const float *w, int cin, int cout, float *u);
 
-/* Floats of scratch mn_winograd_forward needs for an h x w image. */
+/* Tiles go through the three steps (transform, multiply, transform back) in blocks
+ * of this many, so that their transformed data stays in cache between the steps. */
+#define MN_WINOGRAD_TILE_BLOCK 12
+
+/* Floats of scratch mn_winograd_forward needs for an h x w image: at most
+ * 16 * MN_WINOGRAD_TILE_BLOCK * (cin + cout). */
 size_t mn_winograd_scratch_floats(int h, int w, int cin, int cout);
 
 /* out[h][w][cout] = bias + conv(padded [h+2][w+2][cin]); h and w even, cin a

@@ -99,7 +99,8 @@ static void test_conv_forward(void **state)
 static void test_winograd_forward(void **state)
 {
     (void)state;
-    const int cases[][4] = {{14, 14, 32, 64}, {4, 6, 8, 16}, {2, 2, 8, 32}};
+    /* 49 tiles: four full blocks and one tile; 24: exactly two blocks; 6 and 1: one short block */
+    const int cases[][4] = {{14, 14, 32, 64}, {8, 12, 8, 16}, {4, 6, 8, 16}, {2, 2, 8, 32}};
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         int h = cases[c][0], w = cases[c][1], cin = cases[c][2], cout = cases[c][3];
         size_t nin = (size_t)h * w * cin, nout = (size_t)h * w * cout;
