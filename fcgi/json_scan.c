@@ -107,9 +107,69 @@ bool js_raw_equals(const char *raw, size_t len, const char *word)
     return strlen(word) == len && memcmp(raw, word, len) == 0;
 }
 
+/* The number of leading ASCII digits in the 8 bytes of w (first byte lowest). */
+static int digit_run(uint64_t w)
+{
+    /* a byte is a digit when its high nibble is 3 and adding 6 keeps it there */
+    uint64_t not_digit = ((w & 0xF0F0F0F0F0F0F0F0u) ^ 0x3030303030303030u) |
+                         (((w + 0x0606060606060606u) & 0xF0F0F0F0F0F0F0F0u) ^ 0x3030303030303030u);
+    return not_digit ? __builtin_ctzll(not_digit) / 8 : 8;
+}
+
+/* The value of the first n (1..8) digits in w: the others are replaced by leading
+ * zeros, then the eight are combined pairwise (Lemire's SWAR conversion). */
+static uint32_t digits_value(uint64_t w, int n)
+{
+    w = n < 8 ? (w << (8 * (8 - n))) | (0x3030303030303030u >> (8 * n)) : w;
+    w -= 0x3030303030303030u;
+    w = w * 10 + (w >> 8);
+    w = (((w & 0x000000FF000000FFu) * 0x000F424000000064u) +
+         (((w >> 16) & 0x000000FF000000FFu) * 0x0000271000000001u)) >> 32;
+    return (uint32_t)w;
+}
+
+/* The common case of a tensor's numbers, without a branch per character:
+ * -?(0|[1-9][0-9]{0,7})(\.[0-9]{1,8})? followed by neither a digit nor an exponent,
+ * with at least 17 bytes of input left to read 8 at a time. The result is the exact
+ * quotient of two exactly represented numbers, as in js_number. False leaves the
+ * number to js_number's general path. */
+static bool number_fast(const char *p, const char *end, double *out, const char **next)
+{
+    if (end - p < 18)
+        return false;
+    const bool neg = *p == '-';
+    p += neg;
+    uint64_t w;
+    memcpy(&w, p, sizeof w);
+    int n = digit_run(w);
+    if (n == 0 || n == 8 || (n > 1 && *p == '0'))
+        return false; /* not a number, too long, or a leading zero: the general path says */
+    uint64_t mant = digits_value(w, n);
+    p += n;
+    int frac = 0;
+    if (*p == '.') {
+        memcpy(&w, p + 1, sizeof w);
+        frac = digit_run(w);
+        if (frac == 0 || frac == 8)
+            return false;
+        static const uint32_t scale[] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000};
+        mant = mant * scale[frac] + digits_value(w, frac);
+        p += 1 + frac;
+    }
+    if (*p == 'e' || *p == 'E')
+        return false;
+    static const double pow10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7};
+    const double v = (double)mant / pow10[frac]; /* mant < 10^15: exact, one rounding */
+    *out = neg ? -v : v;
+    *next = p;
+    return true;
+}
+
 bool js_number(json_scan *s, double *out)
 {
     js_ws(s);
+    if (number_fast(s->p, s->end, out, &s->p))
+        return true;
     const char *p = s->p, *end = s->end;
     bool neg = p < end && *p == '-';
     if (neg)
