@@ -67,7 +67,6 @@ const char *mn_image_format_name(mn_image_format format)
 typedef struct header {
     uint64_t width, height;  /* as stored */
     int orientation;         /* EXIF, JPEG only */
-    size_t scan_start;       /* JPEG: offset just after the first SOS header */
     bool cut_short;          /* GIF, BMP: the first frame / pixel array is incomplete */
 } header;
 
@@ -190,7 +189,6 @@ static mn_status jpeg_header(const uint8_t *p, size_t n, header *h, mn_error *er
             if (!have_frame)
                 return mn_fail(err, MN_ERR_FORMAT,
                                "corrupt JPEG image: scan before the frame header");
-            h->scan_start = i + len;
             return MN_OK;
         }
         i += len;
@@ -198,23 +196,27 @@ static mn_status jpeg_header(const uint8_t *p, size_t n, header *h, mn_error *er
 }
 #undef JPEG_TRUNCATED
 
-/* stb_image decodes a scan with whatever its tables hold: a scan that names a Huffman
- * table no DHT segment defined makes it index with uninitialised memory and read out
- * of bounds (heap-use-after-free under ASan; found by tests/fuzz/fuzz_image), and an
- * undefined quantisation table leaks heap contents into the pixels. So every segment
- * of the file is walked, and a scan is refused unless each table it uses is defined:
- * the DC and AC tables of a baseline scan, the DC table of a first progressive DC
- * scan, the AC table of a progressive AC scan, and the quantisation table of each
- * of its components. */
-static mn_status jpeg_check_tables(const uint8_t *p, size_t n, mn_error *err)
+/* The whole file, segment by segment, up to its end-of-image marker; a file without
+ * one is truncated. On the way, stb_image's blind spot: it decodes a scan with
+ * whatever its tables hold, so a scan that names a Huffman table no DHT segment
+ * defined makes it index with uninitialised memory and read out of bounds
+ * (heap-use-after-free under ASan; found by tests/fuzz/fuzz_image), and an undefined
+ * quantisation table leaks heap contents into the pixels. A scan is refused unless
+ * each table it uses is defined: the DC and AC tables of a baseline scan, the DC
+ * table of a first progressive DC scan, the AC table of a progressive AC scan, and
+ * the quantisation table of each of its components. */
+static mn_status jpeg_check_body(const uint8_t *p, size_t n, mn_error *err)
 {
     bool huff[2][4] = {{false}}, quant[4] = {false}, progressive = false;
     uint8_t comp_id[4], comp_tq[4];
     int ncomp = 0;
     size_t i = 2;
     while (i + 1 < n) {
-        if (p[i] != 0xff) { /* entropy-coded data */
-            i++;
+        if (p[i] != 0xff) { /* entropy-coded data: on to the next marker */
+            const uint8_t *ff = memchr(p + i, 0xff, n - i);
+            if (!ff)
+                break;
+            i = (size_t)(ff - p);
             continue;
         }
         uint8_t m = p[i + 1];
@@ -286,7 +288,7 @@ static mn_status jpeg_check_tables(const uint8_t *p, size_t n, mn_error *err)
         }
         i += 2 + 2 + len;
     }
-    return MN_OK; /* the end-of-image check reports a missing EOI */
+    return mn_fail(err, MN_ERR_FORMAT, "truncated JPEG image: no end-of-image marker");
 }
 
 /* Skips a chain of GIF data sub-blocks starting at *i; false if it runs off the end. */
@@ -425,20 +427,7 @@ static mn_status probe(const uint8_t *p, size_t size, size_t max_pixels, mn_imag
             return st;
     }
     if (format == MN_IMAGE_FORMAT_JPEG) {
-        /* In entropy-coded data 0xFF is always followed by 0x00 or a restart marker, so
-         * FF D9 after the first scan can only be the end of the image. */
-        bool eoi = false;
-        for (size_t i = h.scan_start; i + 1 < size && !eoi; i++) {
-            const uint8_t *ff = memchr(p + i, 0xff, size - 1 - i);
-            if (!ff)
-                break;
-            i = (size_t)(ff - p);
-            eoi = p[i + 1] == 0xd9;
-        }
-        if (!eoi)
-            return mn_fail(err, MN_ERR_FORMAT,
-                           "truncated JPEG image: no end-of-image marker");
-        st = jpeg_check_tables(p, size, err);
+        st = jpeg_check_body(p, size, err);
         if (st != MN_OK)
             return st;
     }
