@@ -63,8 +63,11 @@ int supervise(void)
     if (child == 0)
         return 0;
 
-    double crashes[CRASHES_ALLOWED] = {0};
-    int ncrash = 0;
+    /* when the last CRASHES_ALLOWED deaths happened, a ring with the oldest at next */
+    double crashes[CRASHES_ALLOWED];
+    for (int i = 0; i < CRASHES_ALLOWED; i++)
+        crashes[i] = -1e9;
+    int next = 0;
     bool stopping = false;
     for (;;) {
         int sig = 0;
@@ -84,16 +87,13 @@ int supervise(void)
             _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 0);
         /* died of a signal nobody asked for: start a new one, unless it keeps dying */
         double t = now_s();
-        if (ncrash == CRASHES_ALLOWED && t - crashes[0] < CRASH_WINDOW_S) {
+        if (t - crashes[next] < CRASH_WINDOW_S) {
             log_line("supervisor: the responder died %d times in %d s; giving up",
                      CRASHES_ALLOWED + 1, CRASH_WINDOW_S);
             _exit(70);
         }
-        if (ncrash == CRASHES_ALLOWED)
-            memmove(crashes, crashes + 1, sizeof crashes - sizeof crashes[0]);
-        else
-            ncrash++;
-        crashes[ncrash - 1] = t;
+        crashes[next] = t;
+        next = (next + 1) % CRASHES_ALLOWED;
         log_line("supervisor: responder %ld died of signal %d; starting a new one",
                  (long)child, WTERMSIG(status));
         child = start_responder(self, &old_mask);
