@@ -93,8 +93,10 @@ while read -r _ _ name _ _ _ _ sent _ got; do
   if [ "$got" -gt "$sent" ] || [ "$sent" -eq 0 ]; then bad_types="$bad_types $name"; fi
   missing=$((missing + sent - got))
 done < <(grep '^LOAD type' "$work/wrk.out")
-check "every request type answered as expected (in flight at the end: $missing <= $conns)" \
-  test -z "$bad_types" -a "$missing" -le "$conns" -a "$missing" -ge 0
+# in flight when wrk stops: one request per connection, and (seen once at 7,000+
+# requests/s: 65 with 64 connections) one more per wrk thread
+check "every request type answered as expected (in flight at the end: $missing <= $((conns + threads)))" \
+  test -z "$bad_types" -a "$missing" -le $((conns + threads)) -a "$missing" -ge 0
 
 now_fcgi=$(responder)
 check "mnist-fcgi still the same process ($fcgi)" test "$now_fcgi" = "$fcgi"
@@ -112,6 +114,8 @@ check "lighttpd RSS flat: ${rss_h0} kB after warm-up, at most ${max_rh} kB, ${rs
   test $((max_rh - rss_h0)) -le "$slack"
 check "mnist-fcgi fds flat: $fd_f0 after warm-up, at most $max_ff, $fd_f1 at the end" \
   test "$fd_f1" -le "$fd_f0" -a "$max_ff" -le $((fd_f0 + 4))
+# under load a connection holds a client and a backend socket; past 1,000 requests
+# lighttpd ends a keep-alive connection and lingers on it while wrk opens the next
 check "lighttpd fds flat: $fd_h0 after warm-up, at most $max_fh under load, $fd_h1 at the end" \
-  test "$fd_h1" -le "$fd_h0" -a "$max_fh" -le $((fd_h0 + 2 * conns + 8))
+  test "$fd_h1" -le "$fd_h0" -a "$max_fh" -le $((fd_h0 + 3 * conns + 8))
 finish
