@@ -53,9 +53,12 @@ static void tap_offsets(int w, int cin, int off[9])
  * weight vectors and one broadcast fit the 16 AVX2 registers. */
 enum { MR = 6 };
 
-MN_HOT_KERNEL
-void mn_conv3x3_forward(const float *padded, int h, int w, int cin,
-                        const float *packed, const float *bias, int cout, float *out)
+/* The convolution for one input-channel count: always inlined, so that the first
+ * layer's single channel (cin = 1, a constant there) has no channel loop left and its
+ * nine taps unrolled. */
+static inline __attribute__((always_inline)) void conv3x3(const float *padded, int h, int w,
+                                                          const int cin, const float *packed,
+                                                          const float *bias, int cout, float *out)
 {
     const int npos = h * w;
     int off[9];
@@ -96,6 +99,16 @@ void mn_conv3x3_forward(const float *padded, int h, int w, int cin,
             }
         }
     }
+}
+
+MN_HOT_KERNEL
+void mn_conv3x3_forward(const float *padded, int h, int w, int cin,
+                        const float *packed, const float *bias, int cout, float *out)
+{
+    if (cin == 1)
+        conv3x3(padded, h, w, 1, packed, bias, cout, out);
+    else
+        conv3x3(padded, h, w, cin, packed, bias, cout, out);
 }
 
 void mn_conv3x3_backward(const float *padded, int h, int w, int cin,
