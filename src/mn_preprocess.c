@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "mn_preprocess.h"
+#include "mn_simd.h"
 
 #define BOX MN_PREPROCESS_BOX
 #define GRID MN_PREPROCESS_GRID_SIDE
@@ -73,6 +74,7 @@ static int otsu_above(const uint64_t ink_hist[256], int lo, int hi)
 }
 
 /* Steps 1 and 2: polarity and the levels. False when there is too little contrast. */
+MN_HOT_KERNEL
 static bool find_levels(const mn_gray_image *img, levels *lv)
 {
     uint64_t hist[256] = {0}, border[256] = {0};
@@ -302,6 +304,7 @@ static bool find_digit(const mn_gray_image *img, const levels *lv, mn_preprocess
  * lies beyond the crop counts as background. Rows [0, oy + sh + pad) of super are
  * written, zero outside the scaled crop (pad: rows the caller reads beyond it). Returns
  * the size written in *sw, *sh (the longest side is `target`). */
+MN_HOT_KERNEL
 static void area_average(const mn_gray_image *img, const float value[256], rect c, int target,
                          int ox, int oy, int pad, float *super, int *sw_out, int *sh_out)
 {
@@ -351,6 +354,7 @@ static void area_average(const mn_gray_image *img, const float value[256], rect 
 /* Mean stroke width, in super pixels, of the pixels at least half as bright as the
  * brightest: for a long stroke, area / (perimeter / 2). The perimeter counts the
  * changes between inside and outside along each row and column, borders included. */
+MN_HOT_KERNEL
 static double stroke_width(const float *super, int sw, int sh)
 {
     /* the brightest value of whole rows (zero past sw): the values are >= 0, so their
@@ -415,6 +419,7 @@ static void dilate(const float *src, int sw, int sh, int r, float *dst)
 /* Step 4 as a whole: the crop into box[0..dh)[0..dw) (0..255, not yet rounded), via a
  * 4x finer grid on which thin strokes are thickened: MNIST's pen is about 2 pixels
  * wide at 20x20, a ballpoint in a phone photo shrinks to a faint hairline. */
+MN_HOT_KERNEL
 static void scale_to_box(const mn_gray_image *img, const float value[256], rect c,
                          mn_preprocess_scratch *scratch, double box[BOX][BOX], int *dw_out,
                          int *dh_out)
