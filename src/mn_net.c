@@ -230,10 +230,13 @@ static void pack_convolutions(const mn_params *p, mn_packed_weights *out)
 void mn_net_pack(const mn_params *p, mn_packed_weights *out)
 {
     pack_convolutions(p, out);
+    /* transposed, and its rows in the NHWC order of pool2's output: inference feeds
+     * conv2's pooled output to fc1 as it is, without PyTorch's C,H,W flatten */
     const float *w = p->t[MN_FC1_W];
     for (int j = 0; j < HID; j++)
-        for (int k = 0; k < POOL2; k++)
-            out->fc1_t[(size_t)k * HID + j] = w[(size_t)j * POOL2 + k];
+        for (int c = 0; c < C2; c++)
+            for (int pos = 0; pos < S3 * S3; pos++)
+                out->fc1_t[((size_t)pos * C2 + c) * HID + j] = w[(size_t)j * POOL2 + c * S3 * S3 + pos];
 }
 
 /* fc1 for one image from the transposed weights, skipping zero inputs: y stays in
@@ -293,9 +296,8 @@ static void forward_image(const mn_params *p, const mn_packed_weights *packed, m
         }
 }
 
-static void forward(const mn_params *p, const mn_packed_weights *packed, bool sparse_fc1,
-                    mn_workspace *ws, const float *input, int batch, bool train,
-                    uint64_t dropout_seed)
+static void forward(const mn_params *p, const mn_packed_weights *packed, mn_workspace *ws,
+                    const float *input, int batch, bool train, uint64_t dropout_seed)
 {
     ws->train = train;
     if (batch == 1) {
@@ -308,12 +310,7 @@ static void forward(const mn_params *p, const mn_packed_weights *packed, bool sp
             forward_image(p, packed, ws, input, b, thread_id(), train, dropout_seed);
     }
 
-    if (sparse_fc1 && !train)
-        for (int b = 0; b < batch; b++)
-            fc1_sparse(ws->x1 + (size_t)b * POOL2, packed->fc1_t, p->t[MN_FC1_B],
-                       ws->h1 + (size_t)b * HID);
-    else
-        mn_linear_forward(ws->x1, batch, POOL2, p->t[MN_FC1_W], p->t[MN_FC1_B], HID, ws->h1);
+    mn_linear_forward(ws->x1, batch, POOL2, p->t[MN_FC1_W], p->t[MN_FC1_B], HID, ws->h1);
     mn_relu_forward(ws->h1, ws->h1, (size_t)batch * HID);
     if (train)
         mn_dropout_forward(ws->h1, ws->keep2, DROP2, ws->a1, (size_t)batch * HID);
@@ -328,7 +325,7 @@ void mn_net_forward(const mn_params *p, mn_workspace *ws, const float *input, in
                     bool train, uint64_t dropout_seed)
 {
     pack_convolutions(p, ws->packed);
-    forward(p, ws->packed, false, ws, input, batch, train, dropout_seed);
+    forward(p, ws->packed, ws, input, batch, train, dropout_seed);
 }
 
 float mn_net_loss(mn_workspace *ws, const uint8_t *labels, int batch, int *correct)
@@ -429,10 +426,62 @@ void mn_net_predict(const mn_params *p, mn_workspace *ws, const float *input, in
     memcpy(probs, ws->probs, (size_t)batch * MN_NUM_CLASSES * sizeof(float));
 }
 
+/* Zeroes the one-pixel border of a padded [n+2][n+2][c] image: the interior is
+ * written whole by the layer before. */
+static void zero_border(float *padded, int n, int c)
+{
+    const size_t row = (size_t)(n + 2) * c;
+    memset(padded, 0, row * sizeof *padded);
+    memset(padded + (size_t)(n + 1) * row, 0, row * sizeof *padded);
+    for (int y = 1; y <= n; y++) {
+        memset(padded + y * row, 0, (size_t)c * sizeof *padded);
+        memset(padded + y * row + row - c, 0, (size_t)c * sizeof *padded);
+    }
+}
+
+/* Inference's convolutional part for image b: the training path's arithmetic
+ * without what only backward needs (argmax, full-size conv2 output, flatten), and
+ * conv2's ReLU-pool fused into its Winograd output transform. Leaves fc1's input in
+ * x1 in NHWC order, which mn_net_pack's fc1_t expects. */
+static void infer_image(const mn_params *p, const mn_packed_weights *packed, mn_workspace *ws,
+                        const float *input, int b, int t)
+{
+    float *conv = ws->conv_out + (size_t)t * S1 * S1 * C1;
+    float *in1 = ws->in1 + (size_t)b * PAD1;
+    float *in2 = ws->in2 + (size_t)b * PAD2;
+
+    mn_pad1(input + (size_t)b * MN_IMAGE_PIXELS, S1, S1, 1, in1);
+    mn_conv3x3_forward(in1, S1, S1, 1, packed->conv1, p->t[MN_CONV1_B], C1, conv);
+    zero_border(in2, S2, C1);
+    mn_relu_maxpool2_forward(conv, S1, S1, C1, in2 + (S2 + 2 + 1) * C1, (S2 + 2) * C1, NULL);
+    mn_winograd_forward_relu_pool(in2, S2, S2, C1, packed->conv2, p->t[MN_CONV2_B], C2,
+                                  ws->x1 + (size_t)b * POOL2, ws->winograd + (size_t)t * WINO);
+}
+
 void mn_net_predict_packed(const mn_params *p, const mn_packed_weights *packed,
                            mn_workspace *ws, const float *input, int batch, float *probs)
 {
-    /* a few images: skip zero inputs of fc1; a batch: one GEMM reads fc1 once */
-    forward(p, packed, batch <= 8, ws, input, batch, false, 0);
+    ws->train = false;
+    if (batch == 1) {
+        infer_image(p, packed, ws, input, 0, 0); /* no parallel region: see forward() */
+    } else {
+        #pragma omp parallel for schedule(static) num_threads(ws->threads)
+        for (int b = 0; b < batch; b++)
+            infer_image(p, packed, ws, input, b, thread_id());
+    }
+    if (batch <= 8) { /* a few images: skip zero inputs of fc1 */
+        for (int b = 0; b < batch; b++)
+            fc1_sparse(ws->x1 + (size_t)b * POOL2, packed->fc1_t, p->t[MN_FC1_B],
+                       ws->h1 + (size_t)b * HID);
+    } else { /* a batch: one GEMM reads fc1 once */
+        for (int b = 0; b < batch; b++)
+            memcpy(ws->h1 + (size_t)b * HID, p->t[MN_FC1_B], HID * sizeof(float));
+        mn_sgemm_parallel(false, false, batch, HID, POOL2, 1.0f, ws->x1, POOL2, packed->fc1_t,
+                          HID, 1.0f, ws->h1, HID);
+    }
+    mn_relu_forward(ws->h1, ws->a1, (size_t)batch * HID);
+    mn_linear_forward(ws->a1, batch, HID, p->t[MN_FC2_W], p->t[MN_FC2_B], MN_NUM_CLASSES,
+                      ws->logits);
+    mn_softmax_xent_forward(ws->logits, NULL, batch, MN_NUM_CLASSES, ws->probs);
     memcpy(probs, ws->probs, (size_t)batch * MN_NUM_CLASSES * sizeof(float));
 }

@@ -5,37 +5,34 @@
 #include "mn_pool.h"
 #include "mn_simd.h"
 
-typedef int mn_vi8 __attribute__((vector_size(32)));
-
 /* One row of output windows; eight channels at a time when c allows it. The
  * comparisons are strict, so the first of equal values wins, as in PyTorch. */
 static inline __attribute__((always_inline)) void pool_row(const float *in, int w, int c,
                                                         int py, float *out, uint8_t *argmax,
-                     int relu)
+                                                        const int relu)
 {
     const int pw = w / 2;
     for (int px = 0; px < pw; px++) {
         const float *p00 = in + ((size_t)(2 * py) * w + 2 * px) * c;
         const float *win[4] = {p00, p00 + c, p00 + (size_t)w * c, p00 + (size_t)w * c + c};
         float *o = out + (size_t)px * c;
-        uint8_t *a = argmax + (size_t)px * c;
+        uint8_t *a = argmax ? argmax + (size_t)px * c : NULL;
         int ch = 0;
         for (; ch + 8 <= c; ch += 8) {
             mn_v8 best = mn_v8_load(win[0] + ch);
             mn_vi8 arg = {0};
             for (int k = 1; k < 4; k++) {
                 const mn_v8 v = mn_v8_load(win[k] + ch);
-                const mn_vi8 gt = v > best; /* all ones where v wins */
-                best = (mn_v8)(((mn_vi8)v & gt) | ((mn_vi8)best & ~gt));
+                const mn_vi8 gt = v > best;
+                best = mn_v8_max(best, v);
                 arg = (arg & ~gt) | ((mn_vi8){k, k, k, k, k, k, k, k} & gt);
             }
-            if (relu) {
-                const mn_vi8 pos = best > (mn_v8){0};
-                best = (mn_v8)((mn_vi8)best & pos);
-            }
+            if (relu)
+                best = mn_v8_relu(best);
             mn_v8_store(o + ch, best);
-            for (int j = 0; j < 8; j++)
-                a[ch + j] = (uint8_t)arg[j];
+            if (argmax) /* a constant after inlining: inference skips the bookkeeping */
+                for (int j = 0; j < 8; j++)
+                    a[ch + j] = (uint8_t)arg[j];
         }
         for (; ch < c; ch++) {
             float best = win[0][ch];
@@ -46,7 +43,8 @@ static inline __attribute__((always_inline)) void pool_row(const float *in, int 
                     arg = k;
                 }
             o[ch] = relu && best < 0.0f ? 0.0f : best;
-            a[ch] = arg;
+            if (argmax)
+                a[ch] = arg;
         }
     }
 }
@@ -64,6 +62,11 @@ void mn_relu_maxpool2_forward(const float *in, int h, int w, int c, float *out,
                               size_t out_row_stride, uint8_t *argmax)
 {
     const size_t prow = (size_t)(w / 2) * c;
+    if (!argmax) { /* two copies, so that the compiler drops the argmax work from one */
+        for (int py = 0; py < h / 2; py++)
+            pool_row(in, w, c, py, out + py * out_row_stride, NULL, 1);
+        return;
+    }
     for (int py = 0; py < h / 2; py++)
         pool_row(in, w, c, py, out + py * out_row_stride, argmax + py * prow, 1);
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 typedef float mn_v8 __attribute__((vector_size(32)));
+typedef int mn_vi8 __attribute__((vector_size(32)));
 
 static inline mn_v8 mn_v8_load(const float *p)
 {
@@ -27,6 +28,19 @@ static inline mn_v8 mn_v8_set1(float x)
      * 0.0f + x in scalar first when written as a vector-scalar sum */
     mn_v8 v = {x};
     return __builtin_shufflevector(v, v, 0, 0, 0, 0, 0, 0, 0, 0);
+}
+
+/* v where v > best, else best: the first of equal values wins, as in PyTorch's
+ * max-pooling (C has no ?: on vectors; this compiles to a compare and a blend) */
+static inline mn_v8 mn_v8_max(mn_v8 best, mn_v8 v)
+{
+    const mn_vi8 gt = v > best; /* all ones where v wins */
+    return (mn_v8)(((mn_vi8)v & gt) | ((mn_vi8)best & ~gt));
+}
+
+static inline mn_v8 mn_v8_relu(mn_v8 v)
+{
+    return (mn_v8)((mn_vi8)v & (v > (mn_v8){0}));
 }
 
 #if defined(HAVE_TARGET_CLONES) && defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)

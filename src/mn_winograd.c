@@ -58,9 +58,14 @@ static inline __attribute__((always_inline)) void gemm_rows_x16(const float *a, 
     }
 }
 
-MN_HOT_KERNEL
-void mn_winograd_forward(const float *padded, int h, int w, int cin, const float *u,
-                         const float *bias, int cout, float *out, float *scratch)
+/* The three steps for every block of tiles. With `pool`, the output transform ends
+ * in ReLU and 2x2 max-pooling: a tile's 2x2 outputs are exactly one pooling window,
+ * so the full-size output is never written nor read back. */
+static inline __attribute__((always_inline)) void forward(const float *padded, int h, int w,
+                                                          int cin, const float *u,
+                                                          const float *bias, int cout,
+                                                          float *out, float *scratch,
+                                                          const int pool)
 {
     const int tw = w / 2, ntiles = (h / 2) * tw;
     const int tb = ntiles < TILE_BLOCK ? ntiles : TILE_BLOCK; /* tiles per block */
@@ -129,12 +134,37 @@ void mn_winograd_forward(const float *padded, int h, int w, int cin, const float
                     s[1][j] = q[1][j] - q[2][j] - q[3][j];
                 }
                 const mn_v8 b = mn_v8_load(bias + co);
+                mn_v8 y4[2][2];
+                for (int i = 0; i < 2; i++) {
+                    y4[i][0] = s[i][0] + s[i][1] + s[i][2] + b;
+                    y4[i][1] = s[i][1] - s[i][2] - s[i][3] + b;
+                }
+                if (pool) { /* max(0, window), as mn_relu_maxpool2_forward computes it */
+                    const mn_v8 best = mn_v8_max(mn_v8_max(mn_v8_max(y4[0][0], y4[0][1]),
+                                                           y4[1][0]), y4[1][1]);
+                    mn_v8_store(out + (size_t)t * cout + co, mn_v8_relu(best));
+                    continue;
+                }
                 for (int i = 0; i < 2; i++) {
                     float *o = out + ((size_t)(y + i) * w + x) * cout + co;
-                    mn_v8_store(o, s[i][0] + s[i][1] + s[i][2] + b);
-                    mn_v8_store(o + cout, s[i][1] - s[i][2] - s[i][3] + b);
+                    mn_v8_store(o, y4[i][0]);
+                    mn_v8_store(o + cout, y4[i][1]);
                 }
             }
         }
     }
+}
+
+MN_HOT_KERNEL
+void mn_winograd_forward(const float *padded, int h, int w, int cin, const float *u,
+                         const float *bias, int cout, float *out, float *scratch)
+{
+    forward(padded, h, w, cin, u, bias, cout, out, scratch, 0);
+}
+
+MN_HOT_KERNEL
+void mn_winograd_forward_relu_pool(const float *padded, int h, int w, int cin, const float *u,
+                                   const float *bias, int cout, float *out, float *scratch)
+{
+    forward(padded, h, w, cin, u, bias, cout, out, scratch, 1);
 }

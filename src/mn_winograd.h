@@ -27,4 +27,9 @@ size_t mn_winograd_scratch_floats(int h, int w, int cin, int cout);
 void mn_winograd_forward(const float *padded, int h, int w, int cin, const float *u,
                          const float *bias, int cout, float *out, float *scratch);
 
+/* out[h/2][w/2][cout] = max(0, 2x2 max-pool of the same convolution): inference's
+ * conv-ReLU-pool in one pass, the tiles' outputs pooled in registers. */
+void mn_winograd_forward_relu_pool(const float *padded, int h, int w, int cin, const float *u,
+                                   const float *bias, int cout, float *out, float *scratch);
+
 #endif

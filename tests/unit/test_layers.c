@@ -116,6 +116,12 @@ static void test_winograd_forward(void **state)
         conv_reference(in, h, w, cin, wt, bias, cout, want);
         for (size_t i = 0; i < nout; i++)
             assert_close("winograd out", i, got[i], want[i], 1e-4);
+        /* the fused ReLU-pool variant: exactly the unfused output, then ReLU-pool */
+        float *pooled = malloc(nout / 4 * sizeof *pooled), *fused = malloc(nout / 4 * sizeof *fused);
+        mn_relu_maxpool2_forward(got, h, w, cout, pooled, (size_t)(w / 2) * cout, NULL);
+        mn_winograd_forward_relu_pool(padded, h, w, cin, u, bias, cout, fused, scratch);
+        assert_memory_equal(fused, pooled, nout / 4 * sizeof *fused);
+        free(pooled), free(fused);
         free(in), free(wt), free(bias), free(got), free(want), free(padded), free(u), free(scratch);
     }
 }
@@ -276,6 +282,8 @@ static void test_maxpool(void **state)
     mn_relu_maxpool2_forward(in, h, w, c, relu_out, (size_t)(w / 2) * c, arg2);
     for (size_t i = 0; i < np; i++)
         assert_float_equal(relu_out[i], out[i] > 0.0f ? out[i] : 0.0f, 0.0f);
+    mn_relu_maxpool2_forward(in, h, w, c, out, (size_t)(w / 2) * c, NULL); /* inference's */
+    assert_memory_equal(out, relu_out, np * sizeof *out);
     /* backward against finite differences of sum(r * pool(in)) */
     mn_maxpool2_backward(r, arg, h, w, c, din);
     const float eps = 1e-3f;

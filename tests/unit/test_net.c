@@ -121,20 +121,26 @@ static void test_batch_independence(void **state)
 
 static void test_packed_prediction_matches(void **state)
 {
-    /* the serving path (weights packed once, fc1 skipping zero inputs) must give the
-     * training path's probabilities */
+    /* the serving path (weights packed once, conv2's ReLU-pool fused, fc1 in NHWC
+     * order, skipping zero inputs for a few images and one GEMM for more) must give
+     * the training path's probabilities, for every batch size */
+    enum { N = 16 }; /* the fixture's workspace holds 16 */
     fixture *f = *state;
+    static float x[N * MN_IMAGE_PIXELS];
+    for (int i = 0; i < N * MN_IMAGE_PIXELS; i++) /* the fixture's images, shifted */
+        x[i] = f->x[(i + 29 * (i / (BATCH * MN_IMAGE_PIXELS))) % (BATCH * MN_IMAGE_PIXELS)];
     mn_packed_weights *packed = malloc(sizeof *packed);
     mn_net_pack(&f->p, packed);
-    float want[BATCH * MN_NUM_CLASSES], got[BATCH * MN_NUM_CLASSES];
-    mn_net_predict(&f->p, f->ws, f->x, BATCH, want);
-    mn_net_predict_packed(&f->p, packed, f->ws, f->x, BATCH, got);
-    for (int i = 0; i < BATCH * MN_NUM_CLASSES; i++)
-        assert_float_equal(got[i], want[i], 1e-6);
-    for (int b = 0; b < BATCH; b++) {
-        mn_net_predict_packed(&f->p, packed, f->ws, f->x + b * MN_IMAGE_PIXELS, 1, got);
-        for (int j = 0; j < MN_NUM_CLASSES; j++)
-            assert_float_equal(got[j], want[b * MN_NUM_CLASSES + j], 1e-6);
+    float want[N * MN_NUM_CLASSES], got[N * MN_NUM_CLASSES];
+    mn_net_predict(&f->p, f->ws, x, N, want);
+    const int batches[] = {N, BATCH, 1};
+    for (size_t k = 0; k < sizeof batches / sizeof batches[0]; k++) {
+        const int n = batches[k];
+        for (int b0 = 0; b0 + n <= N; b0 += n) {
+            mn_net_predict_packed(&f->p, packed, f->ws, x + b0 * MN_IMAGE_PIXELS, n, got);
+            for (int i = 0; i < n * MN_NUM_CLASSES; i++)
+                assert_float_equal(got[i], want[b0 * MN_NUM_CLASSES + i], 1e-6);
+        }
     }
     free(packed);
 }
