@@ -115,27 +115,45 @@ void http_send_json(worker *w, http_request *r, int status, const char *headers)
     http_send(w, r, status, "application/json", headers);
 }
 
-void http_send(worker *w, http_request *r, int status, const char *content_type,
-               const char *headers)
+/* The head, w->out, then either a newline (a text answer) or the binary tail. */
+static void send_response(worker *w, http_request *r, int status, const char *content_type,
+                          const char *headers, const void *tail, size_t tail_len)
 {
     if (w->out.overflow) {
         out_reset(&w->out);
         out_puts(&w->out, "{\"error\":{\"code\":\"internal\",\"message\":\"response too large\"}}");
         status = 500;
+        content_type = "application/json";
+        headers = NULL;
+        tail = NULL;
     }
+    if (!tail)
+        tail = "\n", tail_len = 1;
     r->status = status;
     /* formatted here: libfcgi's own FCGX_FPrintF knows no %zu */
     char head[512];
     int n = snprintf(head, sizeof head,
                      "Status: %d %s\r\nContent-Type: %s\r\n"
                      "Cache-Control: no-store\r\nContent-Length: %zu\r\n%s\r\n",
-                     status, reason(status), content_type, w->out.len + 1,
+                     status, reason(status), content_type, w->out.len + tail_len,
                      headers ? headers : "");
     FCGX_PutStr(head, n < (int)sizeof head ? n : (int)sizeof head - 1, w->req.out);
     if (strcmp(r->method, "HEAD") != 0) {
         FCGX_PutStr(w->out.data, (int)w->out.len, w->req.out);
-        FCGX_PutChar('\n', w->req.out);
+        FCGX_PutStr(tail, (int)tail_len, w->req.out);
     }
+}
+
+void http_send(worker *w, http_request *r, int status, const char *content_type,
+               const char *headers)
+{
+    send_response(w, r, status, content_type, headers, NULL, 0);
+}
+
+void http_send_with_tail(worker *w, http_request *r, int status, const char *content_type,
+                         const char *headers, const void *tail, size_t tail_len)
+{
+    send_response(w, r, status, content_type, headers, tail, tail_len);
 }
 
 void http_send_error(worker *w, http_request *r, int status, const char *code,

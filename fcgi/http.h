@@ -36,6 +36,10 @@ void http_send_json(worker *w, http_request *r, int status, const char *headers)
 /* The same with another Content-Type. */
 void http_send(worker *w, http_request *r, int status, const char *content_type,
                const char *headers);
+/* w->out (without http_send's closing newline) then tail_len bytes of tail: a JSON
+ * header followed by binary data. */
+void http_send_with_tail(worker *w, http_request *r, int status, const char *content_type,
+                         const char *headers, const void *tail, size_t tail_len);
 
 /* Sends {"error": {"code": code, "message": message}}, or the Open Inference
  * Protocol's {"error": message} when code is NULL. */

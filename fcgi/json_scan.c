@@ -284,6 +284,23 @@ bool js_skip(json_scan *s, int max_depth)
     return js_number(s, &v);
 }
 
+bool js_bool(json_scan *s, bool *out)
+{
+    js_ws(s);
+    size_t left = (size_t)(s->end - s->p);
+    if (left >= 4 && !memcmp(s->p, "true", 4)) {
+        s->p += 4;
+        *out = true;
+        return true;
+    }
+    if (left >= 5 && !memcmp(s->p, "false", 5)) {
+        s->p += 5;
+        *out = false;
+        return true;
+    }
+    return js_fail(s, "expected true or false");
+}
+
 bool js_at_end(json_scan *s)
 {
     js_ws(s);

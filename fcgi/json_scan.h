@@ -40,6 +40,8 @@ bool js_string(json_scan *s, const char **raw, size_t *len);
 /* Whether a string's raw contents equal the plain ASCII word (no escapes). */
 bool js_raw_equals(const char *raw, size_t len, const char *word);
 bool js_number(json_scan *s, double *out);
+/* true or false. */
+bool js_bool(json_scan *s, bool *out);
 /* Skips any value, nested at most max_depth deep. */
 bool js_skip(json_scan *s, int max_depth);
 /* Only whitespace is left. */

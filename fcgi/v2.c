@@ -8,7 +8,10 @@
  * (the first 12 hex digits of its file's SHA-256). */
 #include "config.h"
 
+#include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "handlers.h"
@@ -71,10 +74,21 @@ static void infer(worker *w, http_request *r, live_model *m)
         v2_error(w, r, 400, NULL, "the body is empty or shorter than Content-Length");
         return;
     }
+    /* the binary tensor data extension: the JSON is the body's first part */
+    long long header_len = -1;
+    const char *h = FCGX_GetParam("HTTP_INFERENCE_HEADER_CONTENT_LENGTH", w->req.envp);
+    if (h) {
+        char *end;
+        header_len = *h >= '0' && *h <= '9' ? strtoll(h, &end, 10) : -1;
+        if (header_len < 0 || *end || header_len == LLONG_MAX) {
+            v2_error(w, r, 400, NULL, "Inference-Header-Content-Length must be a byte count");
+            return;
+        }
+    }
     v2_request req;
     char msg[400];
-    if (!v2_parse_infer((const char *)w->body, len, w->srv->opts.max_batch, w->batch_input, &req,
-                        msg, sizeof msg)) {
+    if (!v2_parse_infer((const char *)w->body, len, header_len, w->srv->opts.max_batch,
+                        w->batch_input, &req, msg, sizeof msg)) {
         v2_error(w, r, 400, NULL, "%s", msg);
         return;
     }
@@ -90,18 +104,39 @@ static void infer(worker *w, http_request *r, live_model *m)
     if (req.id) /* echoed as received: it was checked to be a valid JSON string */
         out_printf(o, ",\"id\":\"%.*s\"", (int)req.id_len, req.id);
     out_puts(o, ",\"outputs\":[");
+    const size_t nprobs = (size_t)req.batch * MN_NUM_CLASSES;
     if (req.want_probabilities) {
-        out_printf(o, "{\"name\":\"probabilities\",\"datatype\":\"FP32\",\"shape\":[%d,10],\"data\":[",
+        out_printf(o, "{\"name\":\"probabilities\",\"datatype\":\"FP32\",\"shape\":[%d,10],",
                    req.batch);
-        for (size_t i = 0; i < (size_t)req.batch * MN_NUM_CLASSES; i++) {
-            if (i)
-                out_puts(o, ",");
-            out_json_float(o, w->batch_probs[i]);
+        if (req.binary_output) {
+            out_printf(o, "\"parameters\":{\"binary_data_size\":%zu}}", nprobs * sizeof(float));
+        } else {
+            out_puts(o, "\"data\":[");
+            for (size_t i = 0; i < nprobs; i++) {
+                if (i)
+                    out_puts(o, ",");
+                out_json_float(o, w->batch_probs[i]);
+            }
+            out_puts(o, "]}");
         }
-        out_puts(o, "]}");
     }
     out_puts(o, "]}");
-    http_send_json(w, r, 200, NULL);
+    if (!req.want_probabilities || !req.binary_output) {
+        http_send_json(w, r, 200, NULL);
+        return;
+    }
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    for (size_t i = 0; i < nprobs; i++) { /* the extension's byte order is little-endian */
+        uint32_t bits;
+        memcpy(&bits, &w->batch_probs[i], sizeof bits);
+        bits = __builtin_bswap32(bits);
+        memcpy(&w->batch_probs[i], &bits, sizeof bits);
+    }
+#endif
+    char header[64];
+    snprintf(header, sizeof header, "Inference-Header-Content-Length: %zu\r\n", o->len);
+    http_send_with_tail(w, r, 200, "application/octet-stream", header, w->batch_probs,
+                        nprobs * sizeof(float));
 }
 
 route_id handle_v2(worker *w, http_request *r)
@@ -110,7 +145,8 @@ route_id handle_v2(worker *w, http_request *r)
     if (!*p || !strcmp(p, "/")) {
         if (expect_method(w, r, "GET")) {
             out_reset(&w->out);
-            out_printf(&w->out, "{\"name\":\"%s\",\"version\":\"%s\",\"extensions\":[]}",
+            out_printf(&w->out, "{\"name\":\"%s\",\"version\":\"%s\","
+                                "\"extensions\":[\"binary_tensor_data\"]}",
                        PACKAGE_NAME, PACKAGE_VERSION);
             http_send_json(w, r, 200, NULL);
         }

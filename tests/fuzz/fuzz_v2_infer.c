@@ -2,7 +2,9 @@
  * fcgi/v2_request.c on top of the strict scanner fcgi/json_scan.c.
  *
  * The body is the input, exactly as the responder hands it over (not NUL-terminated);
- * the float buffer has room for max_batch images, as in the worker. */
+ * the float buffer has room for max_batch images, as in the worker. An input that
+ * starts with byte 0x01 carries the binary tensor data extension: the next two bytes
+ * (little-endian) are the Inference-Header-Content-Length, the rest is the body. */
 #include "config.h"
 
 #include <math.h>
@@ -23,8 +25,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char msg[256];
     v2_request req;
     const char *body = (const char *)data;
+    long long header_len = -1;
+    if (size >= 3 && data[0] == 0x01) {
+        header_len = data[1] | data[2] << 8;
+        body += 3;
+        size -= 3;
+    }
     memset(msg, 0x5a, sizeof msg);
-    bool ok = v2_parse_infer(body, size, MAX_BATCH, input, &req, msg, sizeof msg);
+    bool ok = v2_parse_infer(body, size, header_len, MAX_BATCH, input, &req, msg, sizeof msg);
     FUZZ_CHECK(memchr(msg, '\0', sizeof msg) != NULL);
     if (!ok) {
         FUZZ_CHECK(msg[0] != '\0'); /* every refusal says why */
@@ -35,8 +43,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK(req.id >= body && req.id + req.id_len <= body + size);
         FUZZ_CHECK(req.id_len <= 256);
     }
-    /* the accepted values are finite numbers (the scanner refuses anything else) */
+    FUZZ_CHECK(header_len <= (long long)size);
+    /* the accepted values are finite numbers, from text or binary */
     for (size_t i = 0; i < (size_t)req.batch * MN_IMAGE_PIXELS; i++)
-        FUZZ_CHECK(!isnan(input[i]));
+        FUZZ_CHECK(isfinite(input[i]));
     return 0;
 }

@@ -150,6 +150,17 @@ put("v2_infer", "nested.json",
 put("v2_infer", "batch2.json", '{"inputs":[{"name":"input","datatype":"FP32","shape":[2,784],"data":[%s,%s]}],"outputs":[]}' % (vals, zeros))
 put("v2_infer", "numbers.json", '{"inputs":[{"name":"input","datatype":"FP32","shape":[1,784],"data":[%s]}]}'
     % ",".join(["1E+2", "-0.0", "2.5e-7", "123456789012345678901234", "0.1", "-1e-30"] * 130 + ["7"] * 4))
+def binary_infer(header, tensor):  # fuzz_v2_infer's framing: 0x01, header length, body
+    head = header.encode()
+    return b"\x01" + struct.pack("<H", len(head)) + head + tensor
+floats = struct.pack("<784f", *[((i % 50) / 10.0 - 0.42) for i in range(784)])
+put("v2_infer", "binary.bin", binary_infer(
+    '{"inputs":[{"name":"input","datatype":"FP32","shape":[1,784],"parameters":{"binary_data_size":3136}}],'
+    '"outputs":[{"name":"probabilities","parameters":{"binary_data":true}}],'
+    '"parameters":{"binary_data_output":true}}', floats))
+put("v2_infer", "binary-short.bin", binary_infer(
+    '{"inputs":[{"name":"input","datatype":"FP32","shape":[1,1,28,28],"parameters":{"binary_data_size":3136}}]}',
+    floats[:-1]))
 put("v2_infer", "bad-shape.json", '{"inputs":[{"name":"input","datatype":"FP32","shape":[1,3,28,28],"data":[1,2,3]}]}')
 
 # ---------------------------------------------------------------- multipart

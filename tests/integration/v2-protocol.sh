@@ -42,8 +42,8 @@ def expect(cond, what):
         failures.append(what)
         print("  failed:", what)
 
-def call(path, body=None, ctype="application/json", method=None):
-    req = urllib.request.Request(url + path, data=body, method=method)
+def call(path, body=None, ctype="application/json", method=None, headers={}):
+    req = urllib.request.Request(url + path, data=body, method=method, headers=headers)
     if body is not None:
         req.add_header("Content-Type", ctype)
     try:
@@ -63,6 +63,7 @@ st, _, body = call("/v2")
 meta = json.loads(body)
 expect(st == 200 and isinstance(meta.get("name"), str) and isinstance(meta.get("version"), str)
        and isinstance(meta.get("extensions"), list), "server metadata")
+expect("binary_tensor_data" in meta["extensions"], "the binary tensor data extension is announced")
 for path in ("/v2/health/live", "/v2/health/ready", "/v2/models/mnist/ready"):
     expect(call(path)[0] == 200, f"{path} is 200")
 st, _, body = call("/v2/models/mnist")
@@ -105,6 +106,62 @@ flat_out = json.loads(body)["outputs"][0]["data"]
 expect(st == 200 and max(abs(a - b) for a, b in zip(flat_out, batch)) <= 1e-6, "flat data = nested data")
 expect("id" not in json.loads(body), "no id when none was sent")
 
+# the binary tensor data extension, as tritonclient sends it: the JSON header, then
+# the tensor's little-endian FP32 bytes; the same floats give the same answer
+def binary_request(header, tensor_bytes, header_len=None):
+    head = json.dumps(header).encode()
+    length = str(len(head) if header_len is None else header_len)
+    return call("/v2/models/mnist/infer", head + tensor_bytes, "application/octet-stream",
+                headers={"Inference-Header-Content-Length": length})
+packed = struct.pack(f"<{n * 784}f", *flat)
+bin_input = {"name": "input", "datatype": "FP32", "shape": [n, 784],
+             "parameters": {"binary_data_size": len(packed)}}
+st, headers, body = binary_request({"inputs": [bin_input]}, packed)
+expect(st == 200 and json.loads(body)["outputs"][0]["data"] == flat_out,
+       "binary input gives the JSON input's probabilities exactly")
+for outputs_part in ({"parameters": {"binary_data_output": True}},
+                     {"outputs": [{"name": "probabilities", "parameters": {"binary_data": True}}],
+                      "parameters": {"binary_data_output": False}}):
+    st, headers, body = binary_request(dict({"inputs": [bin_input]}, **outputs_part), packed)
+    hlen = int(headers.get("Inference-Header-Content-Length", "-1"))
+    expect(st == 200 and headers.get_content_type() == "application/octet-stream" and 0 < hlen < len(body),
+           f"binary output ({outputs_part}): status, Content-Type and header length")
+    out = json.loads(body[:hlen])["outputs"][0]
+    size = out.get("parameters", {}).get("binary_data_size")
+    expect(size == n * 40 and "data" not in out and len(body) == hlen + size, "binary output: its size")
+    got = list(struct.unpack(f"<{n * 10}f", body[hlen:hlen + n * 40]))
+    expect(got == [struct.unpack("<f", struct.pack("<f", v))[0] for v in flat_out],
+           "binary output: the JSON output's floats")
+one_bin = struct.pack("<784f", *([0.0] * 784))
+one_input = {"name": "input", "datatype": "FP32", "shape": [1, 784],
+             "parameters": {"binary_data_size": 784 * 4}}
+binary_cases = {
+    "binary_data_size without the header": (lambda: call(
+        "/v2/models/mnist/infer", json.dumps({"inputs": [one_input]}).encode())),
+    "header longer than the body": (lambda: binary_request({"inputs": [one_input]}, one_bin, 10**6)),
+    "header not a number": (lambda: binary_request({"inputs": [one_input]}, one_bin, "12x")),
+    "fewer bytes than binary_data_size": (lambda: binary_request({"inputs": [one_input]}, one_bin[:-4])),
+    "bytes left after the tensor": (lambda: binary_request({"inputs": [one_input]}, one_bin + b"\0" * 4)),
+    "binary_data_size not the shape's": (lambda: binary_request(
+        {"inputs": [dict(one_input, parameters={"binary_data_size": 100})]}, one_bin[:100])),
+    "both data and binary_data_size": (lambda: binary_request(
+        {"inputs": [dict(one_input, data=[0.0] * 784)]}, one_bin)),
+    "binary bytes but a JSON input": (lambda: binary_request(
+        {"inputs": [{"name": "input", "datatype": "FP32", "shape": [1, 784], "data": [0.0] * 784}]}, one_bin)),
+    "a NaN in the binary tensor": (lambda: binary_request(
+        {"inputs": [one_input]}, struct.pack("<f", float("nan")) + one_bin[4:])),
+    "binary_data not a boolean": (lambda: binary_request(
+        {"inputs": [one_input], "outputs": [{"name": "probabilities", "parameters": {"binary_data": 1}}]},
+        one_bin)),
+}
+for what, send in binary_cases.items():
+    st, _, answer = send()
+    try:
+        ok_json = isinstance(json.loads(answer).get("error"), str)
+    except ValueError:
+        ok_json = False
+    expect(st == 400 and ok_json, f"{what}: {st}, want 400 with a JSON error")
+
 # malformed requests and their statuses
 def infer_status(obj_or_bytes, path="/v2/models/mnist/infer"):
     body = obj_or_bytes if isinstance(obj_or_bytes, bytes) else json.dumps(obj_or_bytes).encode()
@@ -124,6 +181,7 @@ cases = {
     "too few values": ({"inputs": [dict(good_input, data=one[:-1])]}, 400),
     "too many values": ({"inputs": [dict(good_input, data=one + [0.0])]}, 400),
     "non-numbers": ({"inputs": [dict(good_input, data=["x"] * 784)]}, 400),
+    "beyond FP32's range": ({"inputs": [dict(good_input, data=[1e39] + one[1:])]}, 400),
     "unknown output": ({"inputs": [good_input], "outputs": [{"name": "logits"}]}, 400),
     "two inputs": ({"inputs": [good_input, good_input]}, 400),
     "no inputs": ({"id": "x"}, 400),
