@@ -10,6 +10,7 @@
 #ifndef MN_CONV_H
 #define MN_CONV_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 void mn_conv3x3_pack_forward(const float *w, int cin, int cout, float *packed);
@@ -26,6 +27,13 @@ void mn_pad1(const float *in, int h, int w, int c, float *padded);
 /* out[h][w][cout] = bias + conv(padded). cout must be a multiple of 16. */
 void mn_conv3x3_forward(const float *padded, int h, int w, int cin,
                         const float *packed, const float *bias, int cout, float *out);
+
+/* out = max(0, 2x2 max-pool(bias + conv(padded))), [h/2][w/2][cout] with rows
+ * out_row_stride floats apart: inference's conv-ReLU-pool in one pass, equal to the
+ * three layers in turn (mn_pool.h) to the bit. h, w even; cout a multiple of 16. */
+void mn_conv3x3_relu_pool_forward(const float *padded, int h, int w, int cin,
+                                  const float *packed, const float *bias, int cout, float *out,
+                                  size_t out_row_stride);
 
 /* Dense backward for a gradient dout[h][w][cout]: adds the weight gradient into
  * dw_rows [cout][9*cin], the bias gradient into db [cout], and, unless dpadded is

@@ -440,20 +440,20 @@ static void zero_border(float *padded, int n, int c)
 }
 
 /* Inference's convolutional part for image b: the training path's arithmetic
- * without what only backward needs (argmax, full-size conv2 output, flatten), and
- * conv2's ReLU-pool fused into its Winograd output transform. Leaves fc1's input in
+ * without what only backward needs (argmax, full-size outputs, flatten): each
+ * convolution's ReLU-pool is fused into it, conv2's into its Winograd output
+ * transform. Leaves fc1's input in
  * x1 in NHWC order, which mn_net_pack's fc1_t expects. */
 static void infer_image(const mn_params *p, const mn_packed_weights *packed, mn_workspace *ws,
                         const float *input, int b, int t)
 {
-    float *conv = ws->conv_out + (size_t)t * S1 * S1 * C1;
     float *in1 = ws->in1 + (size_t)b * PAD1;
     float *in2 = ws->in2 + (size_t)b * PAD2;
 
     mn_pad1(input + (size_t)b * MN_IMAGE_PIXELS, S1, S1, 1, in1);
-    mn_conv3x3_forward(in1, S1, S1, 1, packed->conv1, p->t[MN_CONV1_B], C1, conv);
     zero_border(in2, S2, C1);
-    mn_relu_maxpool2_forward(conv, S1, S1, C1, in2 + (S2 + 2 + 1) * C1, (S2 + 2) * C1, NULL);
+    mn_conv3x3_relu_pool_forward(in1, S1, S1, 1, packed->conv1, p->t[MN_CONV1_B], C1,
+                                 in2 + (S2 + 2 + 1) * C1, (S2 + 2) * C1);
     mn_winograd_forward_relu_pool(in2, S2, S2, C1, packed->conv2, p->t[MN_CONV2_B], C2,
                                   ws->x1 + (size_t)b * POOL2, ws->winograd + (size_t)t * WINO);
 }

@@ -96,6 +96,35 @@ static void test_conv_forward(void **state)
     }
 }
 
+static void test_conv_relu_pool_fused(void **state)
+{
+    (void)state;
+    /* the first layer's shape (one channel), and a multi-channel one; the output rows
+     * are spaced wider than they are, as in the padded buffer inference writes */
+    const int cases[][4] = {{28, 28, 1, 32}, {6, 4, 8, 16}};
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        int h = cases[c][0], w = cases[c][1], cin = cases[c][2], cout = cases[c][3];
+        size_t stride = (size_t)(w / 2 + 2) * cout, nout = (size_t)(h / 2) * stride;
+        float *in = random_array((size_t)h * w * cin, 1.0f), *wt = random_array((size_t)9 * cin * cout, 0.5f);
+        float *bias = random_array((size_t)cout, 0.5f);
+        float *padded = calloc((size_t)(h + 2) * (w + 2) * cin, sizeof *padded);
+        float *packed = malloc((size_t)9 * cin * cout * sizeof *packed);
+        float *conv = malloc((size_t)h * w * cout * sizeof *conv);
+        float *want = calloc(nout, sizeof *want), *got = calloc(nout, sizeof *got);
+        mn_pad1(in, h, w, cin, padded);
+        mn_conv3x3_pack_forward(wt, cin, cout, packed);
+        mn_conv3x3_forward(padded, h, w, cin, packed, bias, cout, conv);
+        mn_relu_maxpool2_forward(conv, h, w, cout, want, stride, NULL);
+        mn_conv3x3_relu_pool_forward(padded, h, w, cin, packed, bias, cout, got, stride);
+        assert_memory_equal(got, want, nout * sizeof *got);
+        size_t positive = 0;
+        for (size_t i = 0; i < nout; i++)
+            positive += want[i] > 0.0f;
+        assert_true(positive > nout / 8); /* not a comparison of zeros */
+        free(in), free(wt), free(bias), free(padded), free(packed), free(conv), free(want), free(got);
+    }
+}
+
 static void test_winograd_forward(void **state)
 {
     (void)state;
@@ -424,6 +453,7 @@ int main(void)
     mn_rng_seed(&rng, 12345);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_conv_forward),
+        cmocka_unit_test(test_conv_relu_pool_fused),
         cmocka_unit_test(test_winograd_forward),
         cmocka_unit_test(test_conv_pack_roundtrip),
         cmocka_unit_test(test_conv_backward_finite_differences),
