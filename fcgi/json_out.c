@@ -164,3 +164,14 @@ void out_json_float(out_buf *o, double v)
     *p = '\0';
     out_puts(o, buf);
 }
+
+void out_json_float_array(out_buf *o, const float *v, size_t n)
+{
+    out_puts(o, "[");
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            out_puts(o, ",");
+        out_json_float(o, v[i]);
+    }
+    out_puts(o, "]");
+}

@@ -23,5 +23,7 @@ void out_json_string(out_buf *o, const char *s);
 /* A number as printf's %.9g writes it (a float's value reads back exactly); non-finite
  * values become null. */
 void out_json_float(out_buf *o, double v);
+/* A JSON array of n floats, each as out_json_float writes it. */
+void out_json_float_array(out_buf *o, const float *v, size_t n);
 
 #endif

@@ -185,13 +185,9 @@ void handle_predict(worker *w, http_request *r)
         out_reset(o);
         out_printf(o, "{\"prediction\":%d,\"confidence\":", best);
         out_json_float(o, w->probs[best]);
-        out_puts(o, ",\"probabilities\":[");
-        for (int j = 0; j < MN_NUM_CLASSES; j++) {
-            if (j)
-                out_puts(o, ",");
-            out_json_float(o, w->probs[j]);
-        }
-        out_puts(o, "],\"model\":");
+        out_puts(o, ",\"probabilities\":");
+        out_json_float_array(o, w->probs, MN_NUM_CLASSES);
+        out_puts(o, ",\"model\":");
         write_model_json(o, m, false);
         if (preview) {
             out_puts(o, ",\"preview\":[");

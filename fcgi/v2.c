@@ -111,13 +111,9 @@ static void infer(worker *w, http_request *r, live_model *m)
         if (req.binary_output) {
             out_printf(o, "\"parameters\":{\"binary_data_size\":%zu}}", nprobs * sizeof(float));
         } else {
-            out_puts(o, "\"data\":[");
-            for (size_t i = 0; i < nprobs; i++) {
-                if (i)
-                    out_puts(o, ",");
-                out_json_float(o, w->batch_probs[i]);
-            }
-            out_puts(o, "]}");
+            out_puts(o, "\"data\":");
+            out_json_float_array(o, w->batch_probs, nprobs);
+            out_puts(o, "}");
         }
     }
     out_puts(o, "]}");

@@ -93,6 +93,22 @@ static void test_overflow_is_reported(void **state)
     out_free(&o);
 }
 
+static void test_float_arrays(void **state)
+{
+    (void)state;
+    out_buf o;
+    assert_true(out_init(&o, 256));
+    const float v[] = {1.0f, 0.5f, -2.5e-8f, 0.1f};
+    out_json_float_array(&o, v, 4);
+    char want[128];
+    snprintf(want, sizeof want, "[%.9g,%.9g,%.9g,%.9g]", v[0], v[1], v[2], v[3]);
+    assert_string_equal(o.data, want);
+    out_reset(&o);
+    out_json_float_array(&o, v, 0);
+    assert_string_equal(o.data, "[]");
+    out_free(&o);
+}
+
 static void test_strings_are_escaped(void **state)
 {
     (void)state;
@@ -109,6 +125,7 @@ int main(void)
         cmocka_unit_test(test_float_examples),
         cmocka_unit_test(test_random_floats_round_trip),
         cmocka_unit_test(test_overflow_is_reported),
+        cmocka_unit_test(test_float_arrays),
         cmocka_unit_test(test_strings_are_escaped),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
