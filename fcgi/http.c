@@ -115,9 +115,8 @@ void http_send_json(worker *w, http_request *r, int status, const char *headers)
     http_send(w, r, status, "application/json", headers);
 }
 
-/* The head, w->out, then either a newline (a text answer) or the binary tail. */
-static void send_response(worker *w, http_request *r, int status, const char *content_type,
-                          const char *headers, const void *tail, size_t tail_len)
+void http_send_with_tail(worker *w, http_request *r, int status, const char *content_type,
+                         const char *headers, const void *tail, size_t tail_len)
 {
     if (w->out.overflow) {
         out_reset(&w->out);
@@ -147,13 +146,7 @@ static void send_response(worker *w, http_request *r, int status, const char *co
 void http_send(worker *w, http_request *r, int status, const char *content_type,
                const char *headers)
 {
-    send_response(w, r, status, content_type, headers, NULL, 0);
-}
-
-void http_send_with_tail(worker *w, http_request *r, int status, const char *content_type,
-                         const char *headers, const void *tail, size_t tail_len)
-{
-    send_response(w, r, status, content_type, headers, tail, tail_len);
+    http_send_with_tail(w, r, status, content_type, headers, NULL, 0);
 }
 
 void http_send_error(worker *w, http_request *r, int status, const char *code,

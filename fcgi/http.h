@@ -37,7 +37,7 @@ void http_send_json(worker *w, http_request *r, int status, const char *headers)
 void http_send(worker *w, http_request *r, int status, const char *content_type,
                const char *headers);
 /* w->out (without http_send's closing newline) then tail_len bytes of tail: a JSON
- * header followed by binary data. */
+ * header followed by binary data. A NULL tail is http_send's newline. */
 void http_send_with_tail(worker *w, http_request *r, int status, const char *content_type,
                          const char *headers, const void *tail, size_t tail_len);
 

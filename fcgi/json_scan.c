@@ -107,6 +107,12 @@ bool js_raw_equals(const char *raw, size_t len, const char *word)
     return strlen(word) == len && memcmp(raw, word, len) == 0;
 }
 
+/* Exact powers of ten as doubles: an integer mantissa below 2^53 divided or
+ * multiplied by one is correctly rounded (Clinger's fast path). */
+static const double exact_pow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                     1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                     1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
 /* The number of leading ASCII digits in the 8 bytes of w (first byte lowest). */
 static int digit_run(uint64_t w)
 {
@@ -158,8 +164,7 @@ static bool number_fast(const char *p, const char *end, double *out, const char 
     }
     if (*p == 'e' || *p == 'E')
         return false;
-    static const double pow10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7};
-    const double v = (double)mant / pow10[frac]; /* mant < 10^15: exact, one rounding */
+    const double v = (double)mant / exact_pow10[frac]; /* mant < 10^15: exact, one rounding */
     *out = neg ? -v : v;
     *next = p;
     return true;
@@ -219,12 +224,10 @@ bool js_number(json_scan *s, double *out)
             e = e < 100000 ? e * 10 + (*p - '0') : e;
         exp10 += eneg ? -e : e;
     }
-    static const double pow10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
-                                   1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
     double v;
     if (precise && mant < (1ull << 53) && exp10 >= -22 && exp10 <= 22) {
         /* exact operands, one rounding: the correctly rounded result (Clinger) */
-        v = exp10 < 0 ? (double)mant / pow10[-exp10] : (double)mant * pow10[exp10];
+        v = exp10 < 0 ? (double)mant / exact_pow10[-exp10] : (double)mant * exact_pow10[exp10];
     } else {
         char buf[64];
         size_t n = (size_t)(p - s->p);
@@ -239,6 +242,16 @@ bool js_number(json_scan *s, double *out)
         return js_fail(s, "number out of range");
     *out = neg ? -v : v;
     s->p = p;
+    return true;
+}
+
+/* Consumes the literal word if it is next. */
+static bool accept_word(json_scan *s, const char *word)
+{
+    size_t n = strlen(word);
+    if ((size_t)(s->end - s->p) < n || memcmp(s->p, word, n) != 0)
+        return false;
+    s->p += n;
     return true;
 }
 
@@ -272,14 +285,8 @@ bool js_skip(json_scan *s, int max_depth)
         size_t len;
         return js_string(s, &raw, &len);
     }
-    static const char *const words[] = {"true", "false", "null"};
-    for (int i = 0; i < 3; i++) {
-        size_t n = strlen(words[i]);
-        if ((size_t)(s->end - s->p) >= n && memcmp(s->p, words[i], n) == 0) {
-            s->p += n;
-            return true;
-        }
-    }
+    if (accept_word(s, "true") || accept_word(s, "false") || accept_word(s, "null"))
+        return true;
     double v;
     return js_number(s, &v);
 }
@@ -287,17 +294,9 @@ bool js_skip(json_scan *s, int max_depth)
 bool js_bool(json_scan *s, bool *out)
 {
     js_ws(s);
-    size_t left = (size_t)(s->end - s->p);
-    if (left >= 4 && !memcmp(s->p, "true", 4)) {
-        s->p += 4;
-        *out = true;
+    *out = accept_word(s, "true");
+    if (*out || accept_word(s, "false"))
         return true;
-    }
-    if (left >= 5 && !memcmp(s->p, "false", 5)) {
-        s->p += 5;
-        *out = false;
-        return true;
-    }
     return js_fail(s, "expected true or false");
 }
 

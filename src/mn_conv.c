@@ -53,9 +53,37 @@ static void tap_offsets(int w, int cin, int off[9])
  * weight vectors and one broadcast fit the 16 AVX2 registers. */
 enum { MR = 6 };
 
-/* The convolution for one input-channel count: always inlined, so that the first
- * layer's single channel (cin = 1, a constant there) has no channel loop left and its
- * nine taps unrolled. */
+/* acc[r] = bias + the convolution at the window whose top left is a[r], for output
+ * channels co..co+16 and r < rows: the inner loop of both forward kernels, in
+ * registers. Always inlined with constant rows and (for the first layer) cin = 1, so
+ * that no loop over positions or channels is left and the nine taps unroll. Each
+ * output's terms are added in tap then channel order, whichever kernel asks. */
+static inline __attribute__((always_inline)) void conv_block(const float *const *a,
+                                                             const int rows, const int cin,
+                                                             const int off[9],
+                                                             const float *packed,
+                                                             const float *bias, int cout,
+                                                             int co, mn_v8 acc[][2])
+{
+    const mn_v8 bias0 = mn_v8_load(bias + co), bias1 = mn_v8_load(bias + co + 8);
+    for (int r = 0; r < rows; r++)
+        acc[r][0] = bias0, acc[r][1] = bias1;
+    for (int tap = 0; tap < 9; tap++) {
+        const float *bw = packed + (size_t)tap * cin * cout + co;
+        const int o = off[tap];
+        for (int ci = 0; ci < cin; ci++) {
+            const mn_v8 b0 = mn_v8_load(bw + (size_t)ci * cout);
+            const mn_v8 b1 = mn_v8_load(bw + (size_t)ci * cout + 8);
+            for (int r = 0; r < rows; r++) {
+                const mn_v8 x = mn_v8_set1(a[r][o + ci]);
+                acc[r][0] += x * b0;
+                acc[r][1] += x * b1;
+            }
+        }
+    }
+}
+
+/* The convolution for one input-channel count (see conv_block). */
 static inline __attribute__((always_inline)) void conv3x3(const float *padded, int h, int w,
                                                           const int cin, const float *packed,
                                                           const float *bias, int cout, float *out)
@@ -64,8 +92,7 @@ static inline __attribute__((always_inline)) void conv3x3(const float *padded, i
     int off[9];
     tap_offsets(w, cin, off);
 
-    for (int co = 0; co < cout; co += 16) {
-        const mn_v8 bias0 = mn_v8_load(bias + co), bias1 = mn_v8_load(bias + co + 8);
+    for (int co = 0; co < cout; co += 16)
         for (int p0 = 0; p0 < npos; p0 += MR) {
             const int mr = npos - p0 < MR ? npos - p0 : MR;
             const float *a[MR];
@@ -73,32 +100,14 @@ static inline __attribute__((always_inline)) void conv3x3(const float *padded, i
                 int p = p0 + (r < mr ? r : 0); /* spare rows recompute row 0, unstored */
                 a[r] = padded + ((size_t)(p / w) * (w + 2) + (size_t)(p % w)) * cin;
             }
-            mn_v8 c00 = bias0, c01 = bias1, c10 = bias0, c11 = bias1, c20 = bias0, c21 = bias1;
-            mn_v8 c30 = bias0, c31 = bias1, c40 = bias0, c41 = bias1, c50 = bias0, c51 = bias1;
-            for (int tap = 0; tap < 9; tap++) {
-                const float *bw = packed + (size_t)tap * cin * cout + co;
-                const int o = off[tap];
-                for (int ci = 0; ci < cin; ci++) {
-                    const mn_v8 b0 = mn_v8_load(bw + (size_t)ci * cout);
-                    const mn_v8 b1 = mn_v8_load(bw + (size_t)ci * cout + 8);
-                    mn_v8 x;
-                    x = mn_v8_set1(a[0][o + ci]); c00 += x * b0; c01 += x * b1;
-                    x = mn_v8_set1(a[1][o + ci]); c10 += x * b0; c11 += x * b1;
-                    x = mn_v8_set1(a[2][o + ci]); c20 += x * b0; c21 += x * b1;
-                    x = mn_v8_set1(a[3][o + ci]); c30 += x * b0; c31 += x * b1;
-                    x = mn_v8_set1(a[4][o + ci]); c40 += x * b0; c41 += x * b1;
-                    x = mn_v8_set1(a[5][o + ci]); c50 += x * b0; c51 += x * b1;
-                }
-            }
-            const mn_v8 acc[MR][2] = {{c00, c01}, {c10, c11}, {c20, c21},
-                                      {c30, c31}, {c40, c41}, {c50, c51}};
+            mn_v8 acc[MR][2];
+            conv_block(a, MR, cin, off, packed, bias, cout, co, acc);
             for (int r = 0; r < mr; r++) {
                 float *o = out + (size_t)(p0 + r) * cout + co;
                 mn_v8_store(o, acc[r][0]);
                 mn_v8_store(o + 8, acc[r][1]);
             }
         }
-    }
 }
 
 MN_HOT_KERNEL
@@ -113,8 +122,8 @@ void mn_conv3x3_forward(const float *padded, int h, int w, int cin,
 
 /* conv -> ReLU -> 2x2 max-pool for inference: the four outputs of one pooling window
  * by sixteen channels in eight registers, reduced to one before anything is stored.
- * Each output is summed in the same order as conv3x3's, so the result is the unfused
- * layers' to the bit. */
+ * conv_block sums each output as conv3x3 does, so the result is the unfused layers'
+ * to the bit. */
 static inline __attribute__((always_inline)) void conv3x3_relu_pool(
     const float *padded, int h, int w, const int cin, const float *packed, const float *bias,
     int cout, float *out, size_t out_row_stride)
@@ -128,24 +137,12 @@ static inline __attribute__((always_inline)) void conv3x3_relu_pool(
             const float *a[4] = {a00, a00 + cin, a00 + prow, a00 + prow + cin};
             float *o = out + (size_t)py * out_row_stride + (size_t)px * cout;
             for (int co = 0; co < cout; co += 16) {
-                const mn_v8 bias0 = mn_v8_load(bias + co), bias1 = mn_v8_load(bias + co + 8);
-                mn_v8 c00 = bias0, c01 = bias1, c10 = bias0, c11 = bias1;
-                mn_v8 c20 = bias0, c21 = bias1, c30 = bias0, c31 = bias1;
-                for (int tap = 0; tap < 9; tap++) {
-                    const float *bw = packed + (size_t)tap * cin * cout + co;
-                    const int t = off[tap];
-                    for (int ci = 0; ci < cin; ci++) {
-                        const mn_v8 b0 = mn_v8_load(bw + (size_t)ci * cout);
-                        const mn_v8 b1 = mn_v8_load(bw + (size_t)ci * cout + 8);
-                        mn_v8 x;
-                        x = mn_v8_set1(a[0][t + ci]); c00 += x * b0; c01 += x * b1;
-                        x = mn_v8_set1(a[1][t + ci]); c10 += x * b0; c11 += x * b1;
-                        x = mn_v8_set1(a[2][t + ci]); c20 += x * b0; c21 += x * b1;
-                        x = mn_v8_set1(a[3][t + ci]); c30 += x * b0; c31 += x * b1;
-                    }
-                }
-                mn_v8_store(o + co, mn_v8_relu(mn_v8_max(mn_v8_max(mn_v8_max(c00, c10), c20), c30)));
-                mn_v8_store(o + co + 8, mn_v8_relu(mn_v8_max(mn_v8_max(mn_v8_max(c01, c11), c21), c31)));
+                mn_v8 acc[4][2];
+                conv_block(a, 4, cin, off, packed, bias, cout, co, acc);
+                for (int j = 0; j < 2; j++) /* the window's order: as mn_relu_maxpool2_forward */
+                    mn_v8_store(o + co + 8 * j,
+                                mn_v8_relu(mn_v8_max(mn_v8_max(mn_v8_max(acc[0][j], acc[1][j]),
+                                                               acc[2][j]), acc[3][j])));
             }
         }
 }

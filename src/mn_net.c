@@ -442,8 +442,8 @@ static void zero_border(float *padded, int n, int c)
 /* Inference's convolutional part for image b: the training path's arithmetic
  * without what only backward needs (argmax, full-size outputs, flatten): each
  * convolution's ReLU-pool is fused into it, conv2's into its Winograd output
- * transform. Leaves fc1's input in
- * x1 in NHWC order, which mn_net_pack's fc1_t expects. */
+ * transform. Leaves fc1's input in x1 in NHWC order, which mn_net_pack's fc1_t
+ * expects. */
 static void infer_image(const mn_params *p, const mn_packed_weights *packed, mn_workspace *ws,
                         const float *input, int b, int t)
 {

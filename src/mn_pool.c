@@ -16,7 +16,7 @@ static inline __attribute__((always_inline)) void pool_row(const float *in, int 
         const float *p00 = in + ((size_t)(2 * py) * w + 2 * px) * c;
         const float *win[4] = {p00, p00 + c, p00 + (size_t)w * c, p00 + (size_t)w * c + c};
         float *o = out + (size_t)px * c;
-        uint8_t *a = argmax ? argmax + (size_t)px * c : NULL;
+        uint8_t *a = argmax + (size_t)px * c;
         int ch = 0;
         for (; ch + 8 <= c; ch += 8) {
             mn_v8 best = mn_v8_load(win[0] + ch);
@@ -30,9 +30,8 @@ static inline __attribute__((always_inline)) void pool_row(const float *in, int 
             if (relu)
                 best = mn_v8_relu(best);
             mn_v8_store(o + ch, best);
-            if (argmax) /* a constant after inlining: inference skips the bookkeeping */
-                for (int j = 0; j < 8; j++)
-                    a[ch + j] = (uint8_t)arg[j];
+            for (int j = 0; j < 8; j++)
+                a[ch + j] = (uint8_t)arg[j];
         }
         for (; ch < c; ch++) {
             float best = win[0][ch];
@@ -43,8 +42,7 @@ static inline __attribute__((always_inline)) void pool_row(const float *in, int 
                     arg = k;
                 }
             o[ch] = relu && best < 0.0f ? 0.0f : best;
-            if (argmax)
-                a[ch] = arg;
+            a[ch] = arg;
         }
     }
 }
@@ -62,11 +60,6 @@ void mn_relu_maxpool2_forward(const float *in, int h, int w, int c, float *out,
                               size_t out_row_stride, uint8_t *argmax)
 {
     const size_t prow = (size_t)(w / 2) * c;
-    if (!argmax) { /* two copies, so that the compiler drops the argmax work from one */
-        for (int py = 0; py < h / 2; py++)
-            pool_row(in, w, c, py, out + py * out_row_stride, NULL, 1);
-        return;
-    }
     for (int py = 0; py < h / 2; py++)
         pool_row(in, w, c, py, out + py * out_row_stride, argmax + py * prow, 1);
 }
