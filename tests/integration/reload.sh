@@ -90,7 +90,21 @@ check "one mnist-fcgi supervisor and its responder under lighttpd before stoppin
 stop_service svc
 check "serve.sh stop: lighttpd gone" wait_gone "$lighttpd"
 check "serve.sh stop: no mnist-fcgi left (${before[*]:-none})" wait_gone "${before[@]}"
-check "serve.sh stop: nothing left in lighttpd's session" bash -c "! pgrep -s '$lighttpd' >/dev/null"
+# zombies do not count: here PID 1 may take a moment to reap the orphans it inherits
+session_empty() { # SID: no live process left in the session
+  local p
+  for p in $(pgrep -s "$1"); do
+    ! running "$p" || return 1
+  done
+}
+wait_session_empty() { # SID: within 5 s
+  local deadline=$((SECONDS + 5))
+  until session_empty "$1"; do
+    [ "$SECONDS" -lt "$deadline" ] || return 1
+    sleep 0.01
+  done
+}
+check "serve.sh stop: nothing left in lighttpd's session" wait_session_empty "$lighttpd"
 
 # lighttpd alone stops its responder on SIGTERM (what Kubernetes sends), without
 # serve.sh's clean-up of the session
