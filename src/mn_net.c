@@ -18,6 +18,7 @@
 #include "mn_rng.h"
 #include "mn_simd.h"
 #include "mn_winograd.h"
+#include "mn_winograd4.h"
 
 /* Geometry of MNISTNet. Activations are NHWC inside the network; the flatten before
  * fc1 reorders to PyTorch's C,H,W so that fc1.weight keeps PyTorch's meaning. */
@@ -26,10 +27,14 @@ enum {
     S1 = 28, S2 = 14, S3 = 7,             /* sides: input, after pool1, after pool2 */
     PAD1 = (S1 + 2) * (S1 + 2),           /* padded input, 1 channel */
     PAD2 = (S2 + 2) * (S2 + 2) * C1,      /* padded pool1 output */
+    SIDE2I = (S2 + 3) / 4 * 4 + 2,        /* its side for inference's F(4x4,3x3): 18 */
+    PAD2I = SIDE2I * SIDE2I * C1,
     POOL1 = S2 * S2 * C1,
     POOL2 = S3 * S3 * C2,                 /* 3136 = fc1 inputs */
     K2 = 9 * C1,                          /* conv2 reduction length */
-    WINO = 16 * MN_WINOGRAD_TILE_BLOCK * (C1 + C2) /* conv2's Winograd scratch */
+    WINO2 = 16 * MN_WINOGRAD_TILE_BLOCK * (C1 + C2), /* conv2's Winograd scratch: training */
+    WINO4 = 36 * MN_WINOGRAD4_TILE_BLOCK * (C1 + C2), /* and inference */
+    WINO = WINO2 > WINO4 ? WINO2 : WINO4
 };
 static const float DROP1 = 0.25f, DROP2 = 0.5f;
 
@@ -97,7 +102,8 @@ struct mn_workspace {
 
     /* per image, kept from forward for backward */
     float *in1;            /* [B][PAD1]  padded input */
-    float *in2;            /* [B][PAD2]  padded ReLU-pool1 output (conv2 input) */
+    float *in2;            /* [B][PAD2]  padded ReLU-pool1 output (conv2 input);
+                            * [B][PAD2I] in inference */
     uint8_t *arg1;         /* [B][POOL1] */
     float *pool2;          /* [B][POOL2] ReLU-pool2 output, NHWC, before dropout */
     uint8_t *arg2;         /* [B][POOL2] */
@@ -143,7 +149,7 @@ mn_status mn_workspace_create(mn_workspace **out, int max_batch, mn_error *err)
 #endif
     const size_t B = (size_t)max_batch, T = (size_t)threads, F = sizeof(float);
     struct { void **ptr; size_t bytes; } parts[] = {
-        {(void **)&ws->in1, B * PAD1 * F}, {(void **)&ws->in2, B * PAD2 * F},
+        {(void **)&ws->in1, B * PAD1 * F}, {(void **)&ws->in2, B * PAD2I * F},
         {(void **)&ws->arg1, B * POOL1}, {(void **)&ws->pool2, B * POOL2 * F},
         {(void **)&ws->arg2, B * POOL2}, {(void **)&ws->keep1, B * POOL2},
         {(void **)&ws->keep2, B * HID}, {(void **)&ws->x1, B * POOL2 * F},
@@ -230,6 +236,7 @@ static void pack_convolutions(const mn_params *p, mn_packed_weights *out)
 void mn_net_pack(const mn_params *p, mn_packed_weights *out)
 {
     pack_convolutions(p, out);
+    mn_winograd4_pack(p->t[MN_CONV2_W], C1, C2, out->conv2_f4);
     /* transposed, and its rows in the NHWC order of pool2's output: inference feeds
      * conv2's pooled output to fc1 as it is, without PyTorch's C,H,W flatten */
     const float *w = p->t[MN_FC1_W];
@@ -426,36 +433,36 @@ void mn_net_predict(const mn_params *p, mn_workspace *ws, const float *input, in
     memcpy(probs, ws->probs, (size_t)batch * MN_NUM_CLASSES * sizeof(float));
 }
 
-/* Zeroes the one-pixel border of a padded [n+2][n+2][c] image: the interior is
- * written whole by the layer before. */
-static void zero_border(float *padded, int n, int c)
+/* Zeroes all but the interior of a padded [side][side][c] image whose n x n
+ * interior starts at (1, 1): the layer before writes the interior whole. */
+static void zero_border(float *padded, int n, int side, int c)
 {
-    const size_t row = (size_t)(n + 2) * c;
+    const size_t row = (size_t)side * c, right = (size_t)(side - n - 1) * c;
     memset(padded, 0, row * sizeof *padded);
-    memset(padded + (size_t)(n + 1) * row, 0, row * sizeof *padded);
+    memset(padded + (size_t)(n + 1) * row, 0, (size_t)(side - n - 1) * row * sizeof *padded);
     for (int y = 1; y <= n; y++) {
         memset(padded + y * row, 0, (size_t)c * sizeof *padded);
-        memset(padded + y * row + row - c, 0, (size_t)c * sizeof *padded);
+        memset(padded + y * row + row - right, 0, right * sizeof *padded);
     }
 }
 
-/* Inference's convolutional part for image b: the training path's arithmetic
- * without what only backward needs (argmax, full-size outputs, flatten): each
- * convolution's ReLU-pool is fused into it, conv2's into its Winograd output
- * transform. Leaves fc1's input in x1 in NHWC order, which mn_net_pack's fc1_t
- * expects. */
+/* Inference's convolutional part for image b: the training path's layers without
+ * what only backward needs (argmax, full-size outputs, flatten): each
+ * convolution's ReLU-pool is fused into it, and conv2 takes F(4x4,3x3), whose
+ * output transform pools. Leaves fc1's input in x1 in NHWC order, which
+ * mn_net_pack's fc1_t expects. */
 static void infer_image(const mn_params *p, const mn_packed_weights *packed, mn_workspace *ws,
                         const float *input, int b, int t)
 {
     float *in1 = ws->in1 + (size_t)b * PAD1;
-    float *in2 = ws->in2 + (size_t)b * PAD2;
+    float *in2 = ws->in2 + (size_t)b * PAD2I;
 
     mn_pad1(input + (size_t)b * MN_IMAGE_PIXELS, S1, S1, 1, in1);
-    zero_border(in2, S2, C1);
+    zero_border(in2, S2, SIDE2I, C1);
     mn_conv3x3_relu_pool_forward(in1, S1, S1, 1, packed->conv1, p->t[MN_CONV1_B], C1,
-                                 in2 + (S2 + 2 + 1) * C1, (S2 + 2) * C1);
-    mn_winograd_forward_relu_pool(in2, S2, S2, C1, packed->conv2, p->t[MN_CONV2_B], C2,
-                                  ws->x1 + (size_t)b * POOL2, ws->winograd + (size_t)t * WINO);
+                                 in2 + (SIDE2I + 1) * C1, SIDE2I * C1);
+    mn_winograd4_forward_relu_pool(in2, S2, S2, C1, packed->conv2_f4, p->t[MN_CONV2_B], C2,
+                                   ws->x1 + (size_t)b * POOL2, ws->winograd + (size_t)t * WINO);
 }
 
 void mn_net_predict_packed(const mn_params *p, const mn_packed_weights *packed,

@@ -67,6 +67,8 @@ int mn_workspace_max_batch(const mn_workspace *ws);
 typedef struct mn_packed_weights {
     float conv1[9 * 32];          /* [9][32]: the direct kernel's layout */
     float conv2[16 * 32 * 64];    /* [16][32][64]: Winograd F(2x2,3x3) domain */
+    float conv2_f4[36 * 32 * 64]; /* [36][32][64]: F(4x4,3x3) domain, inference's
+                                   * (mn_net_pack only) */
     float fc1_t[3136 * 128];      /* fc1.weight transposed, rows in NHWC order, [3136][128]
                                    * (mn_net_pack only) */
 } mn_packed_weights;

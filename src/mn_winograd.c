@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include "mn_gemm_tile.h"
 #include "mn_simd.h"
 #include "mn_winograd.h"
 
@@ -33,39 +34,9 @@ size_t mn_winograd_scratch_floats(int h, int w, int cin, int cout)
     return 16 * (tiles < TILE_BLOCK ? tiles : TILE_BLOCK) * (size_t)(cin + cout);
 }
 
-/* c[m][n..n+16) = a[m][0..k) b[0..k)[n..n+16) for m in [0, rows), rows <= 6: twelve
- * accumulators in registers. Always inlined with a constant row count, so that the
- * last, short block of tiles (49 = 8 x 6 + 1 for a 14x14 image) costs its own rows
- * only, not six. */
-static inline __attribute__((always_inline)) void gemm_rows_x16(const float *a, int lda,
-                                                               const float *b, int ldb, int k,
-                                                               float *c, int ldc, const int rows)
-{
-    mn_v8 acc[6][2];
-    for (int r = 0; r < rows; r++)
-        acc[r][0] = acc[r][1] = mn_v8_set1(0);
-    for (int p = 0; p < k; p++) {
-        const mn_v8 b0 = mn_v8_load(b + (size_t)p * ldb), b1 = mn_v8_load(b + (size_t)p * ldb + 8);
-        for (int r = 0; r < rows; r++) {
-            const mn_v8 x = mn_v8_set1(a[(size_t)r * lda + p]);
-            acc[r][0] += x * b0;
-            acc[r][1] += x * b1;
-        }
-    }
-    for (int r = 0; r < rows; r++) {
-        mn_v8_store(c + (size_t)r * ldc, acc[r][0]);
-        mn_v8_store(c + (size_t)r * ldc + 8, acc[r][1]);
-    }
-}
-
-/* The three steps for every block of tiles. With `pool`, the output transform ends
- * in ReLU and 2x2 max-pooling: a tile's 2x2 outputs are exactly one pooling window,
- * so the full-size output is never written nor read back. */
-static inline __attribute__((always_inline)) void forward(const float *padded, int h, int w,
-                                                          int cin, const float *u,
-                                                          const float *bias, int cout,
-                                                          float *out, float *scratch,
-                                                          const int pool)
+MN_HOT_KERNEL
+void mn_winograd_forward(const float *padded, int h, int w, int cin, const float *u,
+                         const float *bias, int cout, float *out, float *scratch)
 {
     const int tw = w / 2, ntiles = (h / 2) * tw;
     const int tb = ntiles < TILE_BLOCK ? ntiles : TILE_BLOCK; /* tiles per block */
@@ -103,23 +74,9 @@ static inline __attribute__((always_inline)) void forward(const float *padded, i
 
         /* the 16 element-wise products, summed over input channels: 16 GEMMs
          * [nt x cin] x [cin x cout] */
-        for (int e = 0; e < 16; e++) {
-            const float *ve = v + (size_t)e * tb * cin, *ue = u + (size_t)e * cin * cout;
-            float *me = m + (size_t)e * tb * cout;
-            for (int co = 0; co < cout; co += 16)
-                for (int k = 0; k < nt; k += 6) {
-                    const float *a = ve + (size_t)k * cin, *b = ue + co;
-                    float *c = me + (size_t)k * cout + co;
-                    switch (nt - k < 6 ? nt - k : 6) {
-                    case 6: gemm_rows_x16(a, cin, b, cout, cin, c, cout, 6); break;
-                    case 5: gemm_rows_x16(a, cin, b, cout, cin, c, cout, 5); break;
-                    case 4: gemm_rows_x16(a, cin, b, cout, cin, c, cout, 4); break;
-                    case 3: gemm_rows_x16(a, cin, b, cout, cin, c, cout, 3); break;
-                    case 2: gemm_rows_x16(a, cin, b, cout, cin, c, cout, 2); break;
-                    default: gemm_rows_x16(a, cin, b, cout, cin, c, cout, 1); break;
-                    }
-                }
-        }
+        for (int e = 0; e < 16; e++)
+            mn_gemm_tiles(v + (size_t)e * tb * cin, nt, cin, u + (size_t)e * cin * cout, cout,
+                          m + (size_t)e * tb * cout);
 
         /* output transform Y = A^T M A, A^T = [1 1 1 0; 0 1 -1 -1], plus the bias */
         for (int k = 0; k < nt; k++) {
@@ -139,12 +96,6 @@ static inline __attribute__((always_inline)) void forward(const float *padded, i
                     y4[i][0] = s[i][0] + s[i][1] + s[i][2] + b;
                     y4[i][1] = s[i][1] - s[i][2] - s[i][3] + b;
                 }
-                if (pool) { /* max(0, window), as mn_relu_maxpool2_forward computes it */
-                    const mn_v8 best = mn_v8_max(mn_v8_max(mn_v8_max(y4[0][0], y4[0][1]),
-                                                           y4[1][0]), y4[1][1]);
-                    mn_v8_store(out + (size_t)t * cout + co, mn_v8_relu(best));
-                    continue;
-                }
                 for (int i = 0; i < 2; i++) {
                     float *o = out + ((size_t)(y + i) * w + x) * cout + co;
                     mn_v8_store(o, y4[i][0]);
@@ -153,18 +104,4 @@ static inline __attribute__((always_inline)) void forward(const float *padded, i
             }
         }
     }
-}
-
-MN_HOT_KERNEL
-void mn_winograd_forward(const float *padded, int h, int w, int cin, const float *u,
-                         const float *bias, int cout, float *out, float *scratch)
-{
-    forward(padded, h, w, cin, u, bias, cout, out, scratch, 0);
-}
-
-MN_HOT_KERNEL
-void mn_winograd_forward_relu_pool(const float *padded, int h, int w, int cin, const float *u,
-                                   const float *bias, int cout, float *out, float *scratch)
-{
-    forward(padded, h, w, cin, u, bias, cout, out, scratch, 1);
 }

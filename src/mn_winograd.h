@@ -4,8 +4,9 @@
  * domain where the convolution becomes 16 element-wise products, summed over input
  * channels: 16 small GEMMs with 2.25x fewer multiplications than the direct
  * convolution (Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks").
- * The network's second layer (14x14, 32 -> 64 channels) spends most of the forward
- * pass here. Images are NHWC and padded like mn_conv3x3_forward's (see mn_conv.h). */
+ * The network's second layer (14x14, 32 -> 64 channels) spends most of training's forward
+ * pass here (inference takes F(4x4, 3x3), mn_winograd4.h). Images are NHWC and
+ * padded like mn_conv3x3_forward's (see mn_conv.h). */
 #ifndef MN_WINOGRAD_H
 #define MN_WINOGRAD_H
 
@@ -26,10 +27,5 @@ size_t mn_winograd_scratch_floats(int h, int w, int cin, int cout);
  * multiple of 8, cout a multiple of 16. */
 void mn_winograd_forward(const float *padded, int h, int w, int cin, const float *u,
                          const float *bias, int cout, float *out, float *scratch);
-
-/* out[h/2][w/2][cout] = max(0, 2x2 max-pool of the same convolution): inference's
- * conv-ReLU-pool in one pass, the tiles' outputs pooled in registers. */
-void mn_winograd_forward_relu_pool(const float *padded, int h, int w, int cin, const float *u,
-                                   const float *bias, int cout, float *out, float *scratch);
 
 #endif

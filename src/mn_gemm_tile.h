@@ -1,0 +1,55 @@
+/* The register-blocked GEMM tile both Winograd convolutions multiply with (see
+ * mn_winograd.h, mn_winograd4.h): c[m][n..n+16) = a[m][0..k) b[0..k)[n..n+16) for
+ * m in [0, rows), rows <= 6, in twelve accumulators held in registers. */
+#ifndef MN_GEMM_TILE_H
+#define MN_GEMM_TILE_H
+
+#include <stddef.h>
+
+#include "mn_simd.h"
+
+/* Always inlined with a constant row count, so that a short last block of tiles
+ * costs its own rows only, not six. */
+static inline __attribute__((always_inline)) void mn_gemm_rows_x16(const float *a, int lda,
+                                                                  const float *b, int ldb,
+                                                                  int k, float *c, int ldc,
+                                                                  const int rows)
+{
+    mn_v8 acc[6][2];
+    for (int r = 0; r < rows; r++)
+        acc[r][0] = acc[r][1] = mn_v8_set1(0);
+    for (int p = 0; p < k; p++) {
+        const mn_v8 b0 = mn_v8_load(b + (size_t)p * ldb), b1 = mn_v8_load(b + (size_t)p * ldb + 8);
+        for (int r = 0; r < rows; r++) {
+            const mn_v8 x = mn_v8_set1(a[(size_t)r * lda + p]);
+            acc[r][0] += x * b0;
+            acc[r][1] += x * b1;
+        }
+    }
+    for (int r = 0; r < rows; r++) {
+        mn_v8_store(c + (size_t)r * ldc, acc[r][0]);
+        mn_v8_store(c + (size_t)r * ldc + 8, acc[r][1]);
+    }
+}
+
+/* c = a b for `m` rows of a [m][k] and all of b [k][n], n a multiple of 16: the
+ * element-wise stage of a Winograd convolution, rows being tiles. */
+static inline __attribute__((always_inline)) void mn_gemm_tiles(const float *a, int m, int k,
+                                                               const float *b, int n, float *c)
+{
+    for (int co = 0; co < n; co += 16)
+        for (int r = 0; r < m; r += 6) {
+            const float *ar = a + (size_t)r * k, *bc = b + co;
+            float *cr = c + (size_t)r * n + co;
+            switch (m - r < 6 ? m - r : 6) {
+            case 6: mn_gemm_rows_x16(ar, k, bc, n, k, cr, n, 6); break;
+            case 5: mn_gemm_rows_x16(ar, k, bc, n, k, cr, n, 5); break;
+            case 4: mn_gemm_rows_x16(ar, k, bc, n, k, cr, n, 4); break;
+            case 3: mn_gemm_rows_x16(ar, k, bc, n, k, cr, n, 3); break;
+            case 2: mn_gemm_rows_x16(ar, k, bc, n, k, cr, n, 2); break;
+            default: mn_gemm_rows_x16(ar, k, bc, n, k, cr, n, 1); break;
+            }
+        }
+}
+
+#endif
