@@ -1,6 +1,7 @@
-/* The register-blocked GEMM tile both Winograd convolutions multiply with (see
- * mn_winograd.h, mn_winograd4.h): c[m][n..n+16) = a[m][0..k) b[0..k)[n..n+16) for
- * m in [0, rows), rows <= 6, in twelve accumulators held in registers. */
+/* The register-blocked GEMM tile the Winograd convolutions multiply with (see
+ * mn_winograd.h, mn_winograd4.h), and a GEMM over weights packed for it, which
+ * inference's fc1 takes for a batch: c[m][n..n+16) (+)= a[m][0..k) b[0..k)[n..n+16)
+ * for m in [0, rows), rows <= 6, in twelve accumulators held in registers. */
 #ifndef MN_GEMM_TILE_H
 #define MN_GEMM_TILE_H
 
@@ -13,11 +14,14 @@
 static inline __attribute__((always_inline)) void mn_gemm_rows_x16(const float *a, int lda,
                                                                   const float *b, int ldb,
                                                                   int k, float *c, int ldc,
-                                                                  const int rows)
+                                                                  const int rows,
+                                                                  const int accumulate)
 {
     mn_v8 acc[6][2];
-    for (int r = 0; r < rows; r++)
-        acc[r][0] = acc[r][1] = mn_v8_set1(0);
+    for (int r = 0; r < rows; r++) {
+        acc[r][0] = accumulate ? mn_v8_load(c + (size_t)r * ldc) : mn_v8_set1(0);
+        acc[r][1] = accumulate ? mn_v8_load(c + (size_t)r * ldc + 8) : mn_v8_set1(0);
+    }
     for (int p = 0; p < k; p++) {
         const mn_v8 b0 = mn_v8_load(b + (size_t)p * ldb), b1 = mn_v8_load(b + (size_t)p * ldb + 8);
         for (int r = 0; r < rows; r++) {
@@ -42,14 +46,24 @@ static inline __attribute__((always_inline)) void mn_gemm_tiles(const float *a, 
             const float *ar = a + (size_t)r * k, *bc = b + co;
             float *cr = c + (size_t)r * n + co;
             switch (m - r < 6 ? m - r : 6) {
-            case 6: mn_gemm_rows_x16(ar, k, bc, n, k, cr, n, 6); break;
-            case 5: mn_gemm_rows_x16(ar, k, bc, n, k, cr, n, 5); break;
-            case 4: mn_gemm_rows_x16(ar, k, bc, n, k, cr, n, 4); break;
-            case 3: mn_gemm_rows_x16(ar, k, bc, n, k, cr, n, 3); break;
-            case 2: mn_gemm_rows_x16(ar, k, bc, n, k, cr, n, 2); break;
-            default: mn_gemm_rows_x16(ar, k, bc, n, k, cr, n, 1); break;
+            case 6: mn_gemm_rows_x16(ar, k, bc, n, k, cr, n, 6, 0); break;
+            case 5: mn_gemm_rows_x16(ar, k, bc, n, k, cr, n, 5, 0); break;
+            case 4: mn_gemm_rows_x16(ar, k, bc, n, k, cr, n, 4, 0); break;
+            case 3: mn_gemm_rows_x16(ar, k, bc, n, k, cr, n, 3, 0); break;
+            case 2: mn_gemm_rows_x16(ar, k, bc, n, k, cr, n, 2, 0); break;
+            default: mn_gemm_rows_x16(ar, k, bc, n, k, cr, n, 1, 0); break;
             }
         }
 }
+
+/* b [k][n] (n a multiple of 16) as n/16 panels [k][16], each contiguous: what
+ * mn_gemm_panels reads. panels holds k * n floats. */
+void mn_gemm_pack_panels(const float *b, int k, int n, float *panels);
+
+/* c[m][n] += a[m][k] b, b packed by mn_gemm_pack_panels; c's rows ldc apart. Each
+ * element's sum runs in the same order whatever m, so rows can be split between
+ * threads without changing a result. */
+void mn_gemm_panels(const float *a, int m, int k, const float *panels, int n, float *c,
+                    int ldc);
 
 #endif

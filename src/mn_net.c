@@ -11,6 +11,7 @@
 #include "mn_activation.h"
 #include "mn_conv.h"
 #include "mn_gemm.h"
+#include "mn_gemm_tile.h"
 #include "mn_linear.h"
 #include "mn_loss.h"
 #include "mn_net.h"
@@ -244,6 +245,7 @@ void mn_net_pack(const mn_params *p, mn_packed_weights *out)
         for (int c = 0; c < C2; c++)
             for (int pos = 0; pos < S3 * S3; pos++)
                 out->fc1_t[((size_t)pos * C2 + c) * HID + j] = w[(size_t)j * POOL2 + c * S3 * S3 + pos];
+    mn_gemm_pack_panels(out->fc1_t, POOL2, HID, out->fc1_panels);
 }
 
 /* fc1 for one image from the transposed weights, skipping zero inputs: y stays in
@@ -480,11 +482,16 @@ void mn_net_predict_packed(const mn_params *p, const mn_packed_weights *packed,
         for (int b = 0; b < batch; b++)
             fc1_sparse(ws->x1 + (size_t)b * POOL2, packed->fc1_t, p->t[MN_FC1_B],
                        ws->h1 + (size_t)b * HID);
-    } else { /* a batch: one GEMM reads fc1 once */
+    } else { /* a batch: one GEMM reads fc1 once, the threads taking rows */
         for (int b = 0; b < batch; b++)
             memcpy(ws->h1 + (size_t)b * HID, p->t[MN_FC1_B], HID * sizeof(float));
-        mn_sgemm_parallel(false, false, batch, HID, POOL2, 1.0f, ws->x1, POOL2, packed->fc1_t,
-                          HID, 1.0f, ws->h1, HID);
+        const int parts = ws->threads < batch / 6 ? ws->threads : 1;
+        #pragma omp parallel for schedule(static) num_threads(parts) if (parts > 1)
+        for (int part = 0; part < parts; part++) {
+            const int b0 = batch * part / parts, b1 = batch * (part + 1) / parts;
+            mn_gemm_panels(ws->x1 + (size_t)b0 * POOL2, b1 - b0, POOL2, packed->fc1_panels, HID,
+                           ws->h1 + (size_t)b0 * HID, HID);
+        }
     }
     mn_relu_forward(ws->h1, ws->a1, (size_t)batch * HID);
     mn_linear_forward(ws->a1, batch, HID, p->t[MN_FC2_W], p->t[MN_FC2_B], MN_NUM_CLASSES,

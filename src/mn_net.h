@@ -63,13 +63,16 @@ int mn_workspace_max_batch(const mn_workspace *ws);
  * forward pass needs them; mn_net_forward packs the convolutions each call (training
  * changes the weights every step), while a server packs once per loaded model. The
  * transposed fc1 lets a small batch skip the weights of inputs that ReLU zeroed:
- * most of them, which halves the memory traffic that dominates a single prediction. */
+ * most of them, which halves the memory traffic that dominates a single prediction;
+ * a larger batch multiplies with its panels, packed once instead of on every call. */
 typedef struct mn_packed_weights {
     float conv1[9 * 32];          /* [9][32]: the direct kernel's layout */
     float conv2[16 * 32 * 64];    /* [16][32][64]: Winograd F(2x2,3x3) domain */
     float conv2_f4[36 * 32 * 64]; /* [36][32][64]: F(4x4,3x3) domain, inference's
                                    * (mn_net_pack only) */
     float fc1_t[3136 * 128];      /* fc1.weight transposed, rows in NHWC order, [3136][128]
+                                   * (mn_net_pack only) */
+    float fc1_panels[3136 * 128]; /* the same in mn_gemm_tile.h's panels, [8][3136][16]
                                    * (mn_net_pack only) */
 } mn_packed_weights;
 

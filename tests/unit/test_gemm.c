@@ -1,5 +1,6 @@
 /* GEMM against a naive double-precision reference: every transpose combination, odd
- * shapes, padded leading dimensions, alpha and beta. */
+ * shapes, padded leading dimensions, alpha and beta; and the product over packed
+ * panels that inference's fc1 uses. */
 #include "config.h"
 
 #include <math.h>
@@ -11,6 +12,7 @@
 #include <cmocka.h>
 
 #include "mn_gemm.h"
+#include "mn_gemm_tile.h"
 #include "mn_rng.h"
 
 typedef void gemm_fn(bool, bool, int, int, int, float, const float *, int, const float *,
@@ -103,6 +105,46 @@ static void test_sgemm_parallel(void **state)
     check_all(mn_sgemm_parallel);
 }
 
+static void test_gemm_panels(void **state)
+{
+    (void)state;
+    /* rows: whole and short blocks of six; k: one slice, a slice and a bit, fc1's 3136 */
+    const int cases[][3] = {{1, 16, 1}, {5, 32, 7}, {6, 16, 256}, {13, 48, 300}, {64, 128, 3136}};
+    for (size_t s = 0; s < sizeof cases / sizeof cases[0]; s++) {
+        const int m = cases[s][0], n = cases[s][1], k = cases[s][2], ldc = n + 4;
+        mn_rng rng;
+        mn_rng_seed(&rng, (uint64_t)s + 1);
+        float *a = malloc((size_t)m * k * sizeof *a), *b = malloc((size_t)k * n * sizeof *b);
+        float *panels = malloc((size_t)k * n * sizeof *panels);
+        float *c = malloc((size_t)m * ldc * sizeof *c), *want = malloc((size_t)m * ldc * sizeof *want);
+        fill(&rng, a, (size_t)m * k);
+        fill(&rng, b, (size_t)k * n);
+        fill(&rng, c, (size_t)m * ldc);
+        for (size_t i = 0; i < (size_t)m * ldc; i++)
+            want[i] = c[i];
+        reference(false, false, m, n, k, 1.0f, a, k, b, n, 1.0f, want, ldc); /* c += a b */
+        mn_gemm_pack_panels(b, k, n, panels);
+        mn_gemm_panels(a, m, k, panels, n, c, ldc);
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < ldc; j++) { /* padding columns untouched */
+                size_t idx = (size_t)i * ldc + j;
+                if (fabs(c[idx] - want[idx]) > 1e-5 * (k + 1) + 1e-5 * fabs(want[idx]))
+                    fail_msg("m=%d n=%d k=%d: C[%d,%d] = %g, want %g", m, n, k, i, j, c[idx],
+                             want[idx]);
+            }
+        /* rows split anywhere give the same bits: what lets threads share the rows */
+        float *split = malloc((size_t)m * ldc * sizeof *split);
+        for (size_t i = 0; i < (size_t)m * ldc; i++)
+            split[i] = want[i] = 0.0f;
+        mn_gemm_panels(a, m, k, panels, n, want, ldc);
+        const int r = m / 2 + 1 < m ? m / 2 + 1 : m;
+        mn_gemm_panels(a, r, k, panels, n, split, ldc);
+        mn_gemm_panels(a + (size_t)r * k, m - r, k, panels, n, split + (size_t)r * ldc, ldc);
+        assert_memory_equal(split, want, (size_t)m * ldc * sizeof *split);
+        free(a), free(b), free(panels), free(c), free(want), free(split);
+    }
+}
+
 static void test_beta_zero_ignores_nan(void **state)
 {
     /* beta = 0 must overwrite C, even when C holds NaN (BLAS semantics) */
@@ -123,6 +165,7 @@ int main(void)
         cmocka_unit_test(test_sgemm_builtin),
         cmocka_unit_test(test_sgemm_parallel),
         cmocka_unit_test(test_beta_zero_ignores_nan),
+        cmocka_unit_test(test_gemm_panels),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
