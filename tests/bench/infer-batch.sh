@@ -3,8 +3,9 @@
 # as multipart) and for v2 infer requests of N = 1, 16, 64 and 256 normalised images,
 # the tensor sent as JSON numbers and as binary tensor data (the extension tritonclient
 # uses by default), each driven by wrk with 16 connections for a few seconds. ROUNDS
-# rounds (default 3) run every row in turn, so that each ratio compares figures taken
-# minutes apart at most on this machine, whose speed drifts; the table gives medians.
+# rounds (default 3) run every row in turn; within a round the rows of N = 64 run
+# just before and just after /predict, so that each ratio compares figures taken
+# seconds apart on this machine, whose speed drifts. The table gives medians.
 # The issue's bar is that N = 64 reaches at least 3x the images/s of single /predict.
 #
 # Usage: tests/bench/infer-batch.sh [MODEL] [SECONDS]   (build first; run from the tree)
@@ -67,12 +68,22 @@ run() { # LABEL PATH IMAGES-PER-REQUEST BODY-FILE CONTENT-TYPE [HEADER-LENGTH]: 
   echo "$round|$1|$3|$rps|$p99|$errors" >>"$work/results"
 }
 echo "wrk, 16 connections, ${seconds} s a row, $rounds rounds; $(nproc) cores; load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+infer() { # N KIND: a v2 row
+  if [ "$2" = JSON ]; then
+    run "v2 infer, JSON, N = $1" /v2/models/mnist/infer "$1" "$work/infer$1.body" application/json
+  else
+    run "v2 infer, binary, N = $1" /v2/models/mnist/infer "$1" "$work/bin$1.body" \
+      application/octet-stream "$(cat "$work/bin$1.hlen")"
+  fi
+}
 for round in $(seq "$rounds"); do
+  # the rows the ratios compare run next to each other, /predict between them
+  infer 64 JSON
   run "/predict (28x28 PNG)" /predict 1 "$work/predict.body" "multipart/form-data; boundary=wrkBoundary7MA4YWxk"
-  for n in 1 16 64 256; do
-    run "v2 infer, JSON, N = $n" /v2/models/mnist/infer "$n" "$work/infer$n.body" application/json
-    run "v2 infer, binary, N = $n" /v2/models/mnist/infer "$n" "$work/bin$n.body" \
-      application/octet-stream "$(cat "$work/bin$n.hlen")"
+  infer 64 binary
+  for n in 1 16 256; do
+    infer "$n" JSON
+    infer "$n" binary
   done
 done
 /usr/bin/python3 - "$work/results" <<'PY'
@@ -81,7 +92,9 @@ rows = {}
 for line in open(sys.argv[1]):
     rnd, label, n, rps, p99, errors = line.strip().split("|")
     rows.setdefault(label, []).append((int(rnd), float(rps) * int(n), float(p99), int(errors)))
-for label, runs in rows.items():
+order = ["/predict (28x28 PNG)"] + [f"v2 infer, {k}, N = {n}" for n in (1, 16, 64, 256)
+                                   for k in ("JSON", "binary")]
+for label, runs in sorted(rows.items(), key=lambda row: order.index(row[0])):
     per_round = " ".join(f"{r[1]:7.0f}" for r in runs)
     print(f"{label:<26} {statistics.median(r[1] for r in runs):9.0f} images/s (rounds: {per_round})"
           f"   p99 {statistics.median(r[2] for r in runs):6.2f} ms   non-2xx {sum(r[3] for r in runs)}")
