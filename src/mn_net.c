@@ -485,7 +485,7 @@ void mn_net_predict_packed(const mn_params *p, const mn_packed_weights *packed,
     } else { /* a batch: one GEMM reads fc1 once, the threads taking rows */
         for (int b = 0; b < batch; b++)
             memcpy(ws->h1 + (size_t)b * HID, p->t[MN_FC1_B], HID * sizeof(float));
-        const int parts = ws->threads < batch / 6 ? ws->threads : 1;
+        const int parts = batch >= 6 * ws->threads ? ws->threads : 1; /* 6 rows a tile */
         #pragma omp parallel for schedule(static) num_threads(parts) if (parts > 1)
         for (int part = 0; part < parts; part++) {
             const int b0 = batch * part / parts, b1 = batch * (part + 1) / parts;
