@@ -4,9 +4,9 @@
  * domain where the convolution becomes 16 element-wise products, summed over input
  * channels: 16 small GEMMs with 2.25x fewer multiplications than the direct
  * convolution (Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks").
- * The network's second layer (14x14, 32 -> 64 channels) spends most of training's forward
- * pass here (inference takes F(4x4, 3x3), mn_winograd4.h). Images are NHWC and
- * padded like mn_conv3x3_forward's (see mn_conv.h). */
+ * The network's second layer (14x14, 32 -> 64 channels) spends most of training's
+ * forward pass here (inference takes F(4x4, 3x3), mn_winograd4.h). Images are NHWC
+ * and padded like mn_conv3x3_forward's (see mn_conv.h). */
 #ifndef MN_WINOGRAD_H
 #define MN_WINOGRAD_H
 
