@@ -139,39 +139,34 @@ static uint32_t digits_value(uint64_t w, int n)
  * with at least 18 bytes of input left to read 8 at a time. The result is the exact
  * quotient of two exactly represented numbers, as in js_number. False leaves the
  * number to js_number's general path. A single digit before the point, as in most
- * normalised pixels (-0.424213), takes one 8-byte load instead of two: 10.6 instead
- * of 16 ns a number. */
+ * normalised pixels (-0.424213), needs no load of its own: one 8-byte load a number
+ * instead of two. */
 static bool number_fast(const char *p, const char *end, double *out, const char **next)
 {
     if (end - p < 18)
         return false;
     const bool neg = *p == '-';
     p += neg;
-    static const uint32_t scale[] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000};
-    uint64_t w;
+    uint64_t w, mant;
     const unsigned d0 = (unsigned)(unsigned char)p[0] - '0';
-    if (d0 <= 9 && p[1] == '.') { /* d.ddd */
-        memcpy(&w, p + 2, sizeof w);
-        const int frac = digit_run(w);
-        if (frac == 0 || frac == 8 || p[2 + frac] == 'e' || p[2 + frac] == 'E')
-            return false;
-        const double v = (double)(d0 * scale[frac] + digits_value(w, frac)) / exact_pow10[frac];
-        *out = neg ? -v : v;
-        *next = p + 2 + frac;
-        return true;
+    if (d0 <= 9 && p[1] == '.') { /* d.ddd: the integer part without a load */
+        mant = d0;
+        p++;
+    } else {
+        memcpy(&w, p, sizeof w);
+        const int n = digit_run(w);
+        if (n == 0 || n == 8 || (n > 1 && *p == '0'))
+            return false; /* not a number, too long, or a leading zero: the general path says */
+        mant = digits_value(w, n);
+        p += n;
     }
-    memcpy(&w, p, sizeof w);
-    int n = digit_run(w);
-    if (n == 0 || n == 8 || (n > 1 && *p == '0'))
-        return false; /* not a number, too long, or a leading zero: the general path says */
-    uint64_t mant = digits_value(w, n);
-    p += n;
     int frac = 0;
     if (*p == '.') {
         memcpy(&w, p + 1, sizeof w);
         frac = digit_run(w);
         if (frac == 0 || frac == 8)
             return false;
+        static const uint32_t scale[] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000};
         mant = mant * scale[frac] + digits_value(w, frac);
         p += 1 + frac;
     }

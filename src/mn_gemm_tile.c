@@ -24,18 +24,7 @@ void mn_gemm_panels(const float *a, int m, int k, const float *panels, int n, fl
         const int kc = k - k0 < K_SLICE ? k - k0 : K_SLICE;
         for (int p = 0; p < n / 16; p++) {
             const float *b = panels + ((size_t)p * k + k0) * 16;
-            for (int r = 0; r < m; r += 6) {
-                const float *ar = a + (size_t)r * k + k0;
-                float *cr = c + (size_t)r * ldc + p * 16;
-                switch (m - r < 6 ? m - r : 6) {
-                case 6: mn_gemm_rows_x16(ar, k, b, 16, kc, cr, ldc, 6, 1); break;
-                case 5: mn_gemm_rows_x16(ar, k, b, 16, kc, cr, ldc, 5, 1); break;
-                case 4: mn_gemm_rows_x16(ar, k, b, 16, kc, cr, ldc, 4, 1); break;
-                case 3: mn_gemm_rows_x16(ar, k, b, 16, kc, cr, ldc, 3, 1); break;
-                case 2: mn_gemm_rows_x16(ar, k, b, 16, kc, cr, ldc, 2, 1); break;
-                default: mn_gemm_rows_x16(ar, k, b, 16, kc, cr, ldc, 1, 1); break;
-                }
-            }
+            mn_gemm_strip_x16(a + k0, m, k, b, 16, kc, c + p * 16, ldc, 1);
         }
     }
 }

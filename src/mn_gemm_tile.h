@@ -9,8 +9,8 @@
 
 #include "mn_simd.h"
 
-/* Always inlined with a constant row count, so that a short last block of tiles
- * costs its own rows only, not six. */
+/* One tile of rows <= 6 (see above), added to c or replacing it: always inlined
+ * with both constant. */
 static inline __attribute__((always_inline)) void mn_gemm_rows_x16(const float *a, int lda,
                                                                   const float *b, int ldb,
                                                                   int k, float *c, int ldc,
@@ -36,24 +36,34 @@ static inline __attribute__((always_inline)) void mn_gemm_rows_x16(const float *
     }
 }
 
+/* The same for all m rows of a, six at a time: one 16-column strip of c. The row
+ * count is a constant in each call, so a short last block costs its own rows. */
+static inline __attribute__((always_inline)) void mn_gemm_strip_x16(const float *a, int m,
+                                                                   int lda, const float *b,
+                                                                   int ldb, int k, float *c,
+                                                                   int ldc, const int accumulate)
+{
+    for (int r = 0; r < m; r += 6) {
+        const float *ar = a + (size_t)r * lda;
+        float *cr = c + (size_t)r * ldc;
+        switch (m - r < 6 ? m - r : 6) {
+        case 6: mn_gemm_rows_x16(ar, lda, b, ldb, k, cr, ldc, 6, accumulate); break;
+        case 5: mn_gemm_rows_x16(ar, lda, b, ldb, k, cr, ldc, 5, accumulate); break;
+        case 4: mn_gemm_rows_x16(ar, lda, b, ldb, k, cr, ldc, 4, accumulate); break;
+        case 3: mn_gemm_rows_x16(ar, lda, b, ldb, k, cr, ldc, 3, accumulate); break;
+        case 2: mn_gemm_rows_x16(ar, lda, b, ldb, k, cr, ldc, 2, accumulate); break;
+        default: mn_gemm_rows_x16(ar, lda, b, ldb, k, cr, ldc, 1, accumulate); break;
+        }
+    }
+}
+
 /* c = a b for `m` rows of a [m][k] and all of b [k][n], n a multiple of 16: the
  * element-wise stage of a Winograd convolution, rows being tiles. */
 static inline __attribute__((always_inline)) void mn_gemm_tiles(const float *a, int m, int k,
                                                                const float *b, int n, float *c)
 {
     for (int co = 0; co < n; co += 16)
-        for (int r = 0; r < m; r += 6) {
-            const float *ar = a + (size_t)r * k, *bc = b + co;
-            float *cr = c + (size_t)r * n + co;
-            switch (m - r < 6 ? m - r : 6) {
-            case 6: mn_gemm_rows_x16(ar, k, bc, n, k, cr, n, 6, 0); break;
-            case 5: mn_gemm_rows_x16(ar, k, bc, n, k, cr, n, 5, 0); break;
-            case 4: mn_gemm_rows_x16(ar, k, bc, n, k, cr, n, 4, 0); break;
-            case 3: mn_gemm_rows_x16(ar, k, bc, n, k, cr, n, 3, 0); break;
-            case 2: mn_gemm_rows_x16(ar, k, bc, n, k, cr, n, 2, 0); break;
-            default: mn_gemm_rows_x16(ar, k, bc, n, k, cr, n, 1, 0); break;
-            }
-        }
+        mn_gemm_strip_x16(a, m, k, b + co, n, k, c + co, n, 0);
 }
 
 /* b [k][n] (n a multiple of 16) as n/16 panels [k][16], each contiguous: what

@@ -17,7 +17,7 @@ void mn_maxpool2_backward(const float *dout, const uint8_t *argmax, int h, int w
 /* ReLU then max-pool in one pass (max commutes with ReLU): out = max(0, max(window)).
  * Output rows are out_row_stride floats apart, so the result can land directly in
  * the interior of a padded buffer for the next convolution. (Inference fuses it into
- * the convolutions instead: mn_conv3x3_relu_pool_forward, mn_winograd_forward_relu_pool.) */
+ * the convolutions instead: mn_conv3x3_relu_pool_forward, mn_winograd4_forward_relu_pool.) */
 void mn_relu_maxpool2_forward(const float *in, int h, int w, int c, float *out,
                               size_t out_row_stride, uint8_t *argmax);
 

@@ -71,18 +71,21 @@ running() { # PID: alive and not a zombie waiting for its parent (or init) to re
   state=$(awk '{ sub(/.*\) /, ""); print $1 }' "/proc/$1/stat" 2>/dev/null) || return 1
   [ -n "$state" ] && [ "$state" != Z ]
 }
-wait_gone() { # PID...: all of them gone within 5 s
-  local p deadline=$((SECONDS + 5))
-  while :; do
-    for p in "$@"; do
-      if running "$p"; then
-        [ "$SECONDS" -lt "$deadline" ] || return 1
-        sleep 0.01
-        continue 2
-      fi
-    done
-    return 0
+none_running() { # PID...: none of them alive
+  local p
+  for p in "$@"; do
+    ! running "$p" || return 1
   done
+}
+wait_until() { # COMMAND...: true within 5 s
+  local deadline=$((SECONDS + 5))
+  until "$@"; do
+    [ "$SECONDS" -lt "$deadline" ] || return 1
+    sleep 0.01
+  done
+}
+wait_gone() { # PID...: all of them gone within 5 s
+  wait_until none_running "$@"
 }
 mapfile -t before < <(fcgi_pids "$lighttpd")
 check "one mnist-fcgi supervisor and its responder under lighttpd before stopping (${before[*]:-none})" \
@@ -92,19 +95,11 @@ check "serve.sh stop: lighttpd gone" wait_gone "$lighttpd"
 check "serve.sh stop: no mnist-fcgi left (${before[*]:-none})" wait_gone "${before[@]}"
 # zombies do not count: here PID 1 may take a moment to reap the orphans it inherits
 session_empty() { # SID: no live process left in the session
-  local p
-  for p in $(pgrep -s "$1"); do
-    ! running "$p" || return 1
-  done
+  local pids
+  mapfile -t pids < <(pgrep -s "$1")
+  none_running "${pids[@]}"
 }
-wait_session_empty() { # SID: within 5 s
-  local deadline=$((SECONDS + 5))
-  until session_empty "$1"; do
-    [ "$SECONDS" -lt "$deadline" ] || return 1
-    sleep 0.01
-  done
-}
-check "serve.sh stop: nothing left in lighttpd's session" wait_session_empty "$lighttpd"
+check "serve.sh stop: nothing left in lighttpd's session" wait_until session_empty "$lighttpd"
 
 # lighttpd alone stops its responder on SIGTERM (what Kubernetes sends), without
 # serve.sh's clean-up of the session
