@@ -130,12 +130,15 @@ void http_send_with_tail(worker *w, http_request *r, int status, const char *con
         tail = "\n", tail_len = 1;
     r->status = status;
     /* formatted here: libfcgi's own FCGX_FPrintF knows no %zu */
+    /* while draining, keep-alive clients reconnect, and their load balancer sends the
+     * new connection to a replica that is staying (lighttpd honours the header) */
+    bool closing = atomic_load_explicit(&w->srv->draining, memory_order_relaxed);
     char head[512];
     int n = snprintf(head, sizeof head,
                      "Status: %d %s\r\nContent-Type: %s\r\n"
-                     "Cache-Control: no-store\r\nContent-Length: %zu\r\n%s\r\n",
+                     "Cache-Control: no-store\r\nContent-Length: %zu\r\n%s%s\r\n",
                      status, reason(status), content_type, w->out.len + tail_len,
-                     headers ? headers : "");
+                     closing ? "Connection: close\r\n" : "", headers ? headers : "");
     FCGX_PutStr(head, n < (int)sizeof head ? n : (int)sizeof head - 1, w->req.out);
     if (strcmp(r->method, "HEAD") != 0) {
         FCGX_PutStr(w->out.data, (int)w->out.len, w->req.out);

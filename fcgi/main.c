@@ -59,6 +59,8 @@ static void usage(FILE *out)
         "  -b, --max-body BYTES      largest request body (default 8388608)\n"
         "  -p, --max-pixels N        largest decoded image, in pixels (default 16777216)\n"
         "  -n, --max-batch N         most images in one v2 infer request (default 256)\n"
+        "      --pid-file FILE       write the pid that takes SIGUSR1 (drain: /health answers\n"
+        "                            503 \"draining\", every answer closes its connection)\n"
         "  -q, --quiet               no log line per request\n"
         "      --no-supervise        serve in this process only: no supervisor that\n"
         "                            replaces a responder killed by a signal at once\n"
@@ -100,6 +102,7 @@ static int parse_options(server_options *o, int argc, char **argv)
         {"max-batch", required_argument, NULL, 'n'},
         {"quiet", no_argument, NULL, 'q'},
         {"no-supervise", no_argument, NULL, 'S'},
+        {"pid-file", required_argument, NULL, 'P'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -118,6 +121,7 @@ static int parse_options(server_options *o, int argc, char **argv)
         case 'n': if (!parse_size(optarg, 1, 4096, &v)) goto bad; o->max_batch = (int)v; break;
         case 'q': o->quiet = true; break;
         case 'S': o->no_supervise = true; break;
+        case 'P': snprintf(o->pid_file, sizeof o->pid_file, "%s", optarg); break;
         case 'h': usage(stdout); return 1;
         case 'V': printf("mnist-fcgi (%s) %s\n", PACKAGE_NAME, PACKAGE_VERSION); return 1;
         case ':': fprintf(stderr, "mnist-fcgi: %s needs a value (see --help)\n", argv[optind - 1]); return 2;
@@ -163,6 +167,39 @@ static void *serve(void *arg)
     return NULL;
 }
 
+/* Writes this process's pid to PATH through a temporary file and a rename, so that a
+ * reader (mnist-serve, at its stop signal) never sees a partial number. */
+static bool write_pid_file(const char *path)
+{
+    char tmp[4200], text[32];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    int n = snprintf(text, sizeof text, "%ld\n", (long)getpid());
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return false;
+    bool ok = fwrite(text, 1, (size_t)n, f) == (size_t)n;
+    ok = (fclose(f) == 0) && ok;
+    if (!ok || rename(tmp, path) != 0) {
+        unlink(tmp);
+        return false;
+    }
+    return true;
+}
+
+/* Waits for the stop signal; SIGUSR1 on the way starts the drain. */
+static int wait_for_stop(server *srv, const sigset_t *signals)
+{
+    for (;;) {
+        int sig = 0;
+        if (sigwait(signals, &sig) != 0)
+            continue;
+        if (sig != SIGUSR1)
+            return sig;
+        if (!atomic_exchange(&srv->draining, true))
+            log_line("draining: /health answers 503, every answer closes its connection");
+    }
+}
+
 int main(int argc, char **argv)
 {
     server srv;
@@ -191,19 +228,27 @@ int main(int argc, char **argv)
         srv.listen_fd = 0;
     }
 
-    /* this process stays behind as the supervisor; the rest runs in the responder */
-    if (!srv.opts.no_supervise && supervise() < 0) {
-        fprintf(stderr, "mnist-fcgi: cannot fork the responder\n");
-        return 71;
-    }
-
-    /* every thread inherits this mask; only sigwait below takes the signals */
+    /* the responder and every thread inherit this mask; only sigwait takes the
+     * signals (blocked before the fork, so that no early SIGUSR1 kills the responder) */
     sigset_t stop;
     sigemptyset(&stop);
     sigaddset(&stop, SIGTERM);
     sigaddset(&stop, SIGINT);
     sigaddset(&stop, SIGHUP);
+    sigaddset(&stop, SIGUSR1);
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    if (srv.opts.pid_file[0] && !write_pid_file(srv.opts.pid_file)) {
+        fprintf(stderr, "mnist-fcgi: cannot write %s: %s\n", srv.opts.pid_file, strerror(errno));
+        return 73;
+    }
+    /* this process stays behind as the supervisor; the rest runs in the responder */
+    bool draining = false;
+    if (!srv.opts.no_supervise && supervise(&draining) < 0) {
+        fprintf(stderr, "mnist-fcgi: cannot fork the responder\n");
+        return 71;
+    }
+    atomic_init(&srv.draining, draining);
+
     signal(SIGPIPE, SIG_IGN); /* a client gone mid-answer is not fatal */
 
     clock_gettime(CLOCK_MONOTONIC, &srv.started);
@@ -235,8 +280,7 @@ int main(int argc, char **argv)
     log_line("ready: %d threads, model %s, max body %zu bytes", started, srv.opts.model_path,
              srv.opts.max_body);
 
-    int sig = 0;
-    sigwait(&stop, &sig);
+    int sig = wait_for_stop(&srv, &stop);
     log_line("signal %d: finishing requests in flight and exiting", sig);
     FCGX_ShutdownPending();
     shutdown(srv.listen_fd, SHUT_RDWR); /* wakes the threads blocked in accept() */

@@ -88,7 +88,10 @@ static void handle_health(worker *w, http_request *r)
     model_store_status(w->srv->store, error, sizeof error, &error_at, &loads, &refused);
     out_buf *o = &w->out;
     out_reset(o);
-    out_printf(o, "{\"status\":\"%s\"", m ? "ok" : "unavailable");
+    /* readiness: a draining service still answers, but asks to get no new traffic */
+    bool draining = atomic_load(&w->srv->draining);
+    int status = m && !draining ? 200 : 503;
+    out_printf(o, "{\"status\":\"%s\"", draining ? "draining" : m ? "ok" : "unavailable");
     if (m) {
         out_puts(o, ",\"model\":");
         write_model_json(o, m, true);
@@ -106,7 +109,7 @@ static void handle_health(worker *w, http_request *r)
     out_json_string(o, model_store_path(w->srv->store));
     out_printf(o, ",\"model_loads\":%lu,\"model_refusals\":%lu,\"uptime_seconds\":%.3f}", loads,
                refused, seconds_since(&w->srv->started));
-    http_send_json(w, r, m ? 200 : 503, NULL);
+    http_send_json(w, r, status, NULL);
     model_release(m);
 }
 

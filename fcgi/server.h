@@ -2,6 +2,7 @@
 #ifndef FCGI_SERVER_H
 #define FCGI_SERVER_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -18,6 +19,7 @@
 typedef struct server_options {
     char model_path[4096];    /* --model, env MODEL_PATH */
     char listen[4096];        /* --listen: ":PORT", "HOST:PORT" or a socket path; "" = fd 0 */
+    char pid_file[4096];      /* --pid-file: where the process to send SIGUSR1 to writes its pid */
     int threads;              /* --threads, default: online CPUs */
     int reload_interval_ms;   /* --reload-interval (ms), 0 = never */
     size_t max_body;          /* --max-body (bytes) */
@@ -32,6 +34,7 @@ typedef struct server {
     model_store *store;
     int listen_fd;
     struct timespec started;  /* CLOCK_MONOTONIC */
+    atomic_bool draining;     /* told to stop (SIGUSR1): readiness 503, every answer closes */
     worker_stats **stats;     /* one per worker, summed by /metrics */
     int nstats;
 } server;

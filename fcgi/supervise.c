@@ -45,13 +45,14 @@ static pid_t start_responder(pid_t self, const sigset_t *old_mask)
     return pid;
 }
 
-int supervise(void)
+int supervise(bool *draining)
 {
     sigset_t wanted, old_mask;
     sigemptyset(&wanted);
     sigaddset(&wanted, SIGTERM);
     sigaddset(&wanted, SIGINT);
     sigaddset(&wanted, SIGHUP);
+    sigaddset(&wanted, SIGUSR1);
     sigaddset(&wanted, SIGCHLD);
     sigprocmask(SIG_BLOCK, &wanted, &old_mask);
     const pid_t self = getpid();
@@ -73,6 +74,11 @@ int supervise(void)
         int sig = 0;
         if (sigwait(&wanted, &sig) != 0)
             continue;
+        if (sig == SIGUSR1) {
+            *draining = true; /* a responder forked from now on starts draining */
+            kill(child, sig);
+            continue;
+        }
         if (sig != SIGCHLD) {
             stopping = true;
             kill(child, sig);

@@ -1,6 +1,6 @@
 /* The Open Inference Protocol (KServe v2) REST API, for the one model "mnist":
  *   GET  /v2                                       server metadata
- *   GET  /v2/health/live, /v2/health/ready         200, or 503 without a model
+ *   GET  /v2/health/live, /v2/health/ready         200, or 503 without a model or draining
  *   GET  /v2/models/mnist[/versions/V]             model metadata
  *   GET  /v2/models/mnist[/versions/V]/ready       200, or 503 without a model
  *   POST /v2/models/mnist[/versions/V]/infer       a batch of normalised images
@@ -157,7 +157,7 @@ route_id handle_v2(worker *w, http_request *r)
     route_id route = ROUTE_V2_META;
     if (!strcmp(p, "/health/ready")) {
         if (expect_method(w, r, "GET"))
-            ready_answer(w, r, m != NULL);
+            ready_answer(w, r, m != NULL && !atomic_load(&w->srv->draining));
         goto out;
     }
     static const char models[] = "/models/";
@@ -190,7 +190,7 @@ route_id handle_v2(worker *w, http_request *r)
             model_metadata(w, r, m);
     } else if (!strcmp(p, "/ready")) {
         if (expect_method(w, r, "GET"))
-            ready_answer(w, r, m != NULL);
+            ready_answer(w, r, m != NULL && !atomic_load(&w->srv->draining));
     } else if (!strcmp(p, "/infer")) {
         route = ROUTE_V2_INFER;
         if (!expect_method(w, r, "POST"))
