@@ -1,6 +1,7 @@
--- wrk script for the fault tests: POSTs one image ($FAULT_BODY, $FAULT_TYPE) to
--- /predict over and over and counts the responses by status; done() prints
--- "FAULT status CODE COUNT" lines and "FAULT socket_errors ..." for the scripts.
+-- wrk script for the fault and load tests: POSTs one image ($FAULT_BODY, $FAULT_TYPE)
+-- to /predict over and over and counts the responses by status; done() prints
+-- "FAULT status CODE COUNT" lines, "FAULT socket_errors ...", "FAULT latency_ms ..." and
+-- "FAULT bad_503 N": 503s that are not JSON or carry no Retry-After.
 local f = assert(io.open(os.getenv("FAULT_BODY"), "rb"))
 local body = f:read("*a")
 f:close()
@@ -17,8 +18,13 @@ function request()
   return req
 end
 
+bad_503 = 0
+
 function response(status, headers, body)
   statuses[status] = (statuses[status] or 0) + 1
+  if status == 503 and not (headers["Retry-After"] and body and body:match("^%s*{")) then
+    bad_503 = bad_503 + 1
+  end
 end
 
 local threads = {}
@@ -27,10 +33,14 @@ function setup(thread)
 end
 
 function done(summary, latency, requests)
-  local total = {}
+  local total, bad = {}, 0
   for _, th in ipairs(threads) do
     for k, v in pairs(th:get("statuses") or {}) do total[k] = (total[k] or 0) + v end
+    bad = bad + (th:get("bad_503") or 0)
   end
+  io.write(string.format("FAULT bad_503 %d\n", bad))
+  io.write(string.format("FAULT latency_ms p50 %.1f p99 %.1f max %.1f\n",
+    latency:percentile(50) / 1000, latency:percentile(99) / 1000, latency.max / 1000))
   for k, v in pairs(total) do
     io.write(string.format("FAULT status %d %d\n", k, v))
   end

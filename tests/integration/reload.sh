@@ -90,6 +90,7 @@ wait_gone() { # PID...: all of them gone within 5 s
 mapfile -t before < <(fcgi_pids "$lighttpd")
 check "one mnist-fcgi supervisor and its responder under lighttpd before stopping (${before[*]:-none})" \
   test "${#before[@]}" -eq 2
+session=$(cat "$work/svc/launcher.pid")
 stop_service svc
 check "serve.sh stop: lighttpd gone" wait_gone "$lighttpd"
 check "serve.sh stop: no mnist-fcgi left (${before[*]:-none})" wait_gone "${before[@]}"
@@ -99,7 +100,7 @@ session_empty() { # SID: no live process left in the session
   mapfile -t pids < <(pgrep -s "$1")
   none_running "${pids[@]}"
 }
-check "serve.sh stop: nothing left in lighttpd's session" wait_until session_empty "$lighttpd"
+check "serve.sh stop: nothing left in mnist-serve's session" wait_until session_empty "$session"
 
 # lighttpd alone stops its responder on SIGTERM (what Kubernetes sends), without
 # serve.sh's clean-up of the session

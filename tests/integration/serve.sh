@@ -4,10 +4,13 @@
 #
 #   serve.sh start WORKDIR MODEL_PATH [MNIST_FCGI_ARGS]
 #       starts in the background; writes WORKDIR/url (e.g. http://127.0.0.1:40123),
-#       WORKDIR/pid (lighttpd) and WORKDIR/server.log; waits until /health/live answers.
-#       The state directory (socket, spool) is WORKDIR/state, or $SERVE_STATE_DIR.
+#       WORKDIR/pid (lighttpd), WORKDIR/launcher.pid (mnist-serve, lighttpd's parent
+#       and the leader of their session) and WORKDIR/server.log; waits until
+#       /health/live answers. The state directory (socket, spool) is WORKDIR/state, or
+#       $SERVE_STATE_DIR. The port is $SERVE_PORT, or a free one. The drain window is
+#       $DRAIN_SECONDS, 0 when unset (empty: mnist-serve's default).
 #   serve.sh stop WORKDIR
-#       stops lighttpd and makes sure no mnist-fcgi is left behind
+#       stops the service (SIGTERM to mnist-serve) and makes sure nothing is left
 # Needs top_srcdir and top_builddir (make check sets them).
 set -euo pipefail
 : "${top_srcdir:?}" "${top_builddir:?}"
@@ -19,21 +22,23 @@ free_port() {
 start() {
   local work=$1 model=$2 args=${3:---quiet}
   mkdir -p "$work"
-  local port
-  port=$(free_port)
+  local port=${SERVE_PORT:-}
+  [ -n "$port" ] || port=$(free_port)
+  local state=${SERVE_STATE_DIR:-$work/state}
   MNIST_WWW="$top_srcdir/www" MNIST_FCGI="$top_builddir/mnist-fcgi" \
   MNIST_ERRORS="$top_srcdir/lighttpd/errors" \
   MNIST_LIGHTTPD_CONF="$top_srcdir/lighttpd/lighttpd.conf" \
-  PORT=$port BIND=127.0.0.1 MODEL_PATH=$model STATE_DIR="${SERVE_STATE_DIR:-$work/state}" MNIST_FCGI_ARGS="$args" \
-    setsid "$top_builddir/mnist-serve" >"$work/server.log" 2>&1 &
-  echo $! >"$work/pid"
+  PORT=$port BIND=127.0.0.1 MODEL_PATH=$model STATE_DIR="$state" MNIST_FCGI_ARGS="$args" \
+    DRAIN_SECONDS=${DRAIN_SECONDS-0} setsid "$top_builddir/mnist-serve" >"$work/server.log" 2>&1 &
+  echo $! >"$work/launcher.pid"
   local url="http://127.0.0.1:$port"
   for _ in $(seq 200); do
     if curl -fsS -o /dev/null "$url/health/live" 2>/dev/null; then
       echo "$url" >"$work/url"
+      cp "$state/lighttpd.pid" "$work/pid"
       return 0
     fi
-    kill -0 "$(cat "$work/pid")" 2>/dev/null || break
+    kill -0 "$(cat "$work/launcher.pid")" 2>/dev/null || break
     sleep 0.05
   done
   echo "serve.sh: the service did not start; its log:" >&2
@@ -44,17 +49,17 @@ start() {
 
 stop() {
   local work=$1 pid
-  [ -f "$work/pid" ] || return 0
-  pid=$(cat "$work/pid")
+  [ -f "$work/launcher.pid" ] || return 0
+  pid=$(cat "$work/launcher.pid")
   kill -TERM "$pid" 2>/dev/null || true
   for _ in $(seq 100); do
     kill -0 "$pid" 2>/dev/null || break
     sleep 0.05
   done
   kill -KILL "$pid" 2>/dev/null || true
-  # lighttpd ran in its own session (setsid): anything left in it is an orphan
+  # mnist-serve ran in its own session (setsid): anything left in it is an orphan
   pkill -KILL -s "$pid" 2>/dev/null || true
-  rm -f "$work/pid"
+  rm -f "$work/pid" "$work/launcher.pid"
 }
 
 case "${1:-}" in
