@@ -14,6 +14,8 @@
 #                                       LOAD_SECONDS, 60) at 64 connections; statuses by
 #                                       request type, RSS and fds of mnist-fcgi and lighttpd
 #   tests/hardening.sh faults [--long]  the fault scripts in tests/faults/ (--long: more rounds)
+#   tests/hardening.sh operations       rolling updates through haproxy with 0 failed
+#                                       requests, and 1,000 and 4,000 connections
 #   tests/hardening.sh all [--long]     all of the above, in that order
 #
 # Environment:
@@ -386,9 +388,33 @@ stage_faults() {
   [ "$failed" -eq 0 ]
 }
 
+# Rolling updates through haproxy and overload at 1,000 and 4,000 connections
+# (tests/load/rollout.sh, tests/load/overload.sh): every check of both counts.
+stage_operations() {
+  need_pkg wrk curl python3-pil lighttpd haproxy
+  find_builddir
+  find_model
+  local t passed=0 failed=0 line
+  for t in rollout overload; do
+    log "operations test $t"
+    "$top/tests/load/$t.sh" 2>&1 | tee "$top_builddir/operations-$t.log" || true
+    line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$top_builddir/operations-$t.log" | tail -1)
+    if [ -z "$line" ]; then
+      echo "not ok - $t.sh ended without its summary line"
+      failed=$((failed + 1))
+      continue
+    fi
+    passed=$((passed + ${line%% passed*}))
+    line=${line#* passed, }
+    failed=$((failed + ${line%% failed*}))
+  done
+  printf '%d passed, %d failed\n' "$passed" "$failed"
+  [ "$failed" -eq 0 ]
+}
+
 stage_all() {
   local s rc=0
-  for s in fuzz sanitizers valgrind load faults; do
+  for s in fuzz sanitizers valgrind load faults operations; do
     log "stage $s"
     "$0" "$s" ${2:+"$2"} || rc=1
   done
@@ -403,6 +429,7 @@ case "$stage" in
   valgrind) stage_valgrind ;;
   load) stage_load ;;
   faults) stage_faults ;;
+  operations) stage_operations ;;
   all) stage_all "$@" ;;
   *)
     sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//' >&2

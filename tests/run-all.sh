@@ -67,6 +67,8 @@ stage "load test: wrk on /predict, valid and rejected requests, memory and fds f
 hardening load load
 stage "fault tests: kill -9 under load, model swaps, trainer killed and on a full disk, slow clients, the edge"
 hardening faults faults
+stage "operations: rolling updates through haproxy with 0 failed requests; 1,000 and 4,000 connections"
+hardening operations operations
 stage "valgrind: every unit test under memcheck"
 hardening valgrind valgrind
 stage "sanitizers: make check again, built with ASan + UBSan in build/asan"

@@ -1,0 +1,54 @@
+/* fd_budget: lighttpd's connection and descriptor limits derived from the open-files
+ * limit, 3 descriptors a connection plus a reserve. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "fd_budget.h"
+
+static void ample_limit_gives_what_is_wanted(void **state)
+{
+    (void)state;
+    fd_budget b;
+    assert_true(fd_budget_for(4096, 1048576, &b));
+    assert_int_equal(b.max_connections, 4096);
+    assert_int_equal(b.max_fds, 4096 * 3 + FDS_RESERVED);
+    assert_int_equal(b.hard_limit, 1048576);
+}
+
+/* 1,024 connections in 2,048 descriptors (lighttpd's defaults) ran out at 1,000
+ * clients: every connection must have its three descriptors within the limit */
+static void tight_limit_caps_connections(void **state)
+{
+    (void)state;
+    fd_budget b;
+    assert_true(fd_budget_for(4096, 2048, &b));
+    assert_int_equal(b.max_connections, (2048 - FDS_RESERVED) / 3);
+    assert_true(b.max_fds <= 2048);
+    assert_true(b.max_connections * FDS_PER_CONNECTION + FDS_RESERVED <= b.max_fds);
+    assert_true(fd_budget_for(4096, 20000, &b));
+    assert_int_equal(b.max_connections, 4096);
+    assert_true(b.max_fds <= 20000);
+}
+
+static void limit_too_small_is_refused(void **state)
+{
+    (void)state;
+    fd_budget b;
+    assert_false(fd_budget_for(4096, FDS_RESERVED + 3 * MIN_CONNECTIONS - 1, &b));
+    assert_true(fd_budget_for(4096, FDS_RESERVED + 3 * MIN_CONNECTIONS, &b));
+    assert_int_equal(b.max_connections, MIN_CONNECTIONS);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(ample_limit_gives_what_is_wanted),
+        cmocka_unit_test(tight_limit_caps_connections),
+        cmocka_unit_test(limit_too_small_is_refused),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
