@@ -11,7 +11,9 @@
 #      /mnt/model-storage; SIGTERM leaves a checkpoint (exit 143) and a rerun resumes
 #   2. the inference image, with that directory mounted read-only, answers /health 200,
 #      /health/live, the web UI, and /predict correctly on port 5000
-#   3. image sizes and build times are printed; the inference image must stay within
+#   3. podman stop of that container under load, with a second replica behind haproxy
+#      (tests/load/lb.sh): exit 0 and no failed request, the time to exit printed
+#   4. image sizes and build times are printed; the inference image must stay within
 #      MAX_INFERENCE_MB (100) megabytes uncompressed
 #
 # Slow: the first run takes several minutes (debootstrap, two builds, training).
@@ -89,7 +91,7 @@ apt_install() {
 }
 need=()
 for pair in buildah:buildah podman:podman runc:runc debootstrap:debootstrap curl:curl \
-  iptables:iptables; do
+  iptables:iptables haproxy:haproxy wrk:wrk; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || [ -x "/usr/sbin/${pair%%:*}" ] || need+=("${pair#*:}")
 done
 # podman's network stack (bookworm's podman uses netavark when it is installed)
@@ -360,10 +362,46 @@ check "the root filesystem is read-only" \
   bash -c "! podman ${storage[*]} exec '$infer' touch /usr/local/x 2>/dev/null"
 check "the model volume is read-only" \
   bash -c "! podman ${storage[*]} exec '$infer' touch /mnt/model-storage/x 2>/dev/null"
-stop_service() { podman "${storage[@]}" stop -t 10 "$infer" >/dev/null; }
-check "SIGTERM stops the service" stop_service
-check "... promptly and cleanly (exit 0 or 143)" \
-  bash -c "[[ '$(podman "${storage[@]}" inspect --format '{{.State.ExitCode}}' "$infer")' =~ ^(0|143)$ ]]"
+
+# ---------------------------------------------------------------- stop under load
+# podman stop sends SIGTERM and runs no preStop hook: the drain alone must carry it.
+# A second replica and haproxy (tests/load/lb.sh, as kube-proxy behaves) stand in for
+# the Deployment and its Service; the stopped one leaves through its failing readiness.
+stage "podman stop under load, behind haproxy"
+# shellcheck source=tests/load/lb.sh
+source "$top_srcdir/tests/load/lb.sh"
+infer2=$infer-2
+podman "${storage[@]}" run -d --name "$infer2" "${run_opts[@]}" "${restricted[@]}" \
+  -v "$(emptydir inference-tmp-2):/tmp" -p "127.0.0.1:$((port + 1)):5000" \
+  -v "$models:/mnt/model-storage:ro" "$infer_image" >/dev/null 2>"$work/infer-run-2.log" &&
+  containers+=("$infer2")
+for _ in $(seq 100); do
+  [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 3 "http://127.0.0.1:$((port + 1))/health")" = 200 ] && break
+  sleep 0.3
+done
+lb_start "$work" $((port + 2)) a="127.0.0.1:$port" b="127.0.0.1:$((port + 1))"
+for _ in $(seq 100); do lb_up a && lb_up b && break; sleep 0.1; done
+check "haproxy sees both replicas up" bash -c "[ '$(lb_state a)$(lb_state b)' = 22 ]"
+FAULT_BODY=$work/digit-0.json FAULT_TYPE=application/json wrk -t2 -c16 -d600s --timeout 5s \
+  -s "$top_srcdir/tests/faults/count.lua" "http://127.0.0.1:$((port + 2))" >"$work/load.out" 2>&1 &
+load=$!
+sleep 2
+start_ms=$(date +%s%3N)
+podman "${storage[@]}" stop -t 60 "$infer" >/dev/null
+stop_ms=$(($(date +%s%3N) - start_ms))
+sleep 1
+kill -INT "$load"
+wait "$load"
+lb_stop
+sed -n 's/^FAULT /load through haproxy: /p' "$work/load.out" >&2
+say "podman stop took $stop_ms ms (the 20 s drain window, then the requests in flight)"
+errors=$(awk '$1 == "FAULT" && $2 == "socket_errors" {print $4 + $6 + $8 + $10}' "$work/load.out")
+other=$(awk '$1 == "FAULT" && $2 == "status" && $3 != 200 {n += $4} END {print n + 0}' "$work/load.out")
+check "podman stop under load: the container exits 0" \
+  test "$(podman "${storage[@]}" inspect --format '{{.State.ExitCode}}' "$infer")" = 0
+check "podman stop under load: no socket error (${errors:-none counted})" test "${errors:-1}" = 0
+check "podman stop under load: no answer but 200 ($other)" test "$other" = 0
+check "podman stop under load: within the 45 s grace period ($stop_ms ms)" test "$stop_ms" -lt 45000
 
 # ---------------------------------------------------------------- figures
 stage "figures"
@@ -377,6 +415,7 @@ printf 'image sizes (uncompressed): mnist-train %s MB, mnist-inference %s MB, de
 printf 'build times (%s): %s\n' "${layers#--}" "$(tr '\n' ' ' <"$work/build-times")"
 printf 'training in the container (2 epochs of 6000 images, resumed after epoch 1): %d s\n' "$train_seconds"
 printf 'inference container memory after 10 predictions (RSS, all processes): %d MB\n' $((rss_kb / 1024))
+printf 'podman stop under load: %d ms to exit\n' "$stop_ms"
 check "the inference image is at most $max_mb MB" test "$infer_bytes" -le $((max_mb * 1000000))
 
 finish

@@ -23,6 +23,8 @@ set -euo pipefail
 : "${top_srcdir:?}" "${top_builddir:?}" "${MNIST_TEST_MODEL:?}"
 # shellcheck source=tests/faults/common.sh
 source "$top_srcdir/tests/faults/common.sh"
+# shellcheck source=tests/load/lb.sh
+source "$top_srcdir/tests/load/lb.sh"
 
 conns=${ROLLOUT_CONNECTIONS:-16}
 command -v haproxy >/dev/null || { echo "rollout.sh: haproxy is needed (Debian package haproxy)" >&2; exit 1; }
@@ -34,64 +36,14 @@ declare -A port
 for r in r1 r2 r3 r4; do port[$r]=$(free_port); done
 lb_port=$(free_port)
 url=http://127.0.0.1:$lb_port
-haproxy_pid=
 running=()
 
 rollout_cleanup() {
   local r
   for r in "${running[@]}"; do "$serve" stop "$work/$r" || true; done # stopped ones: no pid file
-  [ -z "$haproxy_pid" ] || kill "$haproxy_pid" 2>/dev/null || true
+  lb_stop
 }
 trap 'rollout_cleanup; fault_cleanup' EXIT
-
-write_haproxy_cfg() {
-  cat >"$work/haproxy.cfg" <<EOF
-global
-  stats socket $work/haproxy.sock mode 600 level admin
-  maxconn 4096
-defaults
-  mode tcp
-  retries 0
-  no option redispatch
-  timeout connect 5s
-  timeout client 60s
-  timeout server 60s
-  timeout check 3s
-  # the readiness probe: periodSeconds 5, failureThreshold 3, successThreshold 1
-  default-server inter 5s fall 3 rise 1
-frontend service
-  bind 127.0.0.1:$lb_port
-  default_backend pods
-backend pods
-  balance roundrobin
-  option httpchk GET /health
-  http-check expect status 200
-  server r1 127.0.0.1:${port[r1]} check
-  server r2 127.0.0.1:${port[r2]} check
-  server r3 127.0.0.1:${port[r3]} check disabled
-  server r4 127.0.0.1:${port[r4]} check disabled
-EOF
-}
-
-# lb COMMAND: haproxy's runtime API (what kube-proxy's endpoint updates stand for)
-lb() {
-  "$py" - "$work/haproxy.sock" "$1" <<'PY'
-import socket, sys
-s = socket.socket(socket.AF_UNIX)
-s.connect(sys.argv[1])
-s.sendall(sys.argv[2].encode() + b"\n")
-out = b""
-while True:
-    b = s.recv(65536)
-    if not b:
-        break
-    out += b
-sys.stdout.write(out.decode())
-PY
-}
-# lb_state REPLICA: haproxy's operational state of it: 2 is up
-lb_state() { lb "show servers state pods" | awk -v r="$1" '$4 == r {print $6}'; }
-lb_up() { [ "$(lb_state "$1")" = 2 ]; }
 
 wait_for() { # SECONDS COMMAND...: until COMMAND succeeds, at most SECONDS
   local deadline=$((SECONDS + $1))
@@ -180,12 +132,10 @@ scale_down() {
 }
 
 make_digit "$work/digit.png"
-write_haproxy_cfg
 start_replica r1
 start_replica r2
-haproxy -f "$work/haproxy.cfg" -db >"$work/haproxy.log" 2>&1 &
-haproxy_pid=$!
-wait_for 10 test -S "$work/haproxy.sock"
+lb_start "$work" "$lb_port" r1="127.0.0.1:${port[r1]}" r2="127.0.0.1:${port[r2]}" \
+  r3="127.0.0.1:${port[r3]}:off" r4="127.0.0.1:${port[r4]}:off"
 if ! wait_for 10 lb_up r1 || ! wait_for 10 lb_up r2; then
   fail "haproxy never saw r1 and r2 up"
 fi
