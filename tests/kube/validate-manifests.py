@@ -556,6 +556,18 @@ def contract_checks(objects, variant, top):
         s = dep()["spec"]["strategy"]
         expect(s["type"] == "RollingUpdate" and s["rollingUpdate"] == {"maxUnavailable": 0, "maxSurge": 1}, s)
 
+    @c("stopping: no preStop; the grace period covers the drain window and the requests in flight")
+    def _():
+        d = dep()["spec"]
+        expect(d.get("minReadySeconds", 0) >= 5, "minReadySeconds")
+        expect("lifecycle" not in dc(), "the drain runs on SIGTERM alone: no preStop")
+        drain = int(env_of(dc()).get("DRAIN_SECONDS", "20"))
+        p = dc()["readinessProbe"]
+        expect(drain >= p["periodSeconds"] * p["failureThreshold"],
+               ("the window must outlast the readiness probe's detection", drain))
+        grace = d["template"]["spec"]["terminationGracePeriodSeconds"]
+        expect(grace >= drain + 10 + 5, ("grace >= drain + 10 s in flight + margin", grace, drain))
+
     @c("readinessProbe GET /health :5000, 10/5/3/3")
     def _():
         p = dc()["readinessProbe"]
@@ -609,11 +621,11 @@ def contract_checks(objects, variant, top):
         expect(not selects(s["selector"], job()["spec"]["template"]["metadata"]["labels"]),
                "the Service must not select the training pod")
 
-    @c("PodDisruptionBudget minAvailable 1 over the inference pods")
+    @c("PodDisruptionBudget maxUnavailable 1 over the inference pods")
     def _():
         p = pdb()
         expect(p["apiVersion"] == "policy/v1", p["apiVersion"])
-        expect(p["spec"]["minAvailable"] == 1, p["spec"])
+        expect(p["spec"].get("maxUnavailable") == 1 and "minAvailable" not in p["spec"], p["spec"])
         expect(selects(p["spec"]["selector"]["matchLabels"], dep()["spec"]["template"]["metadata"]["labels"]),
                "selector")
 
