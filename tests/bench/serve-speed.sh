@@ -125,7 +125,11 @@ PY
 kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
 r1=$(kb "$httpd" VmRSS) r2=$(kb "$fcgi" VmRSS) r3=$(kb "$sup" VmRSS)
 h1=$(kb "$httpd" VmHWM) h2=$(kb "$fcgi" VmHWM)
-printf 'memory after the run: lighttpd %.1f MB + mnist-fcgi %.1f MB (responder) + %.1f MB (supervisor) = %.1f MB RSS (target <= 30 MB); peaks %.1f + %.1f MB\n' \
-  "$(bc -l <<<"$r1/1024")" "$(bc -l <<<"$r2/1024")" "$(bc -l <<<"$r3/1024")" \
-  "$(bc -l <<<"($r1+$r2+$r3)/1024")" "$(bc -l <<<"$h1/1024")" "$(bc -l <<<"$h2/1024")"
+# mnist-serve, lighttpd's parent (which drains on SIGTERM)
+launcher=$(cat "$work/svc/launcher.pid")
+r0=0
+[ "$launcher" = "$httpd" ] || r0=$(kb "$launcher" VmRSS)
+printf 'memory after the run: mnist-serve %.1f MB + lighttpd %.1f MB + mnist-fcgi %.1f MB (responder) + %.1f MB (supervisor) = %.1f MB RSS (target <= 30 MB); peaks %.1f + %.1f MB\n' \
+  "$(bc -l <<<"$r0/1024")" "$(bc -l <<<"$r1/1024")" "$(bc -l <<<"$r2/1024")" "$(bc -l <<<"$r3/1024")" \
+  "$(bc -l <<<"($r0+$r1+$r2+$r3)/1024")" "$(bc -l <<<"$h1/1024")" "$(bc -l <<<"$h2/1024")"
 echo "load average after: $(load); mnist-fcgi threads: $(awk '/^Threads:/ {print $2}' "/proc/$fcgi/status")"
