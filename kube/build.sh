@@ -202,15 +202,22 @@ if [ $dry_run = 1 ]; then
   printf '%s' "$block" | sed 's/^/    /' >&2
   exit 0
 fi
-new=$(mktemp "$kustomization.XXXXXX")
-trap 'rm -f -- "$new"' EXIT
-awk -v block="$block" '
-  /^images:/ { skip = 1; next }
-  skip && /^[^ \t-]/ { skip = 0 }
-  !skip { print }
-  END { printf "%s", block }
-' "$kustomization" >"$new"
-chmod --reference="$kustomization" "$new" 2>/dev/null || chmod 0644 "$new"
-mv -f -- "$new" "$kustomization"
-say "${kustomization#"$top"/} now names $registry/mnist-{train,inference}:$tag"
+set_images() { # FILE: its images: block becomes $block
+  local new
+  new=$(mktemp "$1.XXXXXX")
+  trap 'rm -f -- "$new"' EXIT
+  awk -v block="$block" '
+    /^images:/ { skip = 1; next }
+    skip && /^[^ \t-]/ { skip = 0 }
+    !skip { print }
+    END { printf "%s", block }
+  ' "$1" >"$new"
+  chmod --reference="$1" "$new" 2>/dev/null || chmod 0644 "$new"
+  mv -f -- "$new" "$1"
+  say "${1#"$top"/} now names $registry/mnist-{train,inference}:$tag"
+}
+set_images "$kustomization"
+# the KServe overlay's runtime is not a base object: its kustomization names the images too
+kserve=${KSERVE_KUSTOMIZATION:-$(dirname "$kustomization")/../kserve/kustomization.yaml}
+[ ! -f "$kserve" ] || set_images "$kserve"
 say "next: kube/deploy.sh (or kube/deploy.sh --retrain to train a new model with this trainer)"

@@ -30,6 +30,7 @@ cp -r "$top_srcdir/kube" "$tree/kube"
 cp "$top_srcdir/trainer/Dockerfile" "$tree/trainer/"
 cp "$top_srcdir/fcgi/Dockerfile" "$tree/fcgi/"
 original=$(cat "$tree/kube/base/kustomization.yaml")
+original_kserve=$(cat "$tree/kube/kserve/kustomization.yaml")
 mkdir -p "$work/sys"
 for t in bash env sed awk grep date mktemp chmod mv rm cat dirname basename tr head tail cp; do
   p=$(command -v "$t") && ln -s "$p" "$work/sys/$t"
@@ -47,6 +48,7 @@ run() {
   mkdir -p "$dir/bin" "$dir/state" "$dir/home/.docker"
   for t in ${tools//,/ }; do ln -s "$here/fake-tools" "$dir/bin/$t"; done
   printf '%s\n' "$original" >"$tree/kube/base/kustomization.yaml"
+  printf '%s\n' "$original_kserve" >"$tree/kube/kserve/kustomization.yaml"
   status=0
   env -i PATH="$dir/bin:$work/sys" HOME="$dir/home" FAKE_STATE="$dir/state" \
     KUSTOMIZATION="$tree/kube/base/kustomization.yaml" "${envs[@]}" \
@@ -54,6 +56,8 @@ run() {
   err=$(cat "$dir/err")
   calls=$(cat "$dir/state/calls" 2>/dev/null)
   kustomization=$(cat "$tree/kube/base/kustomization.yaml")
+  # shellcheck disable=SC2034 # read by the checks eval runs
+  kserve_kustomization=$(cat "$tree/kube/kserve/kustomization.yaml")
 }
 said() { grep -qF -e "$1" <<<"$err"; }
 called() { grep -qF -e "$1" <<<"$calls"; }
@@ -78,6 +82,8 @@ check "docker: pushes only after both builds" eval \
   '[ "$(grep -n "docker build" <<<"$calls" | tail -1 | cut -d: -f1)" -lt "$(grep -n "docker push" <<<"$calls" | head -1 | cut -d: -f1)" ]'
 check "docker: the kustomization names the pushed images by commit" eval \
   'grep -q "newName: gcr.io/proj/mnist-train$" <<<"$kustomization" && [ "$(grep -c "newTag: \"0123456789ab\"" <<<"$kustomization")" = 2 ]'
+check "docker: the KServe overlay names the same images" eval \
+  'grep -q "newName: gcr.io/proj/mnist-inference$" <<<"$kserve_kustomization" && [ "$(grep -c "newTag: \"0123456789ab\"" <<<"$kserve_kustomization")" = 2 ]'
 check "docker: the rest of the kustomization is untouched" \
   test "$(sed '/^images:/,$d' <<<"$kustomization")" = "$(sed '/^images:/,$d' <<<"$original")"
 cp "$tree/kube/base/kustomization.yaml" "$work/built-kustomization.yaml"
