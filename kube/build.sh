@@ -202,10 +202,10 @@ if [ $dry_run = 1 ]; then
   printf '%s' "$block" | sed 's/^/    /' >&2
   exit 0
 fi
+new=
+trap 'rm -f -- "$new"' EXIT
 set_images() { # FILE: its images: block becomes $block
-  local new
   new=$(mktemp "$1.XXXXXX")
-  trap 'rm -f -- "$new"' EXIT
   awk -v block="$block" '
     /^images:/ { skip = 1; next }
     skip && /^[^ \t-]/ { skip = 0 }
@@ -214,6 +214,7 @@ set_images() { # FILE: its images: block becomes $block
   ' "$1" >"$new"
   chmod --reference="$1" "$new" 2>/dev/null || chmod 0644 "$new"
   mv -f -- "$new" "$1"
+  new=
   say "${1#"$top"/} now names $registry/mnist-{train,inference}:$tag"
 }
 set_images "$kustomization"
