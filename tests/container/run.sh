@@ -293,7 +293,7 @@ check "the restarted trainer exits 0" test "$status" -eq 0 || tail -20 "$work/tr
 check "the restarted trainer resumed from the checkpoint" grep -q '^Resuming from ' "$work/train-2.log"
 check "the model is published at /mnt/model-storage/mnist_model.safetensors" \
   test -s "$models/mnist_model.safetensors"
-check "the model file belongs to UID $uid" test "$(stat -c %u "$models/mnist_model.safetensors")" = "$uid"
+check "the model file belongs to UID $uid" test "$(stat -L -c %u "$models/mnist_model.safetensors")" = "$uid"
 check "the checkpoint is gone once the model is published" test ! -e "$models/mnist_model.safetensors.ckpt"
 grep -E '^Test - ' "$work/train-2.log" | tail -1 >&2
 # a missing data directory exits 65, as Kubernetes would report it
