@@ -14,4 +14,8 @@ route_id handle_v2(worker *w, http_request *r);
  * everything /health shows). */
 void write_model_json(out_buf *o, const live_model *m, bool full);
 
+/* The versions kept beside the model for rollback, newest first, as a JSON array of
+ * version strings (the served one is the model's version). */
+void write_versions_json(out_buf *o, model_store *store);
+
 #endif

@@ -32,6 +32,12 @@ struct model_store {
     time_t error_at;
     unsigned long loads, refusals;
 
+    mn_version_layout layout;      /* DIR/versions and the names in it */
+    bool have_layout;
+    mn_version_entry *available;   /* guarded by lock: the kept versions, newest first */
+    size_t navailable;
+    file_id versions_dir;          /* the watcher's last look at DIR/versions */
+
     int interval_ms;
     pthread_t watcher;
     bool watching;
@@ -133,7 +139,8 @@ fail:
     return NULL;
 }
 
-bool model_store_poll(model_store *store)
+/* Loads the file the path opens when it is new; true when it was swapped in. */
+static bool poll_model(model_store *store)
 {
     struct stat st;
     int fd = open(store->path, O_RDONLY | O_CLOEXEC);
@@ -190,6 +197,38 @@ bool model_store_poll(model_store *store)
     return m != NULL;
 }
 
+/* Lists DIR/versions again when a model was just loaded or the directory changed (a
+ * publish, a prune: entries come and go), so that /health and /v2 answer from memory. */
+static void refresh_versions(model_store *store, bool loaded)
+{
+    struct stat st;
+    file_id id;
+    memset(&id, 0, sizeof id);
+    if (!store->have_layout)
+        return;
+    if (stat(store->layout.versions, &st) == 0)
+        id = id_of(&st);
+    if (!loaded && same_file(&id, &store->versions_dir))
+        return;
+    store->versions_dir = id;
+    mn_versions v;
+    if (mn_versions_list(&store->layout, &v, NULL) != MN_OK)
+        memset(&v, 0, sizeof v); /* unreadable: nothing to offer */
+    pthread_mutex_lock(&store->lock);
+    mn_version_entry *old = store->available;
+    store->available = v.items;
+    store->navailable = v.count;
+    pthread_mutex_unlock(&store->lock);
+    free(old);
+}
+
+bool model_store_poll(model_store *store)
+{
+    bool loaded = poll_model(store);
+    refresh_versions(store, loaded);
+    return loaded;
+}
+
 static void *watch(void *arg)
 {
     model_store *store = arg;
@@ -226,6 +265,7 @@ model_store *model_store_create(const char *path, int interval_ms)
     pthread_mutex_init(&store->stop_lock, NULL);
     pthread_cond_init(&store->stop_cond, NULL);
     store->interval_ms = interval_ms;
+    store->have_layout = mn_versions_layout(path, &store->layout, NULL) == MN_OK;
     model_store_poll(store);
     if (interval_ms > 0 && pthread_create(&store->watcher, NULL, watch, store) == 0)
         store->watching = true;
@@ -244,6 +284,7 @@ void model_store_destroy(model_store *store)
         pthread_join(store->watcher, NULL);
     }
     model_release(store->current);
+    free(store->available);
     pthread_mutex_destroy(&store->lock);
     pthread_mutex_destroy(&store->stop_lock);
     pthread_cond_destroy(&store->stop_cond);
@@ -264,4 +305,21 @@ void model_store_status(model_store *store, char *error, size_t error_size,
 const char *model_store_path(const model_store *store)
 {
     return store->path;
+}
+
+size_t model_store_versions(model_store *store, mn_version_entry *out, size_t max)
+{
+    pthread_mutex_lock(&store->lock);
+    size_t n = store->navailable < max ? store->navailable : max;
+    if (n)
+        memcpy(out, store->available, n * sizeof *out);
+    pthread_mutex_unlock(&store->lock);
+    return n;
+}
+
+bool model_store_version_report(const model_store *store, const char *version, char *out,
+                                size_t size)
+{
+    return store->have_layout &&
+           mn_versions_file(&store->layout, version, MN_VERSION_REPORT, out, size, NULL) == MN_OK;
 }

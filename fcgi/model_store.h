@@ -5,7 +5,12 @@
  * reference frees it. A watcher thread polls the file every interval: a new inode,
  * size, mtime or ctime means a new file, which is loaded and checked completely
  * (mn_model_load) before it replaces the current model. A file that fails is refused
- * and remembered, the current model keeps serving, and /health reports why. */
+ * and remembered, the current model keeps serving, and /health reports why.
+ *
+ * The path may be a link into DIR/versions (mn_versions.h): open() follows it, so a
+ * link switched to another version, older or newer, is a new inode and is loaded. The
+ * versions directory is listed by the watcher (when a model is loaded and when the
+ * directory changes), never by a request. */
 #ifndef FCGI_MODEL_STORE_H
 #define FCGI_MODEL_STORE_H
 
@@ -17,6 +22,7 @@
 
 #include "mn_metadata.h"
 #include "mn_net.h"
+#include "mn_versions.h"
 
 typedef struct live_model {
     atomic_int refs;
@@ -52,5 +58,14 @@ void model_store_status(model_store *store, char *error, size_t error_size,
                         time_t *error_at, unsigned long *loads, unsigned long *refused);
 
 const char *model_store_path(const model_store *store);
+
+/* The versions kept beside the model, newest first, as last listed by the watcher:
+ * copies up to MAX entries into OUT and returns how many it copied. */
+size_t model_store_versions(model_store *store, mn_version_entry *out, size_t max);
+
+/* DIR/versions/NAME.VERSION.report.json for the model path into OUT; false when the
+ * path has no versions layout (a name too long). */
+bool model_store_version_report(const model_store *store, const char *version, char *out,
+                                size_t size);
 
 #endif

@@ -79,6 +79,19 @@ void write_model_json(out_buf *o, const live_model *m, bool full)
     out_puts(o, "}");
 }
 
+/* More than the trainer keeps by default; a directory with more lists the newest. */
+#define MAX_LISTED_VERSIONS 64
+
+void write_versions_json(out_buf *o, model_store *store)
+{
+    mn_version_entry v[MAX_LISTED_VERSIONS];
+    size_t n = model_store_versions(store, v, MAX_LISTED_VERSIONS);
+    out_puts(o, "[");
+    for (size_t i = 0; i < n; i++)
+        out_printf(o, "%s\"%s\"", i ? "," : "", v[i].version);
+    out_puts(o, "]");
+}
+
 static void handle_health(worker *w, http_request *r)
 {
     live_model *m = model_store_acquire(w->srv->store);
@@ -96,6 +109,8 @@ static void handle_health(worker *w, http_request *r)
         out_puts(o, ",\"model\":");
         write_model_json(o, m, true);
     }
+    out_puts(o, ",\"available_versions\":");
+    write_versions_json(o, w->srv->store);
     if (error[0]) {
         /* without a model: why; with one: the last replacement that was refused */
         char at[32];
@@ -129,17 +144,24 @@ static void handle_metrics(worker *w, http_request *r)
     http_send(w, r, 200, "text/plain; version=0.0.4; charset=utf-8", NULL);
 }
 
-/* GET /model/report: the trainer's JSON report beside the model file
- * (NAME.safetensors -> NAME.report.json), read fresh on each request. */
+/* GET /model/report: the trainer's JSON report of the served version
+ * (DIR/versions/NAME.VERSION.report.json) when it is kept, else the one beside the
+ * model file (NAME.safetensors -> NAME.report.json); read fresh on each request. */
 static void handle_report(worker *w, http_request *r)
 {
-    const char *model = model_store_path(w->srv->store);
-    size_t n = strlen(model);
-    static const char ext[] = ".safetensors";
-    if (n > sizeof ext - 1 && strcmp(model + n - (sizeof ext - 1), ext) == 0)
-        n -= sizeof ext - 1;
     char path[4200];
-    snprintf(path, sizeof path, "%.*s.report.json", (int)n, model);
+    live_model *m = model_store_acquire(w->srv->store);
+    bool versioned = m && model_store_version_report(w->srv->store, m->version, path, sizeof path) &&
+                     access(path, F_OK) == 0;
+    model_release(m);
+    if (!versioned) {
+        const char *model = model_store_path(w->srv->store);
+        size_t n = strlen(model);
+        static const char ext[] = ".safetensors";
+        if (n > sizeof ext - 1 && strcmp(model + n - (sizeof ext - 1), ext) == 0)
+            n -= sizeof ext - 1;
+        snprintf(path, sizeof path, "%.*s.report.json", (int)n, model);
+    }
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     struct stat st;
     if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {

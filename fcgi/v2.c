@@ -48,7 +48,11 @@ static void model_metadata(worker *w, http_request *r, const live_model *m)
     out_printf(o, "{\"name\":\"%s\",\"versions\":[", MODEL_NAME);
     if (m)
         out_json_string(o, m->version);
-    out_puts(o, "],\"platform\":\"mnist-service_c\","
+    /* an extension of the protocol's metadata: what a rollback could serve; "versions"
+     * stays what may be requested, the served version only */
+    out_puts(o, "],\"available_versions\":");
+    write_versions_json(o, w->srv->store);
+    out_puts(o, ",\"platform\":\"mnist-service_c\","
                 "\"inputs\":[{\"name\":\"input\",\"datatype\":\"FP32\",\"shape\":[-1,1,28,28]}],"
                 "\"outputs\":[{\"name\":\"probabilities\",\"datatype\":\"FP32\",\"shape\":[-1,10]}]");
     if (m) {

@@ -22,12 +22,17 @@
 #                        the cluster is reachable
 #   --retrain            delete the finished (or running) Job and train a new model; the
 #                        service keeps serving the old one and reloads the new one
+#   --rollback [VERSION] deploy nothing: run the Job mnist-rollback (the trainer image's
+#                        mnist-model rollback [VERSION] on the model volume), wait for
+#                        it and show its log; without VERSION, the newest version older
+#                        than the served one. The inference pods serve it within their
+#                        reload interval.
 #   --overlay NAME       deploy kube/overlays/NAME (e.g. rwx) instead of kube/
 #   -k, --kustomize DIR  deploy this kustomization directory
 #   -n, --namespace NS   the namespace (default: the context's)
 #   -h, --help
-# Environment: NAMESPACE, JOB_TIMEOUT [1800], ROLLOUT_TIMEOUT [600], LB_TIMEOUT [600]
-# (seconds), POLL_INTERVAL [5], KUBECTL [kubectl].
+# Environment: NAMESPACE, JOB_TIMEOUT [1800], ROLLOUT_TIMEOUT [600], LB_TIMEOUT [600],
+# ROLLBACK_TIMEOUT [300] (seconds), POLL_INTERVAL [5], KUBECTL [kubectl].
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -35,7 +40,10 @@ kdir=$here
 namespace=${NAMESPACE:-}
 dry_run=0
 retrain=0
+rollback=0
+rollback_version=
 job_timeout=${JOB_TIMEOUT:-1800}
+rollback_timeout=${ROLLBACK_TIMEOUT:-300}
 rollout_timeout=${ROLLOUT_TIMEOUT:-600}
 lb_timeout=${LB_TIMEOUT:-600}
 poll=${POLL_INTERVAL:-5}
@@ -43,6 +51,7 @@ kubectl_bin=${KUBECTL:-kubectl}
 
 readonly job=mnist-training deployment=mnist-inference service=mnist-inference-service
 readonly job_pods=app=mnist,component=training inference_pods=app=mnist,component=inference
+readonly rollback_job=mnist-rollback rollback_pods=app=mnist,component=rollback
 
 say() { printf 'deploy.sh: %s\n' "$*" >&2; }
 die() { say "$*"; exit 1; }
@@ -53,6 +62,10 @@ while [ $# -gt 0 ]; do
   case $1 in
     --dry-run) dry_run=1 ;;
     --retrain) retrain=1 ;;
+    --rollback)
+      rollback=1
+      if [ $# -ge 2 ] && [[ $2 != -* ]]; then rollback_version=$2; shift; fi ;;
+    --rollback=*) rollback=1; rollback_version=${1#*=} ;;
     --overlay) [ $# -ge 2 ] || die "--overlay needs a name"; kdir=$here/overlays/$2; shift ;;
     --overlay=*) kdir=$here/overlays/${1#*=} ;;
     -k | --kustomize) [ $# -ge 2 ] || die "$1 needs a directory"; kdir=$2; shift ;;
@@ -64,7 +77,10 @@ while [ $# -gt 0 ]; do
   esac
   shift
 done
-for n in "$job_timeout" "$rollout_timeout" "$lb_timeout" "$poll"; do
+[ $rollback = 0 ] || [ $retrain = 0 ] || die "--rollback and --retrain do not go together"
+[[ -z $rollback_version || $rollback_version =~ ^[0-9a-fA-F]{4,12}$ ]] ||
+  die "--rollback: '$rollback_version' is not a version (4 to 12 hex digits; mnist-model list shows them)"
+for n in "$job_timeout" "$rollout_timeout" "$lb_timeout" "$rollback_timeout" "$poll"; do
   case $n in '' | *[!0-9]*) die "timeouts and POLL_INTERVAL are whole seconds, not '$n'" ;; esac
 done
 [ -d "$kdir" ] || die "no kustomization directory $kdir"
@@ -204,18 +220,166 @@ report_pods() {
   done < <(pods "$1")
 }
 
+# the Job's state: its true conditions (Complete, Failed, ...) and its image
+job_state() { # [NAME]: the training Job's by default
+  [ $reachable = 1 ] || return 0
+  kc get job "${1:-$job}" --ignore-not-found \
+    -o jsonpath='{.metadata.name}{"|"}{.status.conditions[?(@.status=="True")].type}{"|"}{.spec.template.spec.containers[0].image}' 2>/dev/null
+}
+
+# ---------------------------------------------------------------- rollback
+# The Job mnist-rollback: the trainer image's mnist-model on the model volume, mounted
+# read-write, with the training Job's pod settings (tests/kube/deploy.sh checks that
+# they agree with kube/base/training-job.yaml): the restricted security context, the
+# label every pod that mounts the volume carries and, unless the manifests removed it
+# (the rwx overlay), the podAffinity that puts it on the node the volume is attached
+# to. Small requests: it runs for a second and must fit beside the inference pods.
+rollback_manifest() {
+  local args='["rollback"]' affinity=
+  [ -z "$rollback_version" ] || args="[\"rollback\", \"$rollback_version\"]"
+  # the rendered training Job decides the co-location
+  if awk '/^kind: Job$/ { j = 1 } /^---/ { j = 0 } j' "$rendered" | grep -q 'podAffinity:'; then
+    affinity='      affinity:
+        podAffinity:
+          requiredDuringSchedulingIgnoredDuringExecution:
+            - labelSelector:
+                matchLabels:
+                  mnist/volume: model-storage-pvc
+              topologyKey: kubernetes.io/hostname'
+  fi
+  cat <<EOF
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: $rollback_job
+  labels:
+    app: mnist
+    component: rollback
+spec:
+  # mnist-model's exit status says why it failed; running it again would not help
+  backoffLimit: 0
+  activeDeadlineSeconds: $rollback_timeout
+  ttlSecondsAfterFinished: 86400
+  template:
+    metadata:
+      labels:
+        app: mnist
+        component: rollback
+        mnist/volume: model-storage-pvc
+    spec:
+      restartPolicy: Never
+      automountServiceAccountToken: false
+      enableServiceLinks: false
+$affinity
+      securityContext:
+        runAsNonRoot: true
+        runAsUser: 10001
+        runAsGroup: 10001
+        fsGroup: 10001
+        fsGroupChangePolicy: OnRootMismatch
+        seccompProfile:
+          type: RuntimeDefault
+      containers:
+        - name: rollback
+          image: $job_image
+          imagePullPolicy: IfNotPresent
+          command: ["/usr/local/bin/mnist-model"]
+          args: $args
+          env:
+            - name: MODEL_PATH
+              value: /mnt/model-storage/mnist_model.safetensors
+          resources:
+            requests:
+              cpu: 100m
+              memory: 64Mi
+            limits:
+              cpu: "1"
+              memory: 256Mi
+          securityContext:
+            allowPrivilegeEscalation: false
+            readOnlyRootFilesystem: true
+            capabilities:
+              drop: ["ALL"]
+          volumeMounts:
+            - name: model-storage
+              mountPath: /mnt/model-storage
+            - name: tmp
+              mountPath: /tmp
+      volumes:
+        - name: model-storage
+          persistentVolumeClaim:
+            claimName: model-storage-pvc
+        - name: tmp
+          emptyDir:
+            sizeLimit: 16Mi
+EOF
+}
+
+# rollback_failed POD: says why mnist-model failed, with its pod and Job, and exits 1
+rollback_failed() {
+  local pod=$1 code
+  code=$(kc get pods -l "$rollback_pods" \
+    -o jsonpath='{.items[0].status.containerStatuses[0].state.terminated.exitCode}' 2>/dev/null || true)
+  case $code in
+    64) say "rollback FAILED: mnist-model refused its arguments (exit 64)" ;;
+    65) say "rollback FAILED: no such version, none older, or the version fails a check (exit 65); nothing changed" ;;
+    74) say "rollback FAILED: an I/O error on the model volume (exit 74); nothing changed" ;;
+    *) say "rollback FAILED${code:+ (exit $code)}" ;;
+  esac
+  [ -z "$pod" ] || explain "$pod" || true # (a failed query must not end the report)
+  say "--- kubectl describe job $rollback_job:"
+  kc describe job "$rollback_job" 2>&1 | sed 's/^/    /' >&2
+  exit 1
+}
+
+# run_rollback: applies the Job, waits for it, shows mnist-model's log; exits
+run_rollback() {
+  local manifest=$work/rollback-job.yaml found conditions image pod deadline
+  step "rollback: Job $rollback_job runs mnist-model rollback ${rollback_version:-(to the previous version)}"
+  rollback_manifest >"$manifest"
+  if [ $dry_run = 1 ]; then
+    say "would run: kubectl delete job $rollback_job --ignore-not-found, then kubectl apply -f:"
+    sed 's/^/    /' "$manifest" >&2
+    if [ $reachable = 1 ]; then
+      kc apply --dry-run=server -f "$manifest" >&2 || die "the API server refuses the rollback Job (above)"
+    fi
+    say "dry run: nothing was applied"
+    exit 0
+  fi
+  # a Job's pod template cannot change: the previous rollback's Job goes first
+  kc delete job "$rollback_job" --ignore-not-found --cascade=foreground --wait=true --timeout=120s >&2 ||
+    die "cannot delete the previous Job $rollback_job"
+  kc apply -f "$manifest" >&2 || die "kubectl apply of Job $rollback_job failed (above)"
+  deadline=$((SECONDS + rollback_timeout))
+  while :; do
+    IFS='|' read -r found conditions image <<<"$(job_state "$rollback_job")" || true
+    [ -n "$found" ] || die "Job $rollback_job disappeared while waiting for it"
+    pod=$(pods "$rollback_pods" | awk -F '|' 'NF { p = $1 } END { print p }')
+    if [[ " $conditions " == *" Complete "* ]] || [[ " $conditions " == *" Failed "* ]]; then
+      say "--- mnist-model:"
+      [ -z "$pod" ] || kc logs "$pod" --tail=30 2>&1 | sed 's/^/    /' >&2 || true
+      [[ " $conditions " == *" Complete "* ]] || rollback_failed "$pod"
+      say "rolled back: the inference pods serve that version within their reload interval (GET /health says which)"
+      exit 0
+    fi
+    fatal_pods "$rollback_pods" rollback || die "Job $rollback_job cannot succeed (above)"
+    if [ $SECONDS -ge $deadline ]; then
+      say "timed out after ${rollback_timeout}s waiting for Job $rollback_job"
+      report_pods "$rollback_pods"
+      kc describe job "$rollback_job" 2>&1 | sed 's/^/    /' >&2
+      exit 1
+    fi
+    sleep "$poll"
+  done
+}
+[ $rollback = 0 ] || run_rollback
+
 # ---------------------------------------------------------------- 1. storage
 step "1. storage: PersistentVolumeClaim model-storage-pvc"
 apply_step storage
 
 # ---------------------------------------------------------------- 2. training
 step "2. training: Job $job"
-# the Job's state: its true conditions (Complete, Failed, ...) and its image
-job_state() {
-  [ $reachable = 1 ] || return 0
-  kc get job "$job" --ignore-not-found \
-    -o jsonpath='{.metadata.name}{"|"}{.status.conditions[?(@.status=="True")].type}{"|"}{.spec.template.spec.containers[0].image}' 2>/dev/null
-}
 IFS='|' read -r found conditions image <<<"$(job_state)" || true
 run_job=1
 wait_only=0

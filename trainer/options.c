@@ -33,11 +33,16 @@ static void usage(FILE *out)
         "      --limit-test N     evaluate on the first N test images only\n"
         "      --resume           resume from FILE.ckpt when its settings match (default)\n"
         "      --no-resume        ignore any checkpoint and start afresh\n"
+        "      --keep-versions K  earlier models kept beside the current one for rollback\n"
+        "                         (default 5; 0 keeps only the current one)\n"
         "  -h, --help             show this help\n"
         "  -V, --version          show the version\n"
         "\n"
-        "A checkpoint (FILE.ckpt) is written after each epoch and on SIGTERM/SIGINT; the\n"
-        "training report goes beside the model as FILE without .safetensors + .report.json.\n"
+        "A checkpoint (FILE.ckpt) is written after each epoch and on SIGTERM/SIGINT. The\n"
+        "model goes to DIR/versions/NAME.VERSION.safetensors (VERSION: the first 12 hex\n"
+        "digits of its SHA-256), its report beside it as NAME.VERSION.report.json, and FILE\n"
+        "(DIR/NAME.safetensors) and DIR/NAME.report.json become links to them; a FILE that\n"
+        "is a regular file is kept as a version first. mnist-model lists and rolls back.\n"
         "\n"
         "Exit status: 0 success, 64 usage error, 65 data error (missing or malformed\n"
         "data set), 74 write error (model, report or checkpoint), 70 internal error,\n"
@@ -69,6 +74,7 @@ options_result options_parse(train_options *opts, int argc, char **argv, FILE *o
     opts->cosine = true;
     opts->seed = 42;
     opts->resume = true;
+    opts->keep_versions = 5;
 
     const char *env = getenv("DATA_DIR");
     if (env && *env) {
@@ -84,7 +90,8 @@ options_result options_parse(train_options *opts, int argc, char **argv, FILE *o
     env = getenv("MODEL_PATH");
     set_string(opts->out_path, sizeof opts->out_path, env && *env ? env : DEFAULT_OUT);
 
-    enum { OPT_LIMIT_TRAIN = 256, OPT_LIMIT_TEST, OPT_RESUME, OPT_NO_RESUME, OPT_SCHEDULE };
+    enum { OPT_LIMIT_TRAIN = 256, OPT_LIMIT_TEST, OPT_RESUME, OPT_NO_RESUME, OPT_SCHEDULE,
+           OPT_KEEP_VERSIONS };
     static const struct option longopts[] = {
         {"data", required_argument, NULL, 'd'},
         {"out", required_argument, NULL, 'o'},
@@ -98,6 +105,7 @@ options_result options_parse(train_options *opts, int argc, char **argv, FILE *o
         {"limit-test", required_argument, NULL, OPT_LIMIT_TEST},
         {"resume", no_argument, NULL, OPT_RESUME},
         {"no-resume", no_argument, NULL, OPT_NO_RESUME},
+        {"keep-versions", required_argument, NULL, OPT_KEEP_VERSIONS},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -149,6 +157,10 @@ options_result options_parse(train_options *opts, int argc, char **argv, FILE *o
         case OPT_SCHEDULE:
             if (strcmp(optarg, "cosine") && strcmp(optarg, "constant")) goto bad_value;
             opts->cosine = strcmp(optarg, "cosine") == 0;
+            break;
+        case OPT_KEEP_VERSIONS:
+            if (!parse_long(optarg, 0, 10000, &v)) goto bad_value;
+            opts->keep_versions = (int)v;
             break;
         case OPT_RESUME: opts->resume = true; break;
         case OPT_NO_RESUME: opts->resume = false; break;

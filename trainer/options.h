@@ -18,6 +18,7 @@ typedef struct train_options {
     long limit_train;      /* 0: all */
     long limit_test;       /* 0: all */
     bool resume;
+    int keep_versions;     /* --keep-versions: earlier versions kept beside the current */
 } train_options;
 
 typedef enum { OPTIONS_RUN, OPTIONS_EXIT_OK, OPTIONS_USAGE_ERROR } options_result;

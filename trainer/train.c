@@ -19,6 +19,7 @@
 #include "mn_idx.h"
 #include "mn_model.h"
 #include "mn_net.h"
+#include "mn_versions.h"
 #include "report.h"
 #include "train.h"
 
@@ -253,48 +254,119 @@ static void utc_now(char *buf, size_t size)
     strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+/* The model's metadata: what /health, the web UI and mnist-model list show. */
+static mn_status model_metadata(const trainer *t, const evaluation *ev, mn_metadata *meta,
+                                mn_error *err)
+{
+    char created[32];
+    utc_now(created, sizeof created);
+    mn_metadata_init(meta);
+    mn_status st = MN_OK;
+    if (!st) st = mn_metadata_set(meta, "format", "pt", err);
+    if (!st) st = mn_metadata_set(meta, "architecture", "MNISTNet", err);
+    if (!st) st = mn_metadata_setf(meta, err, "epochs", "%d", t->opts->epochs);
+    if (!st) st = mn_metadata_setf(meta, err, "test_accuracy", "%.2f", ev->accuracy);
+    if (!st) st = mn_metadata_setf(meta, err, "test_loss", "%.4f", ev->loss);
+    if (!st) st = mn_metadata_setf(meta, err, "test_images", "%ld", ev->count);
+    if (!st) st = mn_metadata_setf(meta, err, "train_images", "%ld", t->ntrain);
+    if (!st) st = mn_metadata_setf(meta, err, "training_seconds", "%.1f", t->state.seconds);
+    if (!st) st = mn_metadata_set(meta, "created", created, err);
+    if (!st) st = mn_metadata_setf(meta, err, "trainer_version", "%s %s", PACKAGE_NAME, PACKAGE_VERSION);
+    if (!st) st = mn_metadata_set(meta, "dataset_sha256", t->train.images_sha256, err);
+    if (!st) st = mn_metadata_setf(meta, err, "seed", "%" PRIu64, t->opts->seed);
+    if (!st) st = mn_metadata_setf(meta, err, "batch_size", "%d", t->opts->batch_size);
+    if (!st) st = mn_metadata_setf(meta, err, "lr", "%g", (double)t->opts->lr);
+    if (!st) st = mn_metadata_set(meta, "schedule", t->opts->cosine ? "cosine" : "constant", err);
+    return st;
+}
+
+/* Keeps the newest --keep-versions earlier versions. A failure only costs disk space
+ * (the new model is published already), so it is a warning. */
+static void prune_versions(const trainer *t, const mn_version_layout *l)
+{
+    mn_error err;
+    size_t removed = 0;
+    if (mn_versions_prune(l, (size_t)t->opts->keep_versions, &removed, &err))
+        LOG("mnist-train: warning: could not remove an old version: %s\n", err.msg);
+    if (removed)
+        LOG("Removed %zu old version%s (keeping %d besides the current one)\n", removed,
+            removed == 1 ? "" : "s", t->opts->keep_versions);
+}
+
+/* Removes a version file this run wrote but could not publish, unless the stable path
+ * names it after all (a switch whose final directory fsync failed). */
+static void discard_unpublished(const mn_version_layout *l, const char *version,
+                                const char *model, const char *report)
+{
+    mn_versions v;
+    if (mn_versions_list(l, &v, NULL))
+        return;
+    if (strcmp(v.current_version, version) != 0 && unlink(model) == 0)
+        unlink(report);
+    mn_versions_free(&v);
+}
+
+/* Writes the model and its report as a version, then points the stable names at it
+ * (mn_versions.h). Holds the versions lock throughout so that no other writer's
+ * switch or prune interleaves. A version file written by this run but not published
+ * is removed again: only published models are listed for rollback. */
+static int publish_version(trainer *t, const mn_version_layout *l, const uint8_t *bytes,
+                           size_t len, const mn_metadata *meta, const evaluation *ev)
+{
+    mn_error err;
+    char version[MN_VERSION_CHARS + 1], model[MN_VERSIONS_PATH_MAX], report[MN_VERSIONS_PATH_MAX];
+    const char *what = "model not saved";
+    model[0] = report[0] = '\0';
+    mn_versions_of_buffer(bytes, len, version);
+    int lock = mn_versions_lock(l, &err);
+    bool existed = lock >= 0 &&
+                   !mn_versions_file(l, version, MN_VERSION_MODEL, model, sizeof model, &err) &&
+                   access(model, F_OK) == 0;
+    bool ok = lock >= 0 && !mn_versions_file(l, version, MN_VERSION_REPORT, report, sizeof report, &err) &&
+              !mn_versions_write(l, bytes, len, version, &err);
+    if (ok && report_write(report, meta, &t->state, ev, &err)) {
+        what = "report not saved";
+        ok = false;
+    } else if (ok && mn_versions_switch(l, version, &err)) {
+        what = "model not published";
+        ok = false;
+    }
+    if (!ok) {
+        LOG("mnist-train: %s: %s: %s\n", what, t->opts->out_path, err.msg);
+        if (lock >= 0 && !existed)
+            discard_unpublished(l, version, model, report);
+    } else {
+        LOG("Model saved successfully!\n");
+        LOG("Version %s: %s/%s.%s.safetensors\n", version, l->versions, l->stem, version);
+        LOG("Training report: %s\n", l->stable_report);
+        prune_versions(t, l);
+    }
+    mn_versions_unlock(lock);
+    return ok ? 0 : EXIT_WRITE;
+}
+
 static int publish(trainer *t, const evaluation *ev)
 {
     mn_error err;
     mn_metadata meta;
-    char created[32], report_path[4200];
-    utc_now(created, sizeof created);
-    mn_metadata_init(&meta);
-    mn_status st = MN_OK;
-    if (!st) st = mn_metadata_set(&meta, "format", "pt", &err);
-    if (!st) st = mn_metadata_set(&meta, "architecture", "MNISTNet", &err);
-    if (!st) st = mn_metadata_setf(&meta, &err, "epochs", "%d", t->opts->epochs);
-    if (!st) st = mn_metadata_setf(&meta, &err, "test_accuracy", "%.2f", ev->accuracy);
-    if (!st) st = mn_metadata_setf(&meta, &err, "test_loss", "%.4f", ev->loss);
-    if (!st) st = mn_metadata_setf(&meta, &err, "test_images", "%ld", ev->count);
-    if (!st) st = mn_metadata_setf(&meta, &err, "train_images", "%ld", t->ntrain);
-    if (!st) st = mn_metadata_setf(&meta, &err, "training_seconds", "%.1f", t->state.seconds);
-    if (!st) st = mn_metadata_set(&meta, "created", created, &err);
-    if (!st) st = mn_metadata_setf(&meta, &err, "trainer_version", "%s %s", PACKAGE_NAME, PACKAGE_VERSION);
-    if (!st) st = mn_metadata_set(&meta, "dataset_sha256", t->train.images_sha256, &err);
-    if (!st) st = mn_metadata_setf(&meta, &err, "seed", "%" PRIu64, t->opts->seed);
-    if (!st) st = mn_metadata_setf(&meta, &err, "batch_size", "%d", t->opts->batch_size);
-    if (!st) st = mn_metadata_setf(&meta, &err, "lr", "%g", (double)t->opts->lr);
-    if (!st) st = mn_metadata_set(&meta, "schedule", t->opts->cosine ? "cosine" : "constant", &err);
-    if (st) {
+    mn_version_layout l;
+    if (model_metadata(t, ev, &meta, &err)) {
         LOG("mnist-train: %s\n", err.msg);
         return EXIT_INTERNAL;
     }
     LOG("Saving model to: %s\n", t->opts->out_path);
-    if (mn_model_save(t->opts->out_path, &t->params, &meta, &err)) {
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+    if (mn_versions_layout(t->opts->out_path, &l, &err) ||
+        mn_model_serialize(&t->params, &meta, &bytes, &len, &err)) {
         LOG("mnist-train: model not saved: %s\n", err.msg);
         return EXIT_WRITE;
     }
-    LOG("Model saved successfully!\n");
-    report_path_for(t->opts->out_path, report_path, sizeof report_path);
-    if (report_write(report_path, &meta, &t->state, ev, &err)) {
-        LOG("mnist-train: report not saved: %s\n", err.msg);
-        return EXIT_WRITE;
-    }
-    LOG("Training report: %s\n", report_path);
-    if (unlink(t->ckpt_path) != 0 && errno != ENOENT)
+    int status = publish_version(t, &l, bytes, len, &meta, ev);
+    free(bytes);
+    if (!status && unlink(t->ckpt_path) != 0 && errno != ENOENT)
         LOG("mnist-train: warning: could not remove %s: %s\n", t->ckpt_path, strerror(errno));
-    return 0;
+    return status;
 }
 
 int train_run(const train_options *opts, volatile sig_atomic_t *stop_signal)

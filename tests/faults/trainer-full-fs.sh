@@ -19,7 +19,8 @@ trap 'unmount; fault_cleanup' EXIT
 
 "$train" "${run[@]}" --seed 5 --out "$work/old.safetensors" 2>"$work/old.log"
 old_sum=$(sha256sum <"$work/old.safetensors")
-size_kb=$(( $(stat -c %s "$work/old.safetensors") / 1024 ))
+# (-L: the model path is a link to the version file the trainer wrote)
+size_kb=$(( $(stat -L -c %s "$work/old.safetensors") / 1024 ))
 
 # verdicts DIR LOG RC HOW
 verdicts() {

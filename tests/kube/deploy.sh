@@ -220,6 +220,76 @@ run drynocontext FAKE_CONTEXT= -- --dry-run
 check "--dry-run without a kubectl context: prints the plan, exit 0" \
   bash -c "[ $status -eq 0 ] && grep -q 'no kubectl context: the dry run only prints the plan' '$work/drynocontext/err'"
 
+# ---------------------------------------------------------------- rollback
+f=$failed
+run rollback -- --rollback
+check "--rollback: exit 0" test "$status" -eq 0
+check "--rollback: deploys nothing, runs the Job mnist-rollback and waits for it" \
+  bash -c "! grep -q -e 'apply .*component=' -e '^rollout' '$work/rollback/state/calls' &&
+           grep -q '^apply -f .*rollback-job.yaml' '$work/rollback/state/calls' &&
+           grep -q '^get job mnist-rollback' '$work/rollback/state/calls'"
+check "--rollback: the Job runs mnist-model rollback with no version (the previous one)" \
+  bash -c "grep -q 'command: \[\"/usr/local/bin/mnist-model\"\]' '$work/rollback/state/applied.yaml' &&
+           grep -q 'args: \[\"rollback\"\]' '$work/rollback/state/applied.yaml'"
+check "--rollback: shows mnist-model's log" said "now serves version 1f9669b9ec06 (was b50da29b8279)"
+check "--rollback: with the trainer image the manifests name" \
+  grep -q 'image: gcr.io/proj/mnist-train:abc123$' "$work/rollback/state/applied.yaml"
+check "--rollback: the Job's pod has the training Job's volume, security and co-location settings" \
+  /usr/bin/python3 - "$work/rollback/state/applied.yaml" "$top_srcdir/kube/base/training-job.yaml" <<'PY'
+import sys, yaml
+rb, tr = (yaml.safe_load(open(p)) for p in sys.argv[1:3])
+r, t = rb["spec"]["template"], tr["spec"]["template"]
+rs, ts = r["spec"], t["spec"]
+rc, tc = rs["containers"][0], ts["containers"][0]
+assert r["metadata"]["labels"]["mnist/volume"] == t["metadata"]["labels"]["mnist/volume"]
+assert rb["metadata"]["labels"]["component"] == "rollback" == r["metadata"]["labels"]["component"]
+for key in ("securityContext", "affinity", "automountServiceAccountToken", "enableServiceLinks"):
+    assert rs[key] == ts[key], key
+assert rc["securityContext"] == tc["securityContext"]
+assert rc["env"] == tc["env"]
+assert [v for v in rs["volumes"] if v["name"] == "model-storage"] == \
+       [v for v in ts["volumes"] if v["name"] == "model-storage"]
+assert {(m["name"], m["mountPath"], m.get("readOnly", False)) for m in rc["volumeMounts"]} == \
+       {(m["name"], m["mountPath"], m.get("readOnly", False)) for m in tc["volumeMounts"]}
+assert rs["restartPolicy"] == "Never" and rb["spec"]["backoffLimit"] == 0
+PY
+show_on_failure "$f"
+
+run rollbackv -- --rollback 1F9669b9
+check "--rollback VERSION: passed to mnist-model" \
+  bash -c "[ $status -eq 0 ] && grep -q 'args: \[\"rollback\", \"1F9669b9\"\]' '$work/rollbackv/state/applied.yaml'"
+run rollbackagain FAKE_ROLLBACK_JOB=complete -- --rollback
+check "--rollback again: the previous rollback Job is deleted first" \
+  before '^delete job mnist-rollback' '^apply -f .*rollback-job.yaml'
+run rollbackrwx -- --overlay rwx --rollback
+check "--rollback with the rwx overlay: no co-location, as the overlay's training Job" \
+  bash -c "[ $status -eq 0 ] && ! grep -q podAffinity '$work/rollbackrwx/state/applied.yaml'"
+
+f=$failed
+run rollbackrefused FAKE_ROLLBACK=refused ROLLBACK_TIMEOUT=600 -- --rollback 1f9669b9ec06
+check "a refused rollback: exit 1 at once" test "$status" -eq 1 -a "$elapsed" -lt 10
+check "a refused rollback: mnist-model's reason and its exit status explained" \
+  bash -c "grep -q 'refusing to roll back to 1f9669b9ec06: .*damaged' '$work/rollbackrefused/err' &&
+           grep -q 'rollback FAILED: no such version, none older, or the version fails a check (exit 65); nothing changed' '$work/rollbackrefused/err'"
+check "a refused rollback: describes the Job" called '^describe job mnist-rollback'
+show_on_failure "$f"
+run rollbackpull FAKE_ROLLBACK=image-pull ROLLBACK_TIMEOUT=600 -- --rollback
+check "rollback image pull error: exit 1 at once, names the reason" \
+  bash -c "[ $status -eq 1 ] && [ $elapsed -lt 10 ] && grep -q 'cannot pull its image (ErrImagePull)' '$work/rollbackpull/err'"
+run rollbackstuck FAKE_ROLLBACK=stuck ROLLBACK_TIMEOUT=1 POLL_INTERVAL=1 -- --rollback
+check "a rollback Job that never runs: times out with the pod's state" \
+  bash -c "[ $status -eq 1 ] && grep -q 'timed out after 1s waiting for Job mnist-rollback' '$work/rollbackstuck/err' && grep -q 'pod mnist-rollback-q8z4w: Pending' '$work/rollbackstuck/err'"
+run rollbackbadver -- --rollback 12z
+check "--rollback 12z: refused before any kubectl call, exit 1" \
+  bash -c "[ $status -eq 1 ] && grep -q 'not a version' '$work/rollbackbadver/err' && [ ! -s '$work/rollbackbadver/state/calls' ]"
+run rollbackretrain -- --rollback --retrain
+check "--rollback --retrain: refused" bash -c "[ $status -eq 1 ] && grep -q 'do not go together' '$work/rollbackretrain/err'"
+run dryrollback -- --dry-run --rollback abcd
+check "--dry-run --rollback: prints the Job, the server validates it, nothing applied or deleted" \
+  bash -c "[ $status -eq 0 ] && grep -q 'mnist-model' '$work/dryrollback/err' &&
+           grep -q '^apply --dry-run=server -f' '$work/dryrollback/state/calls' &&
+           ! grep -qE '^(delete|apply -f)' '$work/dryrollback/state/calls'"
+
 # ---------------------------------------------------------------- overlays
 run overlay -- --overlay rwx
 check "--overlay rwx renders kube/overlays/rwx" \
