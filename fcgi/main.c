@@ -200,6 +200,52 @@ static int wait_for_stop(server *srv, const sigset_t *signals)
     }
 }
 
+/* The listening socket: --listen's, or fd 0 as lighttpd hands it over. 0 or an exit
+ * status. */
+static int open_listener(server *srv)
+{
+    if (srv->opts.listen[0]) {
+        srv->listen_fd = FCGX_OpenSocket(srv->opts.listen, 128);
+        if (srv->listen_fd < 0) {
+            fprintf(stderr, "mnist-fcgi: cannot listen on %s\n", srv->opts.listen);
+            return 71;
+        }
+    } else if (FCGX_IsCGI()) {
+        fprintf(stderr, "mnist-fcgi: fd 0 is not a listening socket: run me from lighttpd "
+                        "(bin-path) or spawn-fcgi, or give --listen\n");
+        return 64;
+    } else {
+        srv->listen_fd = 0;
+    }
+    return 0;
+}
+
+/* Blocks the signals that sigwait takes (in the responder and every thread it starts;
+ * blocked before the fork, so that no early SIGUSR1 kills the responder), writes the
+ * pid file, and forks the responder: this process stays behind as the supervisor and
+ * the call returns in the responder. 0 or an exit status. */
+static int become_responder(server *srv, sigset_t *stop)
+{
+    sigemptyset(stop);
+    sigaddset(stop, SIGTERM);
+    sigaddset(stop, SIGINT);
+    sigaddset(stop, SIGHUP);
+    sigaddset(stop, SIGUSR1);
+    pthread_sigmask(SIG_BLOCK, stop, NULL);
+    if (srv->opts.pid_file[0] && !write_pid_file(srv->opts.pid_file)) {
+        fprintf(stderr, "mnist-fcgi: cannot write %s: %s\n", srv->opts.pid_file,
+                strerror(errno));
+        return 73;
+    }
+    bool draining = false;
+    if (!srv->opts.no_supervise && supervise(&draining) < 0) {
+        fprintf(stderr, "mnist-fcgi: cannot fork the responder\n");
+        return 71;
+    }
+    atomic_init(&srv->draining, draining);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     server srv;
@@ -214,40 +260,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "mnist-fcgi: FCGX_Init failed\n");
         return 70;
     }
-    if (srv.opts.listen[0]) {
-        srv.listen_fd = FCGX_OpenSocket(srv.opts.listen, 128);
-        if (srv.listen_fd < 0) {
-            fprintf(stderr, "mnist-fcgi: cannot listen on %s\n", srv.opts.listen);
-            return 71;
-        }
-    } else if (FCGX_IsCGI()) {
-        fprintf(stderr, "mnist-fcgi: fd 0 is not a listening socket: run me from lighttpd "
-                        "(bin-path) or spawn-fcgi, or give --listen\n");
-        return 64;
-    } else {
-        srv.listen_fd = 0;
-    }
-
-    /* the responder and every thread inherit this mask; only sigwait takes the
-     * signals (blocked before the fork, so that no early SIGUSR1 kills the responder) */
     sigset_t stop;
-    sigemptyset(&stop);
-    sigaddset(&stop, SIGTERM);
-    sigaddset(&stop, SIGINT);
-    sigaddset(&stop, SIGHUP);
-    sigaddset(&stop, SIGUSR1);
-    pthread_sigmask(SIG_BLOCK, &stop, NULL);
-    if (srv.opts.pid_file[0] && !write_pid_file(srv.opts.pid_file)) {
-        fprintf(stderr, "mnist-fcgi: cannot write %s: %s\n", srv.opts.pid_file, strerror(errno));
-        return 73;
-    }
-    /* this process stays behind as the supervisor; the rest runs in the responder */
-    bool draining = false;
-    if (!srv.opts.no_supervise && supervise(&draining) < 0) {
-        fprintf(stderr, "mnist-fcgi: cannot fork the responder\n");
-        return 71;
-    }
-    atomic_init(&srv.draining, draining);
+    int rc = open_listener(&srv);
+    if (!rc)
+        rc = become_responder(&srv, &stop);
+    if (rc)
+        return rc;
 
     signal(SIGPIPE, SIG_IGN); /* a client gone mid-answer is not fatal */
 
