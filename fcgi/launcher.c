@@ -340,8 +340,8 @@ int main(int argc, char **argv)
     if (argc > 1) {
         fprintf(argc == 2 && !strcmp(argv[1], "--help") ? stdout : stderr,
                 "Usage: mnist-serve\nRuns the MNIST inference service (lighttpd + mnist-fcgi) in "
-                "the foreground; settings come from the environment (see mnist-serve(1) in the "
-                "README): PORT, BIND, MODEL_PATH, STATE_DIR, MNIST_FCGI_ARGS, DRAIN_SECONDS, "
+                "the foreground; settings come from the environment (see the README, \"The "
+                "service\"): PORT, BIND, MODEL_PATH, STATE_DIR, MNIST_FCGI_ARGS, DRAIN_SECONDS, "
                 "MAX_CONNECTIONS.\nSIGTERM drains for DRAIN_SECONDS, then stops gracefully; "
                 "SIGINT stops gracefully at once.\n");
         return argc == 2 && !strcmp(argv[1], "--help") ? 0 : EXIT_USAGE;

@@ -2,7 +2,7 @@
 # Builds both container images and runs them, on a machine without a Docker engine:
 # buildah builds trainer/Dockerfile and fcgi/Dockerfile unchanged (chroot isolation,
 # overlay storage) from Debian base images made here with debootstrap and tagged
-# debian:bookworm and debian:bookworm-slim; podman (with runc) runs them as Kubernetes
+# debian:bookworm; podman (with runc) runs them as Kubernetes
 # would under the restricted Pod Security Standard: read-only root filesystem, all
 # capabilities dropped, no privilege escalation, the image's non-root user, writable
 # paths only on volumes (host directories made like kubelet's emptyDirs).
@@ -11,11 +11,13 @@
 #      /mnt/model-storage; SIGTERM leaves a checkpoint (exit 143) and a rerun resumes;
 #      its mnist-model lists the published version
 #   2. the inference image, with that directory mounted read-only, answers /health 200,
-#      /health/live, the web UI, and /predict correctly on port 5000
+#      /health/live, the web UI, and /predict correctly on port 5000; its processes,
+#      read from the host (the image has no shell), run as UID 10001, and neither the
+#      root nor the model volume can be written; the files it holds are listed
 #   3. podman stop of that container under load, with a second replica behind haproxy
 #      (tests/load/lb.sh): exit 0 and no failed request, the time to exit printed
-#   4. image sizes and build times are printed; the inference image must stay within
-#      MAX_INFERENCE_MB (100) megabytes uncompressed
+#   4. image sizes and build times are printed; the images (FROM scratch) must stay
+#      within MAX_INFERENCE_MB (25) and MAX_TRAINING_MB (64) megabytes uncompressed
 #
 # Slow: the first run takes several minutes (debootstrap, two builds, training).
 # Installs what it needs (buildah podman runc debootstrap) with apt-get when root.
@@ -25,7 +27,8 @@
 #                          (default /var/cache/mnist-container-test as root, else
 #                          ${XDG_CACHE_HOME:-~/.cache}/mnist-service/container)
 #   DEBIAN_MIRROR          debootstrap's mirror (default http://deb.debian.org/debian)
-#   MAX_INFERENCE_MB       the inference image's size limit (default 100)
+#   MAX_INFERENCE_MB       the inference image's size limit (default 25)
+#   MAX_TRAINING_MB        the training image's (default 64: OpenBLAS is 37 MB of it)
 #   TEST_PORT              the host port mapped to the container's 5000 (default 15000)
 #   KEEP=1                 leave the containers and the work directory for inspection
 # Options:
@@ -72,7 +75,8 @@ else
   cache=${MNIST_CONTAINER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mnist-service/container}
 fi
 mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
-max_mb=${MAX_INFERENCE_MB:-100}
+max_mb=${MAX_INFERENCE_MB:-25}
+max_train_mb=${MAX_TRAINING_MB:-64}
 port=${TEST_PORT:-15000}
 tag=test-$$
 train_image=localhost/mnist-train:$tag
@@ -140,10 +144,9 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # ---------------------------------------------------------------- base images
-# debian:bookworm is debootstrap's minbase; debian:bookworm-slim is the same with the
-# official slim images' dpkg filters (no documentation, manual pages or translations).
-# Both get the official images' apt settings and sources (with security updates), and
-# debian:bookworm this machine's own CA certificates in /usr/local/share/ca-certificates
+# debian:bookworm, the build stages' base, is debootstrap's minbase with the official
+# image's apt settings and sources (with security updates), and this machine's own CA
+# certificates in /usr/local/share/ca-certificates
 # (as a company's base image would), so that the data stage's TLS download works behind
 # an intercepting proxy. Images made by an older recipe are made again.
 recipe=2
@@ -151,8 +154,8 @@ stage "base images (debootstrap --variant=minbase bookworm)"
 have_image() { # have_image NAME: exists, made by this recipe
   [ "$(podman "${storage[@]}" image inspect --format '{{index .Config.Labels "mnist.test.base"}}' "$1" 2>/dev/null)" = "$recipe" ]
 }
-make_rootfs() { # make_rootfs DIR SLIM(0|1)
-  local dir=$1 slim=$2
+make_rootfs() { # make_rootfs DIR
+  local dir=$1
   rm -rf -- "$dir"
   cp -a "$cache/minbase" "$dir" || return 1
   rm -f "$dir/etc/apt/sources.list"
@@ -178,24 +181,9 @@ EOF
   printf 'Acquire::Languages "none";\n' >"$dir/etc/apt/apt.conf.d/docker-no-languages"
   printf 'Acquire::GzipIndexes "true";\n' >"$dir/etc/apt/apt.conf.d/docker-gzip-indexes"
   printf 'APT::AutoRemove::SuggestsImportant "false";\n' >"$dir/etc/apt/apt.conf.d/docker-autoremove-suggests"
-  if [ "$slim" = 0 ] && compgen -G '/usr/local/share/ca-certificates/*.crt' >/dev/null; then
+  if compgen -G '/usr/local/share/ca-certificates/*.crt' >/dev/null; then
     mkdir -p "$dir/usr/local/share/ca-certificates"
     cp /usr/local/share/ca-certificates/*.crt "$dir/usr/local/share/ca-certificates/"
-  fi
-  if [ "$slim" = 1 ]; then
-    cat >"$dir/etc/dpkg/dpkg.cfg.d/docker" <<'EOF'
-path-exclude /usr/share/doc/*
-path-include /usr/share/doc/*/copyright
-path-exclude /usr/share/man/*
-path-exclude /usr/share/groff/*
-path-exclude /usr/share/info/*
-path-exclude /usr/share/lintian/*
-path-exclude /usr/share/linda/*
-path-exclude /usr/share/locale/*
-EOF
-    find "$dir/usr/share/doc" -mindepth 1 ! -type d ! -name copyright -delete
-    find "$dir/usr/share/doc" -mindepth 1 -type d -empty -delete
-    rm -rf "$dir"/usr/share/{man,groff,info,lintian,linda,locale}/*
   fi
   rm -rf "$dir"/var/lib/apt/lists/* "$dir"/var/cache/apt/*.bin "$dir"/var/cache/apt/archives/*.deb \
     "$dir"/var/log/* "$dir"/tmp/*
@@ -207,8 +195,7 @@ import_rootfs() { # import_rootfs DIR NAME
       --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
       --change 'CMD ["bash"]' - "$2" >/dev/null
 }
-if [ $rebuild_base = 1 ] || ! have_image docker.io/library/debian:bookworm ||
-  ! have_image docker.io/library/debian:bookworm-slim; then
+if [ $rebuild_base = 1 ] || ! have_image docker.io/library/debian:bookworm; then
   mkdir -p "$cache" || die "cannot create $cache"
   if [ $rebuild_base = 1 ] || [ ! -x "$cache/minbase/usr/bin/apt-get" ]; then
     say "debootstrap into $cache/minbase (about a minute)"
@@ -216,16 +203,13 @@ if [ $rebuild_base = 1 ] || ! have_image docker.io/library/debian:bookworm ||
     debootstrap --variant=minbase bookworm "$cache/minbase" "$mirror" >"$cache/debootstrap.log" 2>&1 ||
       { tail -20 "$cache/debootstrap.log" >&2; die "debootstrap failed (log: $cache/debootstrap.log)"; }
   fi
-  make_rootfs "$work/full" 0 || die "cannot make the root filesystem of debian:bookworm"
+  make_rootfs "$work/full" || die "cannot make the root filesystem of debian:bookworm"
   import_rootfs "$work/full" docker.io/library/debian:bookworm || die "cannot import debian:bookworm"
-  make_rootfs "$work/slim" 1 || die "cannot make the root filesystem of debian:bookworm-slim"
-  import_rootfs "$work/slim" docker.io/library/debian:bookworm-slim || die "cannot import debian:bookworm-slim"
-  rm -rf "$work/full" "$work/slim"
+  rm -rf "$work/full"
 fi
 podman "${storage[@]}" images --format '{{.Repository}}:{{.Tag}} {{.Size}}' |
   grep '/debian:' >&2
-require "base images debian:bookworm and debian:bookworm-slim exist" \
-  have_image docker.io/library/debian:bookworm-slim
+require "base image debian:bookworm exists" have_image docker.io/library/debian:bookworm
 
 # ---------------------------------------------------------------- builds
 build() { # build NAME DOCKERFILE IMAGE
@@ -359,17 +343,44 @@ for i in $(seq 0 9); do
 done
 say "POST /predict: $right of 10 test digits right"
 check "POST /predict recognises at least 9 of 10 test digits" test "$right" -ge 9
-# memory after those requests: lighttpd + mnist-fcgi (kube/base sets a 256Mi limit)
-rss_kb=$(podman "${storage[@]}" exec "$infer" sh -c 'cat /proc/[0-9]*/status' 2>/dev/null |
-  awk '/^VmRSS:/ { kb += $2 } END { print kb + 0 }')
+# The image has no shell and no tools: what runs in it is read from the host's /proc
+# (podman top hpid: the container's processes as the host numbers them).
+mapfile -t hpids < <(podman "${storage[@]}" top "$infer" hpid 2>/dev/null | tail -n +2 | tr -d ' ')
+proc_field() { # FIELD: the field's first value in each container process's status
+  local p
+  for p in "${hpids[@]}"; do awk -v f="$1:" '$1 == f { print $2 }' "/proc/$p/status" 2>/dev/null; done
+}
+say "processes in the inference container (host pids): ${hpids[*]:-none}"
+# memory after those requests: mnist-serve, lighttpd, mnist-fcgi (kube/base sets 256Mi)
+rss_kb=$(proc_field VmRSS | awk '{ kb += $1 } END { print kb + 0 }')
 check "the service uses less than 128 MB of memory (RSS $((rss_kb / 1024)) MB)" \
   test "$rss_kb" -gt 0 -a "$rss_kb" -lt $((128 * 1024))
-check "the service runs as UID $uid, not root" \
-  test "$(podman "${storage[@]}" exec "$infer" id -u 2>/dev/null)" = "$uid"
-check "the root filesystem is read-only" \
-  bash -c "! podman ${storage[*]} exec '$infer' touch /usr/local/x 2>/dev/null"
-check "the model volume is read-only" \
-  bash -c "! podman ${storage[*]} exec '$infer' touch /mnt/model-storage/x 2>/dev/null"
+check "the service's ${#hpids[@]} processes run as UID $uid, not root" \
+  test "$(proc_field Uid | sort -u | tr '\n' ' ')" = "$uid "
+check "the service runs 4 processes: mnist-serve, lighttpd, the mnist-fcgi supervisor and responder" \
+  test "${#hpids[@]}" -eq 4
+# writes: mnist-serve creating its state directory must fail with the root read-only,
+# and on the read-only model volume (exit 71, "cannot create ...")
+no_write() { # DIR: mnist-serve in a fresh container cannot create DIR/state
+  local rc=0
+  podman "${storage[@]}" run --rm "${run_opts[@]}" "${restricted[@]}" --network none \
+    -v "$models:/mnt/model-storage:ro" -e STATE_DIR="$1/state" "$infer_image" \
+    >/dev/null 2>"$work/no-write.log" || rc=$?
+  [ "$rc" = 71 ] && grep -q "cannot create" "$work/no-write.log"
+}
+check "the root filesystem is read-only (mnist-serve cannot create /usr/local/state)" no_write /usr/local
+check "the model volume is read-only (nor /mnt/model-storage/state)" no_write /mnt/model-storage
+# what the image holds: no shell, no package manager, only the runtime's files
+podman "${storage[@]}" export "$infer" | tar -tvf - >"$work/infer-files" 2>/dev/null
+awk '$1 !~ /^d/ { printf "  %9d %s\n", $3, $6 }' "$work/infer-files" | sort -k2 >&2
+check "the inference image has no shell" bash -c "! grep -qE ' (bin|usr/bin)/(ba|da)?sh\$' '$work/infer-files'"
+holds() { # PATH...: each is in the image's file list
+  local f
+  for f in "$@"; do grep -q " $f\$" "$work/infer-files" || return 1; done
+}
+check "the inference image holds mnist-serve, mnist-fcgi, lighttpd, the UI" \
+  holds usr/local/bin/mnist-serve usr/local/bin/mnist-fcgi usr/sbin/lighttpd \
+  usr/local/share/mnist-service/www/index.html
 
 # ---------------------------------------------------------------- stop under load
 # podman stop sends SIGTERM and runs no preStop hook: the drain alone must carry it.
@@ -416,14 +427,16 @@ stage "figures"
 size_of() { podman "${storage[@]}" image inspect --format '{{.Size}}' "$1"; }
 train_bytes=$(size_of "$train_image")
 infer_bytes=$(size_of "$infer_image")
-slim_bytes=$(size_of docker.io/library/debian:bookworm-slim)
+
 mb() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1e6 }'; }
-printf 'image sizes (uncompressed): mnist-train %s MB, mnist-inference %s MB, debian:bookworm-slim %s MB\n' \
-  "$(mb "$train_bytes")" "$(mb "$infer_bytes")" "$(mb "$slim_bytes")"
+printf 'image sizes (uncompressed): mnist-train %s MB, mnist-inference %s MB (both FROM scratch)\n' \
+  "$(mb "$train_bytes")" "$(mb "$infer_bytes")"
 printf 'build times (%s): %s\n' "${layers#--}" "$(tr '\n' ' ' <"$work/build-times")"
 printf 'training in the container (2 epochs of 6000 images, resumed after epoch 1): %d s\n' "$train_seconds"
 printf 'inference container memory after 10 predictions (RSS, all processes): %d MB\n' $((rss_kb / 1024))
 printf 'podman stop under load: %d ms to exit\n' "$stop_ms"
-check "the inference image is at most $max_mb MB" test "$infer_bytes" -le $((max_mb * 1000000))
+check "the inference image is at most $max_mb MB ($(mb "$infer_bytes") MB)" test "$infer_bytes" -le $((max_mb * 1000000))
+check "the training image is at most $max_train_mb MB ($(mb "$train_bytes") MB)" \
+  test "$train_bytes" -le $((max_train_mb * 1000000))
 
 finish
