@@ -246,15 +246,9 @@ stage_fuzz() {
 stage_sanitizers() {
   local src=$top passed=0 failed=0
   if [ -f "$top/config.status" ]; then
-    # automake's VPATH builds need an unconfigured source tree: use a copy of this
-    # checkout's source files (tracked and new, not ignored ones)
     src=$top/build/asan-src
     log "the source tree is configured in place; copying its sources to $src"
-    [ -d "$top/.git" ] || die "the source tree is configured in place: run 'make distclean' first"
-    rm -rf "$src" && mkdir -p "$src"
-    (cd "$top" && git ls-files -co --exclude-standard | while IFS= read -r f; do
-      [ -e "$f" ] && printf '%s\0' "$f"; done | tar --null -T - -cf -) | tar -xf - -C "$src"
-    (cd "$src" && autoreconf -fi >/dev/null 2>&1) || die "autoreconf failed in $src"
+    "$top/tests/copy-sources.sh" "$src" || die "cannot copy the sources"
   fi
   local b=$top/build/asan
   rm -rf "$b" && mkdir -p "$b/sanitizer-logs"
