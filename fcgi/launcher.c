@@ -16,7 +16,10 @@
  * Why a parent and not lighttpd as PID 1: lighttpd stops at once on SIGTERM, the
  * signal every container runtime and systemd send, and on SIGINT closes its listening
  * socket at once, before load balancers have stopped sending. As PID 1 this process
- * also reaps orphans (a responder whose supervisor died).
+ * also reaps orphans (a responder whose supervisor died). It is also their subreaper
+ * elsewhere: lighttpd stops mnist-fcgi but does not wait for it, so this process
+ * waits for what lighttpd leaves (ORPHAN_SECONDS at most) and exits last, and systemd
+ * (KillMode=mixed) finds nothing left to kill.
  *
  * Environment (defaults in brackets): PORT [8080], BIND [0.0.0.0], MODEL_PATH
  * [/mnt/model-storage/mnist_model.safetensors], STATE_DIR [$TMPDIR/mnist-serve]
@@ -33,6 +36,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -47,6 +53,7 @@ enum {
     /* lighttpd's server.graceful-shutdown-timeout (lighttpd.conf) bounds the requests
      * in flight; past it and this margin, lighttpd is stopped at once */
     GRACE_SECONDS = 10,
+    ORPHAN_SECONDS = 5, /* mnist-fcgi's own stop, once lighttpd has gone */
     SOCKET_PATH_MAX = 105, /* sun_path less lighttpd's "-0" suffix and the NUL */
 };
 
@@ -288,6 +295,29 @@ static bool reap(pid_t lighttpd, int *status)
     return gone;
 }
 
+/* Waits, ORPHAN_SECONDS at most, for the children lighttpd left to this subreaper
+ * (mnist-fcgi, which lighttpd told to stop); other signals wait meanwhile. */
+static void wait_orphans(const sigset_t *wanted)
+{
+    double deadline = now_s() + ORPHAN_SECONDS;
+    for (;;) {
+        int st;
+        pid_t pid;
+        while ((pid = waitpid(-1, &st, WNOHANG)) > 0)
+            ;
+        if (pid < 0) /* ECHILD: none left */
+            return;
+        double left = deadline - now_s();
+        if (left <= 0) {
+            log_event("children of lighttpd still running: leaving them", ORPHAN_SECONDS);
+            return;
+        }
+        struct timespec wait = {(time_t)left, (long)((left - (double)(time_t)left) * 1e9)};
+        siginfo_t info;
+        sigtimedwait(wanted, &info, &wait);
+    }
+}
+
 /* The exit status: 0 for a stop we asked for, else lighttpd's own. */
 static int exit_status(const stop_state *st, int status)
 {
@@ -321,8 +351,10 @@ static int run(const settings *s)
             sig = sigwaitinfo(&wanted, &info);
         }
         int status;
-        if (sig == SIGCHLD && reap(lighttpd, &status))
+        if (sig == SIGCHLD && reap(lighttpd, &status)) {
+            wait_orphans(&wanted);
             return exit_status(&st, status);
+        }
         if (sig < 0 && errno == EAGAIN) /* the phase's time is up */
             advance(&st, s, lighttpd);
         else if (sig == SIGHUP)
@@ -346,6 +378,9 @@ int main(int argc, char **argv)
                 "SIGINT stops gracefully at once.\n");
         return argc == 2 && !strcmp(argv[1], "--help") ? 0 : EXIT_USAGE;
     }
+#ifdef __linux__
+    prctl(PR_SET_CHILD_SUBREAPER, 1); /* see the header: lighttpd's orphans come here */
+#endif
     settings s;
     read_settings(&s);
     make_state_dir(&s);

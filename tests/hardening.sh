@@ -16,7 +16,10 @@
 #   tests/hardening.sh faults [--long]  the fault scripts in tests/faults/ (--long: more rounds)
 #   tests/hardening.sh operations       rolling updates through haproxy with 0 failed
 #                                       requests, and 1,000 and 4,000 connections
-#   tests/hardening.sh all [--long]     all of the above, in that order
+#   tests/hardening.sh systemd          make install into a Debian root booted with podman:
+#                                       the systemd units driven with systemctl, a stop
+#                                       under load (tests/systemd/run.sh; root, minutes)
+#   tests/hardening.sh all [--long]     all of the above but systemd, in that order
 #
 # Environment:
 #   top_builddir      a configured and built tree (default: build/ci if it exists, else
@@ -406,6 +409,14 @@ stage_operations() {
   [ "$failed" -eq 0 ]
 }
 
+# The systemd units, installed and booted (tests/systemd/run.sh; root; it debootstraps
+# its root once, then takes about 3 minutes). systemd brings systemd.pc, with which
+# configure finds the unit directory.
+stage_systemd() {
+  need_pkg podman runc debootstrap wrk curl python3 util-linux pkg-config systemd
+  "$top/tests/systemd/run.sh"
+}
+
 stage_all() {
   local s rc=0
   for s in fuzz sanitizers valgrind load faults operations; do
@@ -424,6 +435,7 @@ case "$stage" in
   load) stage_load ;;
   faults) stage_faults ;;
   operations) stage_operations ;;
+  systemd) stage_systemd ;;
   all) stage_all "$@" ;;
   *)
     sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//' >&2

@@ -2,8 +2,8 @@
 # The whole test suite, as CI runs it (.ci/run): installs what it needs, fetches
 # MNIST into its cache, builds out of the source tree with warnings as errors, runs
 # every test, then `make distcheck`, then the slow stages: load and fault tests,
-# valgrind, the suite under sanitizers, fuzzing (tests/hardening.sh) and the container
-# images. Ends with a line "N passed, N failed".
+# valgrind, the suite under sanitizers, fuzzing (tests/hardening.sh), the container
+# images and the systemd units. Ends with a line "N passed, N failed".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$PWD
@@ -83,6 +83,9 @@ hardening fuzz fuzz
 stage "containers: build both images with buildah, run them with podman"
 if make container-test >container.log 2>&1; then tail -3 container.log; else tail -60 container.log; fi
 count_stage container.log
+
+stage "systemd: make install into a Debian root booted with podman, the units driven with systemctl"
+hardening systemd systemd
 
 stage "summary"
 printf '%d passed, %d failed\n' "$passed" "$failed"
