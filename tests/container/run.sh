@@ -13,7 +13,9 @@
 #   2. the inference image, with that directory mounted read-only, answers /health 200,
 #      /health/live, the web UI, and /predict correctly on port 5000; its processes,
 #      read from the host (the image has no shell), run as UID 10001, and neither the
-#      root nor the model volume can be written; the files it holds are listed
+#      root nor the model volume can be written; the files it holds are listed; started
+#      as kube/kserve's ServingRuntime starts it (its env from the YAML, the model at
+#      /mnt/models), /v2/health/ready answers 200 and /v2/models/mnist/infer is right
 #   3. podman stop of that container under load, with a second replica behind haproxy
 #      (tests/load/lb.sh): exit 0 and no failed request, the time to exit printed
 #   4. image sizes and build times are printed; the images (FROM scratch) must stay
@@ -381,6 +383,50 @@ holds() { # PATH...: each is in the image's file list
 check "the inference image holds mnist-serve, mnist-fcgi, lighttpd, the UI" \
   holds usr/local/bin/mnist-serve usr/local/bin/mnist-fcgi usr/sbin/lighttpd \
   usr/local/share/mnist-service/www/index.html
+
+# ---------------------------------------------------------------- as KServe runs it
+# The image started as kube/kserve's ServingRuntime starts it: the kserve-container's
+# env from the YAML (parsed here), the PVC mounted read-only at /mnt/models, an emptyDir
+# at /tmp, the container port the runtime declares. tests/integration/kserve-runtime.sh
+# does the same with the build tree's programs and checks more.
+stage "the inference image as KServe's runtime starts it"
+kserve_env=()
+mapfile -t kserve_env < <(/usr/bin/python3 - "$top_srcdir/kube/kserve/servingruntime.yaml" <<'PY'
+import sys, yaml
+c = next(c for c in yaml.safe_load(open(sys.argv[1]))["spec"]["containers"] if c["name"] == "kserve-container")
+for e in c.get("env", []):
+    print(f"--env={e['name']}={e['value']}")
+print(f"--publish=127.0.0.1:{{port}}:{c['ports'][0]['containerPort']}")
+PY
+)
+kport=$((port + 3))
+kserve_env=("${kserve_env[@]/\{port\}/$kport}")
+kinfer=$infer-kserve
+podman "${storage[@]}" run -d --name "$kinfer" "${run_opts[@]}" "${restricted[@]}" \
+  -v "$(emptydir kserve-tmp):/tmp" -v "$models:/mnt/models:ro" "${kserve_env[@]}" \
+  "$infer_image" >/dev/null 2>"$work/kserve-run.log" && containers+=("$kinfer")
+kurl=http://127.0.0.1:$kport
+for _ in $(seq 100); do
+  [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 3 "$kurl/v2/health/ready")" = 200 ] && break
+  sleep 0.3
+done
+check "KServe's way (${kserve_env[*]}): /v2/health/ready answers 200" \
+  test "$(curl -s -o /dev/null -w '%{http_code}' --max-time 3 "$kurl/v2/health/ready")" = 200
+/usr/bin/python3 - "$work/digit-0.json" "$work/v2-0.json" <<'PY'
+import json, sys
+pixels = json.load(open(sys.argv[1]))["pixels"]
+data = [round((p / 255 - 0.1307) / 0.3081, 6) for p in pixels]
+json.dump({"inputs": [{"name": "input", "datatype": "FP32", "shape": [1, 784], "data": data}]},
+          open(sys.argv[2], "w"))
+PY
+kpred=$(curl -s --max-time 5 -H 'Content-Type: application/json' --data-binary "@$work/v2-0.json" \
+  "$kurl/v2/models/mnist/infer" | /usr/bin/python3 -c '
+import json, sys
+d = json.load(sys.stdin)["outputs"][0]["data"]
+print(max(range(10), key=lambda i: d[i]))' 2>/dev/null) || kpred=none
+check "KServe's way: /v2/models/mnist/infer reads the test digit ($kpred, label $(cat "$work/digit-0.label"))" \
+  test "$kpred" = "$(cat "$work/digit-0.label")"
+podman "${storage[@]}" stop -t 1 "$kinfer" >/dev/null 2>&1
 
 # ---------------------------------------------------------------- stop under load
 # podman stop sends SIGTERM and runs no preStop hook: the drain alone must carry it.
