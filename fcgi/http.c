@@ -133,11 +133,13 @@ void http_send_with_tail(worker *w, http_request *r, int status, const char *con
     /* while draining, keep-alive clients reconnect, and their load balancer sends the
      * new connection to a replica that is staying (lighttpd honours the header) */
     bool closing = atomic_load_explicit(&w->srv->draining, memory_order_relaxed);
+    /* every 503 (no model yet, draining) is temporary: clients may come back in a second */
     char head[512];
     int n = snprintf(head, sizeof head,
                      "Status: %d %s\r\nContent-Type: %s\r\n"
-                     "Cache-Control: no-store\r\nContent-Length: %zu\r\n%s%s\r\n",
+                     "Cache-Control: no-store\r\nContent-Length: %zu\r\n%s%s%s\r\n",
                      status, reason(status), content_type, w->out.len + tail_len,
+                     status == 503 ? "Retry-After: 1\r\n" : "",
                      closing ? "Connection: close\r\n" : "", headers ? headers : "");
     FCGX_PutStr(head, n < (int)sizeof head ? n : (int)sizeof head - 1, w->req.out);
     if (strcmp(r->method, "HEAD") != 0) {

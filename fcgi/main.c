@@ -1,4 +1,4 @@
-/* mnist-fcgi: the FastCGI responder (see --help and DESIGN.md, "Serving").
+/* mnist-fcgi: the FastCGI responder (see --help and ARCHITECTURE.md, "One /predict request").
  *
  * N worker threads each loop on FCGX_Accept_r (see serve() on accept). Signals are
  * blocked in every thread and taken by sigwait in main, which then asks libfcgi to
@@ -47,8 +47,9 @@ static void usage(FILE *out)
 {
     fprintf(out,
         "Usage: mnist-fcgi [OPTION]...\n"
-        "FastCGI responder for MNIST digit recognition: POST /predict, GET /health,\n"
-        "GET /health/live. Normally spawned by lighttpd (listening socket on fd 0).\n"
+        "FastCGI responder for MNIST digit recognition: /predict, /health, /health/live,\n"
+        "/metrics, /model/report and the Open Inference Protocol under /v2. Normally\n"
+        "spawned by lighttpd through mnist-serve (listening socket on fd 0).\n"
         "\n"
         "  -m, --model FILE          model file (env MODEL_PATH;\n"
         "                            default " DEFAULT_MODEL ")\n"

@@ -170,7 +170,7 @@ mn_status mn_workspace_create(mn_workspace **out, int max_batch, mn_error *err)
     size_t total = 0;
     for (size_t i = 0; i < nparts; i++)
         total += align64(parts[i].bytes);
-    /* one allocation, made once: no allocator traffic per step (DESIGN.md) */
+    /* one allocation, made once: no allocator traffic per step (ARCHITECTURE.md, "Conventions") */
     ws->memory = aligned_alloc(64, total);
     if (!ws->memory) {
         free(ws);

@@ -1,4 +1,4 @@
-/* MNISTNet: conv-relu-pool x2, dropout, fc-relu-dropout, fc (see DESIGN.md).
+/* MNISTNet: conv-relu-pool x2, dropout, fc-relu-dropout, fc (see ARCHITECTURE.md).
  *
  * Parameters live in one float buffer in PyTorch's tensor order and layouts
  * (conv1.weight [32,1,3,3], ..., fc2.bias [10]); gradients use a second buffer with

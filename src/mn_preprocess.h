@@ -1,4 +1,4 @@
-/* Making any photo or drawing look like an MNIST digit (see DESIGN.md, "Inference API").
+/* Making any photo or drawing look like an MNIST digit (see ARCHITECTURE.md and the README, "API").
  *
  * From an 8-bit grayscale image (mn_image_decode_gray: alpha already composited on
  * white), in this order:

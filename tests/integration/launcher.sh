@@ -93,6 +93,7 @@ kill -TERM "$pid"
 sleep 0.2
 check "SIGTERM: /health answers 503 at once" test "$(code "$url/health")" = 503
 check "SIGTERM: /health says draining" grep -q '"status":"draining"' <(curl -s "$url/health")
+check "SIGTERM: the 503 says Retry-After: 1" grep -qi '^retry-after: 1' <(curl -s -D - -o /dev/null "$url/health")
 check "SIGTERM: /v2/health/ready answers 503" test "$(code "$url/v2/health/ready")" = 503
 check "SIGTERM: /health/live still answers 200" test "$(code "$url/health/live")" = 200
 check "SIGTERM: /predict still answered 200 in the window" test "$(code -F "file=@$digit" "$url/predict")" = 200

@@ -13,7 +13,7 @@ Run with Debian's /usr/bin/python3 (python3-kubernetes, python3-yaml):
    as livenesProbe), wrong types, missing required fields, malformed quantities,
    duplicate keys. Only current, stable API versions are accepted; the client predates
    autoscaling/v2, whose objects are checked with the identical v2beta2 models.
-3. Checks the contract of DESIGN.md and kube/README.md: names, labels and selectors
+3. Checks the deployment contract of kube/README.md (and of the design page it came from): names, labels and selectors
    that match, probes, ports, volumes, the restricted Pod Security Standard, the
    storage choice (RWO co-location or RWX), and that the images' Dockerfiles agree.
 4. Proves that the checks bite: known-bad variants of the manifests must be refused.
