@@ -278,16 +278,29 @@ static mn_status scan(const mn_version_layout *l, mn_versions *v, mn_error *err)
     return st;
 }
 
+/* When the stable path is our link: its version, and *FD -1. Otherwise *FD opens the
+ * file it names (-1 and "" when there is none). */
+static mn_status open_unless_linked(const mn_version_layout *l,
+                                    char version[MN_VERSION_CHARS + 1], int *fd, mn_error *err)
+{
+    *fd = -1;
+    mn_status st = link_version(l, version, err);
+    if (st || version[0])
+        return st;
+    *fd = open(l->stable, O_RDONLY | O_CLOEXEC);
+    if (*fd < 0)
+        return errno == ENOENT ? MN_OK : fail_errno(err, "open", l->stable, errno);
+    return MN_OK;
+}
+
 /* The stable path's version: our link's, else that of the file it opens ("" if none). */
 static mn_status current_version(const mn_version_layout *l, char version[MN_VERSION_CHARS + 1],
                                  mn_error *err)
 {
-    mn_status st = link_version(l, version, err);
-    if (st || version[0])
+    int fd;
+    mn_status st = open_unless_linked(l, version, &fd, err);
+    if (st || fd < 0)
         return st;
-    int fd = open(l->stable, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return errno == ENOENT ? MN_OK : fail_errno(err, "open", l->stable, errno);
     st = hash_fd(fd, l->stable, version, err);
     close(fd);
     return st;
@@ -457,12 +470,10 @@ static mn_status keep_report(const mn_version_layout *l, const char *version, mn
 static mn_status keep_stable(const mn_version_layout *l, char version[MN_VERSION_CHARS + 1],
                              mn_error *err)
 {
-    mn_status st = link_version(l, version, err);
-    if (st || version[0])
+    int fd;
+    mn_status st = open_unless_linked(l, version, &fd, err);
+    if (st || fd < 0)
         return st;
-    int fd = open(l->stable, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return errno == ENOENT ? MN_OK : fail_errno(err, "open", l->stable, errno);
     char path[MN_VERSIONS_PATH_MAX];
     struct stat sb;
     if (fstat(fd, &sb) != 0)
