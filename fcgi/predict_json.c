@@ -5,11 +5,15 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <json-c/json.h>
-
 #include "base64.h"
+#include "mn_json.h"
 #include "predict_json.h"
 
+/* How deep an unknown member's value may nest (the object itself is one level). */
+#define PREDICT_SKIP_DEPTH 7
+
+static bool fail(predict_json *out, int status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 static bool fail(predict_json *out, int status, const char *code, const char *fmt, ...)
 {
     va_list ap;
@@ -21,35 +25,66 @@ static bool fail(predict_json *out, int status, const char *code, const char *fm
     return false;
 }
 
-static bool parse_pixels(json_object *pixels, float out_pixels[MN_IMAGE_PIXELS],
-                         predict_json *out)
+static bool bad_json(predict_json *out, const mn_json *j)
 {
-    if (!json_object_is_type(pixels, json_type_array) ||
-        json_object_array_length(pixels) != MN_IMAGE_PIXELS)
+    return fail(out, 400, "bad_json", "malformed JSON at byte %zu: %s", j->error_at,
+                j->error ? j->error : "unexpected input");
+}
+
+/* "pixels": exactly 784 numbers from 0 to 255. */
+static bool parse_pixels(mn_json *j, float pixels[MN_IMAGE_PIXELS], predict_json *out)
+{
+    if (mn_json_next(j) != MN_JSON_ARRAY)
+        return fail(out, 400, "bad_pixels",
+                    "\"pixels\" must be an array of %d numbers (28x28, row-major)", MN_IMAGE_PIXELS);
+    mn_json_accept(j, '[');
+    size_t n = 0;
+    if (mn_json_accept(j, ']'))
+        return fail(out, 400, "bad_pixels",
+                    "\"pixels\" must be an array of %d numbers (28x28, row-major), got 0",
+                    MN_IMAGE_PIXELS);
+    do {
+        const mn_json_kind kind = mn_json_next(j);
+        double d = -1;
+        if (kind == MN_JSON_NONE) {
+            mn_json_fail(j, "expected a value");
+            return bad_json(out, j);
+        }
+        if (kind == MN_JSON_NUMBER && !mn_json_number(j, &d))
+            return bad_json(out, j);
+        if (!(d >= 0.0 && d <= 255.0)) /* not a number, or out of range */
+            return fail(out, 400, "bad_pixels", "\"pixels\"[%zu] must be a number from 0 to 255", n);
+        if (n < MN_IMAGE_PIXELS)
+            pixels[n] = (float)d;
+        n++;
+    } while (mn_json_accept(j, ','));
+    if (!mn_json_expect(j, ']'))
+        return bad_json(out, j);
+    if (n != MN_IMAGE_PIXELS)
         return fail(out, 400, "bad_pixels",
                     "\"pixels\" must be an array of %d numbers (28x28, row-major), got %zu",
-                    MN_IMAGE_PIXELS,
-                    json_object_is_type(pixels, json_type_array) ? json_object_array_length(pixels)
-                                                                 : (size_t)0);
-    for (size_t i = 0; i < MN_IMAGE_PIXELS; i++) {
-        json_object *v = json_object_array_get_idx(pixels, i);
-        double d = json_object_get_double(v);
-        if (!(json_object_is_type(v, json_type_double) || json_object_is_type(v, json_type_int)) ||
-            !(d >= 0.0 && d <= 255.0))
-            return fail(out, 400, "bad_pixels", "\"pixels\"[%zu] must be a number from 0 to 255", i);
-        out_pixels[i] = (float)d;
-    }
+                    MN_IMAGE_PIXELS, n);
     out->have_pixels = true;
     return true;
 }
 
-static bool parse_image(json_object *image, uint8_t *decoded, size_t max_decoded,
-                        predict_json *out)
+/* "image": base64 or a base64 data: URL, decoded into decoded[0..max_decoded). A
+ * string with escapes (PHP writes "\/") is unescaped into decoded first and decoded
+ * there in place: base64 writes 3 bytes for every 4 it has read, behind its reading. */
+static bool parse_image(mn_json *j, uint8_t *decoded, size_t max_decoded, predict_json *out)
 {
-    if (!json_object_is_type(image, json_type_string))
+    mn_json_str s;
+    if (mn_json_next(j) != MN_JSON_STRING)
         return fail(out, 400, "bad_image_field", "\"image\" must be a string");
-    const char *text = json_object_get_string(image);
-    size_t text_len = (size_t)json_object_get_string_len(image);
+    if (!mn_json_string(j, &s))
+        return bad_json(out, j);
+    const char *text = s.raw;
+    size_t text_len = s.len;
+    if (s.escaped) {
+        if (!mn_json_str_decode(&s, (char *)decoded, max_decoded, &text_len))
+            return fail(out, 400, "bad_base64", "\"image\" is not valid base64");
+        text = (const char *)decoded;
+    }
     const char *b64 = text;
     size_t b64_len = text_len;
     bool is_base64 = true;
@@ -64,48 +99,57 @@ static bool parse_image(json_object *image, uint8_t *decoded, size_t max_decoded
     return true;
 }
 
+/* The object's members: exactly one of "image" and "pixels", others skipped. */
+static bool parse_members(mn_json *j, uint8_t *decoded, size_t max_decoded,
+                          float pixels[MN_IMAGE_PIXELS], predict_json *out)
+{
+    bool has_image = false, has_pixels = false;
+    if (!mn_json_accept(j, '}')) {
+        do {
+            mn_json_str key;
+            if (!mn_json_string(j, &key) || !mn_json_expect(j, ':'))
+                return bad_json(out, j);
+            const bool image = mn_json_str_is(&key, "image"), pix = mn_json_str_is(&key, "pixels");
+            if ((image || pix) && (has_image || has_pixels))
+                return fail(out, 400, "bad_request",
+                            "give exactly one of \"image\" (base64 or data: URL) and \"pixels\" "
+                            "(784 numbers), once");
+            has_image |= image;
+            has_pixels |= pix;
+            bool ok = image ? parse_image(j, decoded, max_decoded, out)
+                    : pix ? parse_pixels(j, pixels, out)
+                          : mn_json_skip(j, PREDICT_SKIP_DEPTH) || bad_json(out, j);
+            if (!ok)
+                return false;
+        } while (mn_json_accept(j, ','));
+        if (!mn_json_expect(j, '}'))
+            return bad_json(out, j);
+    }
+    if (!mn_json_at_end(j))
+        return bad_json(out, j);
+    if (!has_image && !has_pixels)
+        return fail(out, 400, "bad_request",
+                    "give exactly one of \"image\" (base64 or data: URL) and \"pixels\" (784 numbers)");
+    return true;
+}
+
 bool predict_json_parse(const char *body, size_t len, uint8_t *decoded, size_t max_decoded,
                         float pixels[MN_IMAGE_PIXELS], predict_json *out)
 {
     memset(out, 0, sizeof *out);
-    if (len > (size_t)INT32_MAX)
-        return fail(out, 400, "bad_json", "malformed JSON: the body is too long");
-    json_tokener *tok = json_tokener_new_ex(8);
-    if (!tok)
-        return fail(out, 500, "internal", "out of memory");
-    json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-    json_object *root = json_tokener_parse_ex(tok, body, (int)len);
-    enum json_tokener_error jerr = json_tokener_get_error(tok);
-    size_t used = json_tokener_get_parse_end(tok);
-    json_tokener_free(tok);
-
-    bool ok = false;
-    json_object *image_field = NULL, *pixels_field = NULL;
-    if (!root || jerr != json_tokener_success) {
-        fail(out, 400, "bad_json", "malformed JSON: %s",
-             root ? "trailing data" : json_tokener_error_desc(jerr));
-        goto done;
+    mn_json j;
+    mn_json_init(&j, body, len);
+    if (mn_json_next(&j) != MN_JSON_OBJECT) {
+        if (mn_json_next(&j) == MN_JSON_NONE)
+            mn_json_fail(&j, "expected a JSON object");
+        if (j.error || !mn_json_skip(&j, 8) || !mn_json_at_end(&j))
+            return bad_json(out, &j);
+        return fail(out, 400, "bad_json", "the body must be a JSON object");
     }
-    while (used < len && body[used] && strchr(" \t\r\n", body[used]))
-        used++;
-    if (used != len) {
-        fail(out, 400, "bad_json", "malformed JSON: data after the object");
-        goto done;
-    }
-    if (!json_object_is_type(root, json_type_object)) {
-        fail(out, 400, "bad_json", "the body must be a JSON object");
-        goto done;
-    }
-    bool has_image = json_object_object_get_ex(root, "image", &image_field);
-    bool has_pixels = json_object_object_get_ex(root, "pixels", &pixels_field);
-    if (has_image == has_pixels)
-        fail(out, 400, "bad_request",
-             "give exactly one of \"image\" (base64 or data: URL) and \"pixels\" (784 numbers)");
-    else if (has_pixels)
-        ok = parse_pixels(pixels_field, pixels, out);
-    else
-        ok = parse_image(image_field, decoded, max_decoded, out);
-done:
-    json_object_put(root);
-    return ok;
+    mn_json_accept(&j, '{');
+    if (parse_members(&j, decoded, max_decoded, pixels, out))
+        return true;
+    out->have_pixels = false;
+    out->image_len = 0;
+    return false;
 }
