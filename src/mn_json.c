@@ -106,33 +106,35 @@ static long hex4(const char *p)
 }
 
 /* A \u escape at p (p[0] == '\\', p[1] == 'u'), with its low surrogate when it is a
- * high one: its length (6 or 12) and code point, or 0 when invalid. */
+ * high one: its length (6 or 12) and code point; 0 when its hex digits are bad, -1
+ * when it is half a surrogate pair. */
 static int u_escape(const char *p, const char *end, long *cp)
 {
     if (end - p < 6 || (*cp = hex4(p + 2)) < 0)
         return 0;
     if (*cp >= 0xdc00 && *cp <= 0xdfff)
-        return 0; /* a low surrogate with no high one before it */
+        return -1; /* a low surrogate with no high one before it */
     if (*cp < 0xd800 || *cp > 0xdbff)
         return 6;
     long low;
-    if (end - p < 12 || p[6] != '\\' || p[7] != 'u' || (low = hex4(p + 8)) < 0 || low < 0xdc00 ||
-        low > 0xdfff)
-        return 0; /* a high surrogate not followed by a low one */
+    if (end - p < 12 || p[6] != '\\' || p[7] != 'u' || (low = hex4(p + 8)) < 0 ||
+        low < 0xdc00 || low > 0xdfff)
+        return -1; /* a high surrogate not followed by a low one */
     *cp = 0x10000 + ((*cp - 0xd800) << 10) + (low - 0xdc00);
     return 12;
 }
 
-/* One escape at p (p[0] == '\\'): its length in the input, or 0 when invalid. */
-static int escape_length(const char *p, const char *end)
+/* One escape at p (p[0] == '\\'): its length in the input, or 0 with *why set. */
+static int escape_length(const char *p, const char *end, const char **why)
 {
-    if (end - p < 2)
-        return 0;
-    if (p[1] == 'u') {
+    if (end - p >= 2 && p[1] == 'u') {
         long cp;
-        return u_escape(p, end, &cp);
+        const int n = u_escape(p, end, &cp);
+        *why = n < 0 ? "unpaired surrogate in a \\u escape" : "invalid \\u escape";
+        return n > 0 ? n : 0;
     }
-    return p[1] && strchr("\"\\/bfnrt", p[1]) ? 2 : 0;
+    *why = "invalid escape in a string";
+    return end - p >= 2 && p[1] && strchr("\"\\/bfnrt", p[1]) ? 2 : 0;
 }
 
 bool mn_json_string(mn_json *j, mn_json_str *out)
@@ -155,10 +157,9 @@ bool mn_json_string(mn_json *j, mn_json_str *out)
             return mn_json_fail(j, "control character in a string");
         else if (c == '\\') {
             escaped = true;
-            if (!(n = escape_length(j->p, j->end)))
-                return mn_json_fail(j, j->p + 1 < j->end && j->p[1] == 'u'
-                                           ? "bad \\u escape (or a lone surrogate)"
-                                           : "bad escape in a string");
+            const char *why;
+            if (!(n = escape_length(j->p, j->end, &why)))
+                return mn_json_fail(j, why);
         } else if (!(n = utf8_length((const unsigned char *)j->p, (const unsigned char *)j->end)))
             return mn_json_fail(j, "invalid UTF-8 in a string");
         j->p += n;
@@ -228,28 +229,34 @@ bool mn_json_str_decode(const mn_json_str *s, char *dst, size_t cap, size_t *len
 {
     const char *p = s->raw, *end = s->raw + s->len;
     size_t at = 0;
+    bool nul = false;
     while (p < end) {
         char c[4];
         const int n = next_char(&p, end, c);
-        if (at + (size_t)n >= cap || c[0] == '\0')
-            return false;
-        memcpy(dst + at, c, (size_t)n);
-        at += (size_t)n;
+        nul |= c[0] == '\0';
+        if (at + (size_t)n < cap)
+            memcpy(dst + at, c, (size_t)n);
+        at += (size_t)n; /* past cap: counted on, for *len */
     }
-    if (at >= cap)
+    if (len)
+        *len = nul ? SIZE_MAX : at;
+    if (nul || at >= cap)
         return false;
     dst[at] = '\0';
-    if (len)
-        *len = at;
     return true;
 }
 
 /* ------------------------------------------------------------------ literals */
 
+static bool literal_ahead(const mn_json *j, const char *word, size_t n)
+{
+    return (size_t)(j->end - j->p) >= n && memcmp(j->p, word, n) == 0;
+}
+
 /* Consumes the literal word if it is next. */
 static bool accept_word(mn_json *j, const char *word, size_t n)
 {
-    if ((size_t)(j->end - j->p) < n || memcmp(j->p, word, n) != 0)
+    if (!literal_ahead(j, word, n))
         return false;
     j->p += n;
     return true;
@@ -305,8 +312,9 @@ mn_json_kind mn_json_next(mn_json *j)
     case '{': return MN_JSON_OBJECT;
     case '[': return MN_JSON_ARRAY;
     case '"': return MN_JSON_STRING;
-    case 't': case 'f': return MN_JSON_BOOL;
-    case 'n': return MN_JSON_NULL;
+    case 't': return literal_ahead(j, "true", 4) ? MN_JSON_BOOL : MN_JSON_NONE;
+    case 'f': return literal_ahead(j, "false", 5) ? MN_JSON_BOOL : MN_JSON_NONE;
+    case 'n': return literal_ahead(j, "null", 4) ? MN_JSON_NULL : MN_JSON_NONE;
     case '-': return MN_JSON_NUMBER;
     default: return *j->p >= '0' && *j->p <= '9' ? MN_JSON_NUMBER : MN_JSON_NONE;
     }

@@ -71,7 +71,8 @@ bool mn_json_string(mn_json *j, mn_json_str *out);
 /* Whether the string's value (escapes decoded) is exactly the NUL-free word. */
 bool mn_json_str_is(const mn_json_str *s, const char *word);
 /* The string's value as UTF-8 into dst[0..cap), NUL-terminated, its length in *len
- * (may be NULL). False when it does not fit or holds U+0000 (C strings cannot). */
+ * (may be NULL). False when it holds U+0000 (C strings cannot; *len is SIZE_MAX) or
+ * does not fit (*len is the length it needs, without the NUL). */
 bool mn_json_str_decode(const mn_json_str *s, char *dst, size_t cap, size_t *len);
 bool mn_json_number(mn_json *j, double *out);
 /* A number read as a float, exactly as strtof reads its text; fails beyond FLT_MAX. */
@@ -81,8 +82,9 @@ bool mn_json_float(mn_json *j, float *out);
  * is its value. */
 bool mn_json_uint(mn_json *j, unsigned long long max, unsigned long long *out, bool *in_range);
 
-/* What the next value is, by its first character (after whitespace); nothing is
- * consumed and nothing checked beyond that character. */
+/* What the next value is, by its first character (after whitespace), and for
+ * true, false and null the whole word; nothing is consumed and nothing further
+ * checked. */
 typedef enum mn_json_kind {
     MN_JSON_NONE,            /* the end of the input, or a character no value starts with */
     MN_JSON_OBJECT,

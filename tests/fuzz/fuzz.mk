@@ -56,9 +56,10 @@ LINK = $(CC) $(SAN) -fsanitize=fuzzer -o $@ $^ $(LIBS)
 
 fuzz_multipart: obj/fuzz/fuzz_multipart.o obj/fcgi/multipart.o
 	$(LINK)
-fuzz_v2_infer: obj/fuzz/fuzz_v2_infer.o obj/fcgi/v2_request.o obj/fcgi/json_scan.o
+fuzz_v2_infer: obj/fuzz/fuzz_v2_infer.o obj/fcgi/v2_request.o obj/src/mn_json.o obj/src/mn_json_number.o
 	$(LINK)
 fuzz_predict_json: obj/fuzz/fuzz_predict_json.o obj/fcgi/predict_json.o obj/fcgi/base64.o obj/src/mn_image.o \
+		obj/src/mn_json.o obj/src/mn_json_number.o \
 		obj/src/mn_error.o obj/fuzz/stb_image_impl.o
 	$(LINK)
 fuzz_base64: obj/fuzz/fuzz_base64.o obj/fcgi/base64.o

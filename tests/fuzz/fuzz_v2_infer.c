@@ -1,5 +1,5 @@
 /* libFuzzer target: the v2 (Open Inference Protocol) infer request parser,
- * fcgi/v2_request.c on top of the strict scanner fcgi/json_scan.c.
+ * fcgi/v2_request.c on top of the strict reader src/mn_json.c.
  *
  * The body is the input, exactly as the responder hands it over (not NUL-terminated);
  * the float buffer has room for max_batch images, as in the worker. An input that

@@ -278,10 +278,36 @@ static void test_string_values(void **state)
     assert_true(mn_json_str_decode(&s, buf, 4, &len));
     assert_string_equal(buf, "abc");
     assert_false(mn_json_str_decode(&s, buf, 3, &len));
+    assert_int_equal(len, 3); /* the length it needs */
     /* U+0000 cannot be a C string */
     s = string_of("\"a\\u0000b\"");
     assert_false(mn_json_str_decode(&s, buf, sizeof buf, &len));
+    assert_true(len == SIZE_MAX);
     assert_false(mn_json_str_is(&s, "a"));
+}
+
+/* Each kind of bad string says what is wrong. */
+static void test_string_errors(void **state)
+{
+    (void)state;
+    static const struct { const char *text, *why; } cases[] = {
+        {"\"\\uD800\"", "unpaired surrogate in a \\u escape"},
+        {"\"\\uDC00\\uD800\"", "unpaired surrogate in a \\u escape"},
+        {"\"\\u12G4\"", "invalid \\u escape"},
+        {"\"\\u12\"", "invalid \\u escape"},
+        {"\"\\q\"", "invalid escape in a string"},
+        {"\"a\tb\"", "control character in a string"},
+        {"\"\xc0\xaf\"", "invalid UTF-8 in a string"},
+        {"\"abc", "unterminated string"},
+        {"abc", "expected a string"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        mn_json j;
+        mn_json_str s;
+        mn_json_init(&j, cases[i].text, strlen(cases[i].text));
+        assert_false(mn_json_string(&j, &s));
+        assert_string_equal(j.error, cases[i].why);
+    }
 }
 
 static void test_scalars_and_kinds(void **state)
@@ -295,8 +321,9 @@ static void test_scalars_and_kinds(void **state)
     assert_false(mn_json_bool(&j, &b));
     static const struct { const char *text; mn_json_kind kind; } kinds[] = {
         {" {", MN_JSON_OBJECT}, {"[", MN_JSON_ARRAY}, {"\"", MN_JSON_STRING},
-        {"-", MN_JSON_NUMBER}, {"7", MN_JSON_NUMBER}, {"t", MN_JSON_BOOL},
-        {"f", MN_JSON_BOOL}, {"n", MN_JSON_NULL}, {"", MN_JSON_NONE}, {"x", MN_JSON_NONE},
+        {"-", MN_JSON_NUMBER}, {"7", MN_JSON_NUMBER}, {"false", MN_JSON_BOOL},
+        {"null", MN_JSON_NULL}, {"", MN_JSON_NONE}, {"x", MN_JSON_NONE},
+        {"tru", MN_JSON_NONE}, {"nul", MN_JSON_NONE}, {"False", MN_JSON_NONE}, {"true", MN_JSON_BOOL},
     };
     for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
         mn_json_init(&j, kinds[i].text, strlen(kinds[i].text));
@@ -379,6 +406,7 @@ int main(void)
         cmocka_unit_test(test_depth_limit),
         cmocka_unit_test(test_first_error_kept),
         cmocka_unit_test(test_string_values),
+        cmocka_unit_test(test_string_errors),
         cmocka_unit_test(test_scalars_and_kinds),
         cmocka_unit_test(test_unsigned_integers),
         cmocka_unit_test(test_utf8_validator),

@@ -112,7 +112,7 @@ static void test_refusals(void **state)
         {"{\"image\":\"QQ=!\"}", 400, "bad_base64", "\"image\" is not valid base64"},
         {"{\"image\":\"QQ\\u0000\"}", 400, "bad_base64", "\"image\" is not valid base64"},
         {"{\"image\":\"\\uD800\"}", 400, "bad_json",
-         "malformed JSON at byte 10: bad \\u escape (or a lone surrogate)"},
+         "malformed JSON at byte 10: unpaired surrogate in a \\u escape"},
         {"{\"image\":\"data:text/plain,hello\"}", 400, "bad_base64",
          "data: URLs must be base64-encoded"},
         {"{\"pixels\":5}", 400, "bad_pixels",

@@ -233,7 +233,7 @@ static void test_refusals(void **state)
          "0123456789012345678901234567890123456789012345678901234567890123" "x\"}",
          "\"id\" is longer than 256 bytes"},
         {"{\"id\":\"\xc3\x28\"}", "malformed JSON at byte 7: invalid UTF-8 in a string"},
-        {"{\"id\":\"\\uD800\"}", "malformed JSON at byte 7: bad \\u escape (or a lone surrogate)"},
+        {"{\"id\":\"\\uD800\"}", "malformed JSON at byte 7: unpaired surrogate in a \\u escape"},
         {"{\"x\":" "[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]}",
          "malformed JSON at byte 21: nested too deeply"},
         {"\xef\xbb\xbf{}", "malformed JSON at byte 0: expected an object"},
