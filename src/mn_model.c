@@ -2,6 +2,8 @@
 
 #include "mn_model.h"
 
+#include "mn_describe.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -51,18 +53,6 @@ mn_status mn_model_serialize(const mn_params *p, const mn_metadata *meta, uint8_
     return mn_st_serialize(v, MN_NUM_TENSORS, meta, out, out_len, err);
 }
 
-static void format_dims(const size_t *shape, int ndim, char *buf, size_t cap)
-{
-    size_t used = 0;
-    buf[0] = '\0';
-    for (int d = 0; d < ndim && used + 1 < cap; d++) {
-        int w = snprintf(buf + used, cap - used, "%s%zu", d ? ", " : "", shape[d]);
-        if (w < 0)
-            break;
-        used += (size_t)w;
-    }
-}
-
 mn_status mn_model_from_st(const mn_st_file *f, mn_params *p, mn_metadata *meta, mn_error *err)
 {
     mn_status st = check_params(p, err);
@@ -85,9 +75,9 @@ mn_status mn_model_from_st(const mn_st_file *f, mn_params *p, mn_metadata *meta,
             size_t want_shape[4];
             for (int d = 0; d < s->ndim; d++)
                 want_shape[d] = (size_t)s->shape[d];
-            format_dims(t->shape, t->ndim, got, sizeof got);
-            format_dims(want_shape, s->ndim, want, sizeof want);
-            return mn_fail(err, MN_ERR_FORMAT, "tensor %s: shape [%s], MNISTNet needs [%s]",
+            mn_format_shape(t->shape, t->ndim, got, sizeof got);
+            mn_format_shape(want_shape, s->ndim, want, sizeof want);
+            return mn_fail(err, MN_ERR_FORMAT, "tensor %s: shape %s, MNISTNet needs %s",
                            s->name, got, want);
         }
         found[i] = t;
@@ -100,17 +90,9 @@ mn_status mn_model_from_st(const mn_st_file *f, mn_params *p, mn_metadata *meta,
             for (int i = 0; i < MN_NUM_TENSORS && !known; i++)
                 known = strcmp(t->name, mn_net_tensors[i].name) == 0;
             if (!known) {
-                /* names come from the file: print at most 64 bytes, no control chars */
-                char q[68];
-                size_t n = strlen(t->name), k = n < 64 ? n : 64;
-                while (k < n && k > 0 && ((unsigned char)t->name[k] & 0xC0) == 0x80)
-                    k--; /* do not cut a UTF-8 sequence */
-                for (size_t c = 0; c < k; c++)
-                    q[c] = ((unsigned char)t->name[c] < 0x20 || t->name[c] == 0x7F)
-                               ? '?' : t->name[c];
-                q[k] = '\0';
-                return mn_fail(err, MN_ERR_FORMAT, "unexpected tensor %s%s (not in MNISTNet)",
-                               q, k < n ? "..." : "");
+                char q[MN_QUOTE_SIZE];
+                return mn_fail(err, MN_ERR_FORMAT, "unexpected tensor %s (not in MNISTNet)",
+                               mn_quote(t->name, q));
             }
         }
     }

@@ -14,18 +14,15 @@
 #include <json-c/json.h>
 
 #include "mn_atomic.h"
+#include "mn_describe.h"
+#include "mn_json.h"
 
 #ifdef WORDS_BIGENDIAN
 #error "safetensors data are little-endian; big-endian hosts are not supported"
 #endif
 
-/* Nesting allowed in a header: the object, an entry, its shape array. A little slack
- * so that the error for deeper input comes from our scanner with a clear message. */
-#define ST_MAX_DEPTH 8
 /* Tensor data blocks start on this boundary (bytes), for SIMD loads. */
 #define ST_ALIGN 64
-/* Longest tensor name or field quoted in an error message, in bytes. */
-#define ST_QUOTE_MAX 64
 
 struct mn_st_file {
     size_t n;
@@ -51,31 +48,6 @@ static uint64_t get_le64(const uint8_t *p)
     return v;
 }
 
-/* Copies S (N bytes) into BUF for an error message: control characters become '?'
- * (a file must not be able to forge log lines), long strings are cut at a character
- * boundary and marked with "...". */
-static const char *quote(const char *s, size_t n, char buf[static ST_QUOTE_MAX + 4])
-{
-    size_t k = n;
-    if (k > ST_QUOTE_MAX) {
-        k = ST_QUOTE_MAX;
-        while (k > 0 && ((unsigned char)s[k] & 0xC0) == 0x80)
-            k--;
-    }
-    for (size_t i = 0; i < k; i++) {
-        unsigned char c = (unsigned char)s[i];
-        buf[i] = (c < 0x20 || c == 0x7F) ? '?' : (char)c;
-    }
-    if (k < n) {
-        memcpy(buf + k, "...", 4);
-    } else {
-        buf[k] = '\0';
-    }
-    return buf;
-}
-
-#define QUOTE(s, qbuf) quote((s), strlen(s), (qbuf))
-
 /* Number of elements of SHAPE, false if it or 4x it overflows size_t. */
 static bool element_count(const size_t *shape, int ndim, size_t *count)
 {
@@ -91,64 +63,10 @@ static bool element_count(const size_t *shape, int ndim, size_t *count)
     return true;
 }
 
-static void format_shape(const size_t *shape, int ndim, char *buf, size_t cap)
+static bool valid_utf8(const char *s)
 {
-    size_t used = 0;
-    int w = snprintf(buf, cap, "[");
-    used = w > 0 ? (size_t)w : 0;
-    for (int i = 0; i < ndim && used < cap; i++) {
-        w = snprintf(buf + used, cap - used, "%s%zu", i ? ", " : "", shape[i]);
-        if (w < 0)
-            break;
-        used += (size_t)w;
-    }
-    if (used < cap)
-        snprintf(buf + used, cap - used, "]");
-}
-
-/* Length of the longest valid UTF-8 prefix of S (N bytes). */
-static size_t utf8_valid_prefix(const unsigned char *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        unsigned char c = s[i];
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        size_t len;
-        uint32_t cp;
-        if (c >= 0xC2 && c <= 0xDF) {
-            len = 2;
-            cp = c & 0x1F;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            len = 3;
-            cp = c & 0x0F;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            len = 4;
-            cp = c & 0x07;
-        } else {
-            return i;
-        }
-        if (n - i < len)
-            return i;
-        for (size_t k = 1; k < len; k++) {
-            if ((s[i + k] & 0xC0) != 0x80)
-                return i;
-            cp = (cp << 6) | (s[i + k] & 0x3F);
-        }
-        /* overlong forms, surrogates, beyond U+10FFFF */
-        if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-            (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
-            return i;
-        i += len;
-    }
-    return n;
-}
-
-static bool valid_utf8(const unsigned char *s, size_t n)
-{
-    return utf8_valid_prefix(s, n) == n;
+    const size_t n = strlen(s);
+    return mn_utf8_valid_prefix((const unsigned char *)s, n) == n;
 }
 
 /* ------------------------------------------------------------------ writing */
@@ -161,7 +79,7 @@ static int cmp_str_ptr(const void *a, const void *b)
 static mn_status check_views(const mn_st_tensor_view *t, size_t n, const mn_metadata *meta,
                              size_t *counts, mn_error *err)
 {
-    char q[ST_QUOTE_MAX + 4];
+    char q[MN_QUOTE_SIZE];
     if (n > 0 && !t)
         return mn_fail(err, MN_ERR_ARG, "safetensors: no tensors given");
     for (size_t i = 0; i < n; i++) {
@@ -170,24 +88,24 @@ static mn_status check_views(const mn_st_tensor_view *t, size_t n, const mn_meta
             return mn_fail(err, MN_ERR_ARG, "safetensors: tensor %zu has no name", i);
         if (strcmp(name, "__metadata__") == 0)
             return mn_fail(err, MN_ERR_ARG, "safetensors: a tensor cannot be called __metadata__");
-        if (!valid_utf8((const unsigned char *)name, strlen(name)))
-            return mn_fail(err, MN_ERR_ARG, "tensor %s: name is not valid UTF-8", QUOTE(name, q));
+        if (!valid_utf8(name))
+            return mn_fail(err, MN_ERR_ARG, "tensor %s: name is not valid UTF-8", mn_quote(name, q));
         if (t[i].ndim < 0 || t[i].ndim > MN_ST_MAX_NDIM)
             return mn_fail(err, MN_ERR_ARG, "tensor %s: %d dimensions (0..%d allowed)",
-                           QUOTE(name, q), t[i].ndim, MN_ST_MAX_NDIM);
+                           mn_quote(name, q), t[i].ndim, MN_ST_MAX_NDIM);
         for (int d = 0; d < t[i].ndim; d++)
             if ((uint64_t)t[i].shape[d] > MN_ST_MAX_DIM)
                 return mn_fail(err, MN_ERR_ARG, "tensor %s: dimension %d is %zu, too large",
-                               QUOTE(name, q), d, t[i].shape[d]);
+                               mn_quote(name, q), d, t[i].shape[d]);
         if (!element_count(t[i].shape, t[i].ndim, &counts[i]))
-            return mn_fail(err, MN_ERR_ARG, "tensor %s: element count overflows", QUOTE(name, q));
+            return mn_fail(err, MN_ERR_ARG, "tensor %s: element count overflows", mn_quote(name, q));
         if (counts[i] > 0 && !t[i].data)
-            return mn_fail(err, MN_ERR_ARG, "tensor %s: data is NULL", QUOTE(name, q));
+            return mn_fail(err, MN_ERR_ARG, "tensor %s: data is NULL", mn_quote(name, q));
         for (size_t k = 0; k < counts[i]; k++)
             if (!isfinite(t[i].data[k]))
                 return mn_fail(err, MN_ERR_ARG,
                                "tensor %s: element %zu is %s; refusing to write a file that "
-                               "cannot be loaded", QUOTE(name, q), k,
+                               "cannot be loaded", mn_quote(name, q), k,
                                isnan(t[i].data[k]) ? "NaN" : "infinite");
     }
     if (n > 1) {
@@ -200,7 +118,7 @@ static mn_status check_views(const mn_st_tensor_view *t, size_t n, const mn_meta
         for (size_t i = 1; i < n; i++)
             if (strcmp(names[i - 1], names[i]) == 0) {
                 mn_status st = mn_fail(err, MN_ERR_ARG, "tensor %s: duplicate name",
-                                       QUOTE(names[i], q));
+                                       mn_quote(names[i], q));
                 free(names);
                 return st;
             }
@@ -208,10 +126,9 @@ static mn_status check_views(const mn_st_tensor_view *t, size_t n, const mn_meta
     }
     for (size_t i = 0; meta && i < mn_metadata_count(meta); i++) {
         const char *k = mn_metadata_key(meta, i), *v = mn_metadata_value(meta, i);
-        if (!valid_utf8((const unsigned char *)k, strlen(k)) ||
-            !valid_utf8((const unsigned char *)v, strlen(v)))
+        if (!valid_utf8(k) || !valid_utf8(v))
             return mn_fail(err, MN_ERR_ARG, "metadata %s: key or value is not valid UTF-8",
-                           QUOTE(k, q));
+                           mn_quote(k, q));
     }
     return MN_OK;
 }
@@ -381,309 +298,25 @@ mn_status mn_st_write(const char *path, const mn_st_tensor_view *tensors, size_t
     return st;
 }
 
-/* ------------------------------------------------------------------ strict JSON scan */
-
-/* json-c, even with JSON_TOKENER_STRICT, accepts single-quoted strings, NaN and
- * Infinity, raw control characters in strings, silently keeps the last of duplicate
- * keys and truncates keys at \u0000. This scanner checks the RFC 8259 grammar first and
- * records each top-level key with the number of keys nested under it, so duplicates
- * anywhere can be found. json-c then builds the tree (and validates UTF-8). */
-
-typedef struct top_key {
-    size_t start, len;       /* the key's raw bytes between the quotes */
-    size_t entry_keys;       /* keys of its value when that is an object (deeper
-                              * objects are never valid, so are not counted) */
-    char *name;              /* decoded, filled after the scan */
-} top_key;
-
-typedef struct scanner {
-    const char *s;
-    size_t len, pos;
-    const char *what;        /* first syntax error */
-    top_key *keys;
-    size_t nkeys, cap;
-    bool nomem;
-} scanner;
-
-static void skip_ws(scanner *sc)
-{
-    while (sc->pos < sc->len) {
-        char c = sc->s[sc->pos];
-        if (c != ' ' && c != '\t' && c != '\n' && c != '\r')
-            break;
-        sc->pos++;
-    }
-}
-
-static bool fail_at(scanner *sc, const char *what)
-{
-    if (!sc->what)
-        sc->what = what;
-    return false;
-}
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* Reads 4 hex digits at S (caller checked the length). */
-static long hex4(const char *s)
-{
-    long v = 0;
-    for (int i = 0; i < 4; i++) {
-        int h = hexval(s[i]);
-        if (h < 0)
-            return -1;
-        v = v * 16 + h;
-    }
-    return v;
-}
-
-static bool scan_string(scanner *sc)
-{
-    if (sc->pos >= sc->len || sc->s[sc->pos] != '"')
-        return fail_at(sc, "expected a string");
-    sc->pos++;
-    while (sc->pos < sc->len) {
-        unsigned char c = (unsigned char)sc->s[sc->pos];
-        if (c == '"') {
-            sc->pos++;
-            return true;
-        }
-        if (c < 0x20)
-            return fail_at(sc, "control character in a string");
-        if (c != '\\') {
-            sc->pos++;
-            continue;
-        }
-        if (sc->pos + 1 >= sc->len)
-            break;
-        char e = sc->s[sc->pos + 1];
-        if (strchr("\"\\/bfnrt", e) && e != '\0') {
-            sc->pos += 2;
-            continue;
-        }
-        if (e != 'u')
-            return fail_at(sc, "invalid escape in a string");
-        if (sc->len - sc->pos < 6)
-            break;
-        long cp = hex4(sc->s + sc->pos + 2);
-        if (cp < 0)
-            return fail_at(sc, "invalid \\u escape");
-        if (cp == 0)
-            return fail_at(sc, "\\u0000 in a string");
-        sc->pos += 6;
-        if (cp >= 0xDC00 && cp <= 0xDFFF)
-            return fail_at(sc, "unpaired surrogate in a \\u escape");
-        if (cp >= 0xD800 && cp <= 0xDBFF) {
-            /* a high surrogate must be followed by an escaped low one */
-            if (sc->len - sc->pos < 6 || sc->s[sc->pos] != '\\' || sc->s[sc->pos + 1] != 'u')
-                return fail_at(sc, "unpaired surrogate in a \\u escape");
-            long lo = hex4(sc->s + sc->pos + 2);
-            if (lo < 0xDC00 || lo > 0xDFFF)
-                return fail_at(sc, "unpaired surrogate in a \\u escape");
-            sc->pos += 6;
-        }
-    }
-    return fail_at(sc, "unterminated string");
-}
-
-static bool is_digit(scanner *sc)
-{
-    return sc->pos < sc->len && sc->s[sc->pos] >= '0' && sc->s[sc->pos] <= '9';
-}
-
-static bool scan_number(scanner *sc)
-{
-    if (sc->pos < sc->len && sc->s[sc->pos] == '-')
-        sc->pos++;
-    if (!is_digit(sc))
-        return fail_at(sc, "invalid value");
-    if (sc->s[sc->pos] == '0') {
-        sc->pos++;
-        if (is_digit(sc))
-            return fail_at(sc, "number with a leading zero");
-    } else {
-        while (is_digit(sc))
-            sc->pos++;
-    }
-    if (sc->pos < sc->len && sc->s[sc->pos] == '.') {
-        sc->pos++;
-        if (!is_digit(sc))
-            return fail_at(sc, "invalid number");
-        while (is_digit(sc))
-            sc->pos++;
-    }
-    if (sc->pos < sc->len && (sc->s[sc->pos] == 'e' || sc->s[sc->pos] == 'E')) {
-        sc->pos++;
-        if (sc->pos < sc->len && (sc->s[sc->pos] == '+' || sc->s[sc->pos] == '-'))
-            sc->pos++;
-        if (!is_digit(sc))
-            return fail_at(sc, "invalid number");
-        while (is_digit(sc))
-            sc->pos++;
-    }
-    return true;
-}
-
-static bool scan_literal(scanner *sc, const char *word)
-{
-    size_t n = strlen(word);
-    if (sc->len - sc->pos < n || memcmp(sc->s + sc->pos, word, n) != 0)
-        return fail_at(sc, "invalid value");
-    sc->pos += n;
-    return true;
-}
-
-static bool scan_value(scanner *sc, int depth);
-
-static bool add_top_key(scanner *sc, size_t start, size_t len)
-{
-    if (sc->nkeys == sc->cap) {
-        size_t cap = sc->cap ? sc->cap * 2 : 16;
-        top_key *k = realloc(sc->keys, cap * sizeof *k);
-        if (!k) {
-            sc->nomem = true;
-            return fail_at(sc, "out of memory");
-        }
-        sc->keys = k;
-        sc->cap = cap;
-    }
-    sc->keys[sc->nkeys++] = (top_key){ .start = start, .len = len };
-    return true;
-}
-
-/* DEPTH is the depth of this object (the header itself is 1). */
-static bool scan_object(scanner *sc, int depth)
-{
-    sc->pos++; /* '{' */
-    skip_ws(sc);
-    if (sc->pos < sc->len && sc->s[sc->pos] == '}') {
-        sc->pos++;
-        return true;
-    }
-    for (;;) {
-        skip_ws(sc);
-        size_t start = sc->pos + 1;
-        if (sc->pos >= sc->len || sc->s[sc->pos] != '"')
-            return fail_at(sc, "expected a quoted key");
-        if (!scan_string(sc))
-            return false;
-        if (depth == 1) {
-            if (!add_top_key(sc, start, sc->pos - 1 - start))
-                return false;
-        } else if (depth == 2) {
-            sc->keys[sc->nkeys - 1].entry_keys++;
-        }
-        skip_ws(sc);
-        if (sc->pos >= sc->len || sc->s[sc->pos] != ':')
-            return fail_at(sc, "expected ':'");
-        sc->pos++;
-        if (!scan_value(sc, depth))
-            return false;
-        skip_ws(sc);
-        if (sc->pos >= sc->len)
-            return fail_at(sc, "unterminated object");
-        char c = sc->s[sc->pos++];
-        if (c == '}')
-            return true;
-        if (c != ',')
-            return fail_at(sc, "expected ',' or '}'");
-    }
-}
-
-static bool scan_array(scanner *sc, int depth)
-{
-    sc->pos++; /* '[' */
-    skip_ws(sc);
-    if (sc->pos < sc->len && sc->s[sc->pos] == ']') {
-        sc->pos++;
-        return true;
-    }
-    for (;;) {
-        if (!scan_value(sc, depth))
-            return false;
-        skip_ws(sc);
-        if (sc->pos >= sc->len)
-            return fail_at(sc, "unterminated array");
-        char c = sc->s[sc->pos++];
-        if (c == ']')
-            return true;
-        if (c != ',')
-            return fail_at(sc, "expected ',' or ']'");
-    }
-}
-
-/* A value inside a container at depth DEPTH. */
-static bool scan_value(scanner *sc, int depth)
-{
-    skip_ws(sc);
-    if (sc->pos >= sc->len)
-        return fail_at(sc, "unexpected end");
-    char c = sc->s[sc->pos];
-    if (c == '{' || c == '[') {
-        if (depth + 1 > ST_MAX_DEPTH)
-            return fail_at(sc, "nested too deeply");
-        return c == '{' ? scan_object(sc, depth + 1) : scan_array(sc, depth + 1);
-    }
-    if (c == '"')
-        return scan_string(sc);
-    if (c == 't')
-        return scan_literal(sc, "true");
-    if (c == 'f')
-        return scan_literal(sc, "false");
-    if (c == 'n')
-        return scan_literal(sc, "null");
-    return scan_number(sc);
-}
-
-static int cmp_top_key(const void *a, const void *b)
-{
-    return strcmp(((const top_key *)a)->name, ((const top_key *)b)->name);
-}
-
-static void free_keys(top_key *keys, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        free(keys[i].name);
-    free(keys);
-}
-
-/* Decodes the raw key bytes as json-c does, so that names compare equal to the tree's. */
-static char *decode_key(const char *raw, size_t len, json_tokener *tok)
-{
-    if (!memchr(raw, '\\', len))
-        return strndup(raw, len);
-    char *quoted = malloc(len + 2);
-    if (!quoted)
-        return NULL;
-    quoted[0] = '"';
-    memcpy(quoted + 1, raw, len);
-    quoted[len + 1] = '"';
-    json_tokener_reset(tok);
-    json_object *s = json_tokener_parse_ex(tok, quoted, (int)(len + 2));
-    free(quoted);
-    char *name = NULL;
-    if (s && json_object_is_type(s, json_type_string))
-        name = strdup(json_object_get_string(s));
-    json_object_put(s);
-    return name;
-}
-
 /* ------------------------------------------------------------------ reading */
 
+/* Where a tensor's bytes are, while the header is read. */
 typedef struct tinfo {
     size_t index;            /* position in header order */
-    const char *name;        /* borrowed from the json tree */
+    const char *name;        /* the tensor's (owned by f->tensors) */
     uint64_t begin, end;
 } tinfo;
+
+/* The header being read: once, front to back, by the strict reader. */
+typedef struct reader {
+    mn_json j;
+    uint64_t data_len;
+    mn_st_file *f;
+    tinfo *ti;               /* f->n entries */
+    size_t cap;              /* room in f->tensors and ti */
+    bool has_meta;
+    mn_error *err;
+} reader;
 
 static int cmp_tinfo(const void *a, const void *b)
 {
@@ -693,6 +326,11 @@ static int cmp_tinfo(const void *a, const void *b)
     if (x->end != y->end)
         return x->end < y->end ? -1 : 1;
     return 0;
+}
+
+static int cmp_tinfo_name(const void *a, const void *b)
+{
+    return strcmp(((const tinfo *)a)->name, ((const tinfo *)b)->name);
 }
 
 void mn_st_free(mn_st_file *f)
@@ -706,156 +344,353 @@ void mn_st_free(mn_st_file *f)
     free(f);
 }
 
-static mn_status parse_metadata(json_object *v, size_t raw_keys, mn_st_file *f, mn_error *err)
+/* A malformed header: what the strict reader found, and where. */
+static mn_status not_json(reader *r)
 {
-    char q[ST_QUOTE_MAX + 4];
-    if (!json_object_is_type(v, json_type_object))
-        return mn_fail(err, MN_ERR_FORMAT, "__metadata__ is not an object");
-    if (raw_keys != (size_t)json_object_object_length(v))
-        return mn_fail(err, MN_ERR_FORMAT, "__metadata__ has a duplicate key");
-    struct json_object_iterator it = json_object_iter_begin(v), end = json_object_iter_end(v);
-    for (; !json_object_iter_equal(&it, &end); json_object_iter_next(&it)) {
-        const char *key = json_object_iter_peek_name(&it);
-        json_object *val = json_object_iter_peek_value(&it);
-        if (!json_object_is_type(val, json_type_string))
-            return mn_fail(err, MN_ERR_FORMAT, "__metadata__ %s: value is a %s, not a string",
-                           QUOTE(key, q), json_type_to_name(json_object_get_type(val)));
-        mn_error inner;
-        mn_status st = mn_metadata_set(&f->meta, key, json_object_get_string(val), &inner);
-        if (st != MN_OK) {
-            if (strlen(key) > MN_METADATA_MAX_KEY)
-                return mn_fail(err, st, "__metadata__ key %s: longer than %d bytes",
-                               QUOTE(key, q), MN_METADATA_MAX_KEY);
-            if ((size_t)json_object_get_string_len(val) > MN_METADATA_MAX_VALUE)
-                return mn_fail(err, st, "__metadata__ %s: value longer than %d bytes",
-                               QUOTE(key, q), MN_METADATA_MAX_VALUE);
-            return mn_fail(err, st, "__metadata__: more than %d entries",
-                           MN_METADATA_MAX_ENTRIES);
-        }
+    if (!r->j.error)
+        mn_json_fail(&r->j, "expected a value");
+    return mn_fail(r->err, MN_ERR_FORMAT, "header is not valid JSON: %s at byte %zu", r->j.error,
+                   r->j.error_at);
+}
+
+/* The kind of the next value, or MN_JSON_NONE after recording a syntax error. */
+static mn_json_kind next_kind(reader *r)
+{
+    mn_json_kind k = mn_json_next(&r->j);
+    if (k == MN_JSON_NONE)
+        mn_json_fail(&r->j, "expected a value");
+    return k;
+}
+
+/* A key into a new C string (*name, malloc'ed; U+0000 refused). */
+static mn_status read_key(reader *r, char **name)
+{
+    mn_json_str key;
+    if (!mn_json_string(&r->j, &key) || !mn_json_expect(&r->j, ':'))
+        return not_json(r);
+    *name = malloc(key.len + 1); /* escapes only shorten */
+    if (!*name)
+        return mn_fail(r->err, MN_ERR_NOMEM, "out of memory reading the header");
+    if (!mn_json_str_decode(&key, *name, key.len + 1, NULL)) {
+        free(*name);
+        *name = NULL;
+        return mn_fail(r->err, MN_ERR_FORMAT, "header key at byte %zu holds \\u0000",
+                       (size_t)(key.raw - r->j.start));
     }
-    f->has_meta = true;
     return MN_OK;
 }
 
-/* Reads a JSON integer in [0, max] into *out; false otherwise. json-c saturates out of
- * range literals to INT64_MIN/INT64_MAX/UINT64_MAX, which every caller's max excludes. */
-static bool get_uint(json_object *v, uint64_t max, uint64_t *out)
+/* One "__metadata__" member: a string value, its key not seen before. */
+static mn_status metadata_member(reader *r, const char *key)
 {
-    if (!json_object_is_type(v, json_type_int))
-        return false;
-    int64_t x = json_object_get_int64(v);
-    if (x < 0 || (uint64_t)x > max)
-        return false;
-    *out = (uint64_t)x;
-    return true;
+    char q[MN_QUOTE_SIZE], value[MN_METADATA_MAX_VALUE + 1];
+    mn_json_kind kind = next_kind(r);
+    if (kind == MN_JSON_NONE)
+        return not_json(r);
+    if (kind != MN_JSON_STRING)
+        return mn_fail(r->err, MN_ERR_FORMAT, "__metadata__ %s: value is %s, not a string",
+                       mn_quote(key, q), mn_json_kind_name(kind));
+    mn_json_str s;
+    size_t len;
+    if (!mn_json_string(&r->j, &s))
+        return not_json(r);
+    if (!mn_json_str_decode(&s, value, sizeof value, &len))
+        return len == SIZE_MAX
+                   ? mn_fail(r->err, MN_ERR_FORMAT, "__metadata__ %s: value holds \\u0000",
+                             mn_quote(key, q))
+                   : mn_fail(r->err, MN_ERR_LIMIT, "__metadata__ %s: value longer than %d bytes",
+                             mn_quote(key, q), MN_METADATA_MAX_VALUE);
+    if (mn_metadata_get(&r->f->meta, key))
+        return mn_fail(r->err, MN_ERR_FORMAT, "__metadata__ has a duplicate key");
+    if (strlen(key) > MN_METADATA_MAX_KEY)
+        return mn_fail(r->err, MN_ERR_LIMIT, "__metadata__ key %s: longer than %d bytes",
+                       mn_quote(key, q), MN_METADATA_MAX_KEY);
+    mn_error inner;
+    if (mn_metadata_set(&r->f->meta, key, value, &inner) != MN_OK)
+        return mn_fail(r->err, MN_ERR_LIMIT, "__metadata__: more than %d entries",
+                       MN_METADATA_MAX_ENTRIES);
+    return MN_OK;
 }
 
-static mn_status parse_entry(const char *name, json_object *v, size_t raw_keys,
-                             uint64_t data_len, mn_st_tensor *t, tinfo *ti, mn_error *err)
+static mn_status parse_metadata(reader *r)
 {
-    char q[ST_QUOTE_MAX + 4], q2[ST_QUOTE_MAX + 4];
-    const char *qn = QUOTE(name, q);
-    if (!json_object_is_type(v, json_type_object))
-        return mn_fail(err, MN_ERR_FORMAT, "tensor %s: entry is a %s, not an object", qn,
-                       json_type_to_name(json_object_get_type(v)));
-    json_object *dtype = NULL, *shape = NULL, *offs = NULL;
-    struct json_object_iterator it = json_object_iter_begin(v), end = json_object_iter_end(v);
-    for (; !json_object_iter_equal(&it, &end); json_object_iter_next(&it)) {
-        const char *key = json_object_iter_peek_name(&it);
-        json_object *val = json_object_iter_peek_value(&it);
-        if (strcmp(key, "dtype") == 0)
-            dtype = val;
-        else if (strcmp(key, "shape") == 0)
-            shape = val;
-        else if (strcmp(key, "data_offsets") == 0)
-            offs = val;
-        else
-            return mn_fail(err, MN_ERR_FORMAT, "tensor %s: unexpected key %s", qn,
-                           QUOTE(key, q2));
+    if (r->has_meta)
+        return mn_fail(r->err, MN_ERR_FORMAT, "__metadata__ appears twice");
+    r->has_meta = true;
+    mn_json_kind kind = next_kind(r);
+    if (kind == MN_JSON_NONE)
+        return not_json(r);
+    if (kind != MN_JSON_OBJECT)
+        return mn_fail(r->err, MN_ERR_FORMAT, "__metadata__ is not an object");
+    mn_json_accept(&r->j, '{');
+    if (mn_json_accept(&r->j, '}'))
+        return MN_OK;
+    mn_status st;
+    do {
+        char *key;
+        if ((st = read_key(r, &key)) != MN_OK)
+            return st;
+        st = metadata_member(r, key);
+        free(key);
+        if (st != MN_OK)
+            return st;
+    } while (mn_json_accept(&r->j, ','));
+    return mn_json_expect(&r->j, '}') ? MN_OK : not_json(r);
+}
+
+/* An entry's "shape": at most MN_ST_MAX_NDIM integers in [0, MN_ST_MAX_DIM]. */
+static mn_status parse_shape(reader *r, const char *qn, mn_st_tensor *t)
+{
+    mn_json_kind kind = next_kind(r);
+    if (kind == MN_JSON_NONE)
+        return not_json(r);
+    if (kind != MN_JSON_ARRAY)
+        return mn_fail(r->err, MN_ERR_FORMAT, "tensor %s: shape is %s, not an array", qn,
+                       mn_json_kind_name(kind));
+    mn_json_accept(&r->j, '[');
+    size_t ndim = 0;
+    if (!mn_json_accept(&r->j, ']')) {
+        do {
+            unsigned long long dim;
+            bool ok = false;
+            if ((kind = next_kind(r)) == MN_JSON_NONE ||
+                (kind == MN_JSON_NUMBER && !mn_json_uint(&r->j, MN_ST_MAX_DIM, &dim, &ok)))
+                return not_json(r);
+            if (!ok)
+                return mn_fail(r->err, MN_ERR_FORMAT,
+                               "tensor %s: shape entry %zu is not an integer in [0, 2^48]", qn, ndim);
+            if (ndim < MN_ST_MAX_NDIM)
+                t->shape[ndim] = (size_t)dim;
+            ndim++;
+        } while (mn_json_accept(&r->j, ','));
+        if (!mn_json_expect(&r->j, ']'))
+            return not_json(r);
     }
-    if (raw_keys != (size_t)json_object_object_length(v))
-        return mn_fail(err, MN_ERR_FORMAT, "tensor %s: duplicate key in its entry", qn);
-    if (!dtype)
-        return mn_fail(err, MN_ERR_FORMAT, "tensor %s: no dtype", qn);
-    if (!shape)
-        return mn_fail(err, MN_ERR_FORMAT, "tensor %s: no shape", qn);
-    if (!offs)
-        return mn_fail(err, MN_ERR_FORMAT, "tensor %s: no data_offsets", qn);
-
-    if (!json_object_is_type(dtype, json_type_string))
-        return mn_fail(err, MN_ERR_FORMAT, "tensor %s: dtype is a %s, not a string", qn,
-                       json_type_to_name(json_object_get_type(dtype)));
-    if (strcmp(json_object_get_string(dtype), "F32") != 0)
-        return mn_fail(err, MN_ERR_FORMAT, "tensor %s: dtype %s is not supported (only F32)",
-                       qn, QUOTE(json_object_get_string(dtype), q2));
-
-    if (!json_object_is_type(shape, json_type_array))
-        return mn_fail(err, MN_ERR_FORMAT, "tensor %s: shape is a %s, not an array", qn,
-                       json_type_to_name(json_object_get_type(shape)));
-    size_t ndim = json_object_array_length(shape);
     if (ndim > MN_ST_MAX_NDIM)
-        return mn_fail(err, MN_ERR_LIMIT, "tensor %s: %zu dimensions, at most %d supported", qn,
+        return mn_fail(r->err, MN_ERR_LIMIT, "tensor %s: %zu dimensions, at most %d supported", qn,
                        ndim, MN_ST_MAX_NDIM);
     t->ndim = (int)ndim;
-    for (size_t d = 0; d < ndim; d++) {
-        uint64_t dim;
-        if (!get_uint(json_object_array_get_idx(shape, d), MN_ST_MAX_DIM, &dim))
-            return mn_fail(err, MN_ERR_FORMAT,
-                           "tensor %s: shape entry %zu is not an integer in [0, 2^48]", qn, d);
-        t->shape[d] = (size_t)dim;
-    }
     if (!element_count(t->shape, t->ndim, &t->count))
-        return mn_fail(err, MN_ERR_FORMAT, "tensor %s: element count of its shape overflows", qn);
+        return mn_fail(r->err, MN_ERR_FORMAT, "tensor %s: element count of its shape overflows", qn);
+    return MN_OK;
+}
 
-    if (!json_object_is_type(offs, json_type_array) || json_object_array_length(offs) != 2)
-        return mn_fail(err, MN_ERR_FORMAT, "tensor %s: data_offsets is not an array of 2 integers",
-                       qn);
-    uint64_t b, e;
-    if (!get_uint(json_object_array_get_idx(offs, 0), INT64_MAX - 1, &b) ||
-        !get_uint(json_object_array_get_idx(offs, 1), INT64_MAX - 1, &e))
-        return mn_fail(err, MN_ERR_FORMAT,
-                       "tensor %s: data_offsets are not non-negative integers", qn);
+/* An entry's "data_offsets": [begin, end], integers in [0, 2^63 - 2]. */
+static mn_status parse_offsets(reader *r, const char *qn, tinfo *ti)
+{
+    static const char not_pair[] = "tensor %s: data_offsets is not an array of 2 integers";
+    mn_json_kind kind = next_kind(r);
+    if (kind == MN_JSON_NONE)
+        return not_json(r);
+    if (kind != MN_JSON_ARRAY)
+        return mn_fail(r->err, MN_ERR_FORMAT, not_pair, qn);
+    mn_json_accept(&r->j, '[');
+    unsigned long long v[2];
+    for (size_t n = 0; n < 2; n++) {
+        if (n && !mn_json_accept(&r->j, ','))
+            return mn_json_peek(&r->j, ']') ? mn_fail(r->err, MN_ERR_FORMAT, not_pair, qn)
+                                            : not_json(r);
+        bool ok = false;
+        if ((kind = next_kind(r)) == MN_JSON_NONE ||
+            (kind == MN_JSON_NUMBER && !mn_json_uint(&r->j, INT64_MAX - 1, &v[n], &ok)))
+            return n == 0 && mn_json_peek(&r->j, ']') ? mn_fail(r->err, MN_ERR_FORMAT, not_pair, qn)
+                                                      : not_json(r);
+        if (!ok)
+            return mn_fail(r->err, MN_ERR_FORMAT,
+                           "tensor %s: data_offsets are not non-negative integers", qn);
+    }
+    if (mn_json_peek(&r->j, ','))
+        return mn_fail(r->err, MN_ERR_FORMAT, not_pair, qn);
+    if (!mn_json_expect(&r->j, ']'))
+        return not_json(r);
+    ti->begin = v[0];
+    ti->end = v[1];
+    return MN_OK;
+}
+
+/* An entry's "dtype": "F32". */
+static mn_status parse_dtype(reader *r, const char *qn)
+{
+    char q[MN_QUOTE_SIZE], dtype[16];
+    mn_json_kind kind = next_kind(r);
+    if (kind == MN_JSON_NONE)
+        return not_json(r);
+    if (kind != MN_JSON_STRING)
+        return mn_fail(r->err, MN_ERR_FORMAT, "tensor %s: dtype is %s, not a string", qn,
+                       mn_json_kind_name(kind));
+    mn_json_str s;
+    if (!mn_json_string(&r->j, &s))
+        return not_json(r);
+    if (mn_json_str_is(&s, "F32"))
+        return MN_OK;
+    if (!mn_json_str_decode(&s, dtype, sizeof dtype, NULL))
+        snprintf(dtype, sizeof dtype, "(long)");
+    return mn_fail(r->err, MN_ERR_FORMAT, "tensor %s: dtype %s is not supported (only F32)", qn,
+                   mn_quote(dtype, q));
+}
+
+/* One member of a tensor's entry: dtype, shape or data_offsets, each once. */
+static mn_status entry_member(reader *r, const char *qn, const char *key, unsigned *seen,
+                              mn_st_tensor *t, tinfo *ti)
+{
+    char q[MN_QUOTE_SIZE];
+    static const char *const names[] = {"dtype", "shape", "data_offsets"};
+    unsigned which = 0;
+    while (which < 3 && strcmp(key, names[which]) != 0)
+        which++;
+    if (which == 3)
+        return mn_fail(r->err, MN_ERR_FORMAT, "tensor %s: unexpected key %s", qn, mn_quote(key, q));
+    if (*seen & (1u << which))
+        return mn_fail(r->err, MN_ERR_FORMAT, "tensor %s: duplicate key in its entry", qn);
+    *seen |= 1u << which;
+    return which == 0 ? parse_dtype(r, qn) : which == 1 ? parse_shape(r, qn, t)
+                                                        : parse_offsets(r, qn, ti);
+}
+
+/* The offsets agree with the shape and stay inside the data. */
+static mn_status check_offsets(reader *r, const char *qn, const mn_st_tensor *t, const tinfo *ti)
+{
+    const unsigned long long b = ti->begin, e = ti->end;
     if (b > e)
-        return mn_fail(err, MN_ERR_FORMAT, "tensor %s: data_offsets [%llu, %llu] end before they begin",
-                       qn, (unsigned long long)b, (unsigned long long)e);
-    if (e > data_len)
-        return mn_fail(err, MN_ERR_FORMAT,
+        return mn_fail(r->err, MN_ERR_FORMAT, "tensor %s: data_offsets [%llu, %llu] end before they begin",
+                       qn, b, e);
+    if (e > r->data_len)
+        return mn_fail(r->err, MN_ERR_FORMAT,
                        "tensor %s: data_offsets [%llu, %llu] go past the end of the data (%llu bytes)",
-                       qn, (unsigned long long)b, (unsigned long long)e,
-                       (unsigned long long)data_len);
+                       qn, b, e, (unsigned long long)r->data_len);
     if (e - b != (uint64_t)t->count * sizeof(float)) {
         char sh[128];
-        format_shape(t->shape, t->ndim, sh, sizeof sh);
-        return mn_fail(err, MN_ERR_FORMAT,
+        mn_format_shape(t->shape, t->ndim, sh, sizeof sh);
+        return mn_fail(r->err, MN_ERR_FORMAT,
                        "tensor %s: data_offsets [%llu, %llu] hold %llu bytes but F32 shape %s needs %llu",
-                       qn, (unsigned long long)b, (unsigned long long)e,
-                       (unsigned long long)(e - b), sh,
-                       (unsigned long long)t->count * sizeof(float));
+                       qn, b, e, e - b, sh, (unsigned long long)t->count * sizeof(float));
     }
-    ti->name = name;
-    ti->begin = b;
-    ti->end = e;
     return MN_OK;
+}
+
+/* A tensor's entry: exactly {dtype, shape, data_offsets}, in any order. */
+static mn_status parse_entry(reader *r, mn_st_tensor *t, tinfo *ti)
+{
+    char q[MN_QUOTE_SIZE];
+    const char *qn = mn_quote(t->name, q);
+    mn_json_kind kind = next_kind(r);
+    if (kind == MN_JSON_NONE)
+        return not_json(r);
+    if (kind != MN_JSON_OBJECT)
+        return mn_fail(r->err, MN_ERR_FORMAT, "tensor %s: entry is %s, not an object", qn,
+                       mn_json_kind_name(kind));
+    mn_json_accept(&r->j, '{');
+    unsigned seen = 0;
+    mn_status st = MN_OK;
+    if (!mn_json_accept(&r->j, '}')) {
+        do {
+            char *key;
+            if ((st = read_key(r, &key)) != MN_OK)
+                return st;
+            st = entry_member(r, qn, key, &seen, t, ti);
+            free(key);
+            if (st != MN_OK)
+                return st;
+        } while (mn_json_accept(&r->j, ','));
+        if (!mn_json_expect(&r->j, '}'))
+            return not_json(r);
+    }
+    if (seen != 7)
+        return mn_fail(r->err, MN_ERR_FORMAT, "tensor %s: no %s", qn,
+                       !(seen & 1) ? "dtype" : !(seen & 2) ? "shape" : "data_offsets");
+    return check_offsets(r, qn, t, ti);
+}
+
+/* Room for one more tensor. */
+static mn_status grow(reader *r)
+{
+    if (r->f->n < r->cap)
+        return MN_OK;
+    size_t cap = r->cap ? 2 * r->cap : 16;
+    mn_st_tensor *t = realloc(r->f->tensors, cap * sizeof *t);
+    if (t)
+        r->f->tensors = t;
+    tinfo *ti = t ? realloc(r->ti, cap * sizeof *ti) : NULL;
+    if (!ti)
+        return mn_fail(r->err, MN_ERR_NOMEM, "out of memory for %zu tensors", cap);
+    r->ti = ti;
+    r->cap = cap;
+    return MN_OK;
+}
+
+/* One top-level member: "__metadata__" or a tensor named by the key (taken). */
+static mn_status top_member(reader *r, char *name)
+{
+    if (strcmp(name, "__metadata__") == 0) {
+        free(name);
+        return parse_metadata(r);
+    }
+    mn_status st = grow(r);
+    if (st != MN_OK) {
+        free(name);
+        return st;
+    }
+    mn_st_tensor *t = &r->f->tensors[r->f->n];
+    tinfo *ti = &r->ti[r->f->n];
+    memset(t, 0, sizeof *t);
+    *ti = (tinfo){.index = r->f->n, .name = name};
+    t->name = name;
+    r->f->n++;
+    return parse_entry(r, t, ti);
+}
+
+/* Every tensor's name differs from the others'. */
+static mn_status check_unique_names(reader *r)
+{
+    char q[MN_QUOTE_SIZE];
+    if (r->f->n > 1)
+        qsort(r->ti, r->f->n, sizeof *r->ti, cmp_tinfo_name);
+    for (size_t i = 1; i < r->f->n; i++)
+        if (strcmp(r->ti[i - 1].name, r->ti[i].name) == 0)
+            return mn_fail(r->err, MN_ERR_FORMAT, "tensor %s: duplicate name",
+                           mn_quote(r->ti[i].name, q));
+    return MN_OK;
+}
+
+/* The header object, read once; then nothing but whitespace. */
+static mn_status parse_header(reader *r)
+{
+    mn_status st = MN_OK;
+    if (!mn_json_expect(&r->j, '{'))
+        return not_json(r);
+    if (!mn_json_accept(&r->j, '}')) {
+        do {
+            char *name;
+            if ((st = read_key(r, &name)) != MN_OK || (st = top_member(r, name)) != MN_OK)
+                return st;
+        } while (mn_json_accept(&r->j, ','));
+        if (!mn_json_expect(&r->j, '}'))
+            return not_json(r);
+    }
+    if (!mn_json_at_end(&r->j))
+        return not_json(r);
+    r->f->has_meta = r->has_meta;
+    return check_unique_names(r);
 }
 
 /* Checks that the sorted ranges tile [0, data_len) exactly. */
 static mn_status check_tiling(const tinfo *ti, size_t n, uint64_t data_len, mn_error *err)
 {
-    char q[ST_QUOTE_MAX + 4], q2[ST_QUOTE_MAX + 4];
+    char q[MN_QUOTE_SIZE], q2[MN_QUOTE_SIZE];
     uint64_t expect = 0;
     for (size_t i = 0; i < n; i++) {
         if (ti[i].begin > expect)
             return mn_fail(err, MN_ERR_FORMAT,
                            "tensor %s: data_offsets [%llu, %llu] leave a gap of %llu bytes "
-                           "after offset %llu", QUOTE(ti[i].name, q),
+                           "after offset %llu", mn_quote(ti[i].name, q),
                            (unsigned long long)ti[i].begin, (unsigned long long)ti[i].end,
                            (unsigned long long)(ti[i].begin - expect),
                            (unsigned long long)expect);
         if (ti[i].begin < expect)
             return mn_fail(err, MN_ERR_FORMAT,
                            "tensor %s: data_offsets [%llu, %llu] overlap tensor %s [%llu, %llu]",
-                           QUOTE(ti[i].name, q), (unsigned long long)ti[i].begin,
-                           (unsigned long long)ti[i].end, QUOTE(ti[i - 1].name, q2),
+                           mn_quote(ti[i].name, q), (unsigned long long)ti[i].begin,
+                           (unsigned long long)ti[i].end, mn_quote(ti[i - 1].name, q2),
                            (unsigned long long)ti[i - 1].begin,
                            (unsigned long long)ti[i - 1].end);
         expect = ti[i].end;
@@ -867,95 +702,60 @@ static mn_status check_tiling(const tinfo *ti, size_t n, uint64_t data_len, mn_e
     return MN_OK;
 }
 
-static mn_status parse_tree(json_object *root, top_key *keys, size_t nkeys,
-                            const uint8_t *data, uint64_t data_len, mn_st_file *f, mn_error *err)
+/* Copies each tensor's data (ti sorted by offset) into one aligned block, refusing
+ * NaN and infinities. */
+static mn_status copy_data(mn_st_file *f, const tinfo *ti, const uint8_t *data, mn_error *err)
 {
-    char q[ST_QUOTE_MAX + 4];
-    /* Keys sorted by decoded name: duplicates are adjacent, entries found by bsearch. */
-    if (nkeys > 1)
-        qsort(keys, nkeys, sizeof *keys, cmp_top_key);
-    for (size_t i = 1; i < nkeys; i++)
-        if (strcmp(keys[i - 1].name, keys[i].name) == 0)
-            return strcmp(keys[i].name, "__metadata__") == 0
-                       ? mn_fail(err, MN_ERR_FORMAT, "__metadata__ appears twice")
-                       : mn_fail(err, MN_ERR_FORMAT, "tensor %s: duplicate name",
-                                 QUOTE(keys[i].name, q));
-    if ((size_t)json_object_object_length(root) != nkeys)
-        return mn_fail(err, MN_ERR_FORMAT, "header: key count mismatch");
-
-    size_t ntensors = 0;
-    struct json_object_iterator it, end = json_object_iter_end(root);
-    for (it = json_object_iter_begin(root); !json_object_iter_equal(&it, &end);
-         json_object_iter_next(&it))
-        if (strcmp(json_object_iter_peek_name(&it), "__metadata__") != 0)
-            ntensors++;
-    f->tensors = calloc(ntensors ? ntensors : 1, sizeof *f->tensors);
-    tinfo *ti = calloc(ntensors ? ntensors : 1, sizeof *ti);
-    if (!f->tensors || !ti) {
-        free(ti);
-        return mn_fail(err, MN_ERR_NOMEM, "out of memory for %zu tensors", ntensors);
-    }
-
-    mn_status st = MN_OK;
-    for (it = json_object_iter_begin(root); st == MN_OK && !json_object_iter_equal(&it, &end);
-         json_object_iter_next(&it)) {
-        const char *name = json_object_iter_peek_name(&it);
-        json_object *v = json_object_iter_peek_value(&it);
-        top_key probe = { .name = (char *)(uintptr_t)name };
-        const top_key *k = bsearch(&probe, keys, nkeys, sizeof *keys, cmp_top_key);
-        if (!k) {
-            st = mn_fail(err, MN_ERR_FORMAT, "header: key %s not found", QUOTE(name, q));
-            break;
-        }
-        if (strcmp(name, "__metadata__") == 0) {
-            st = parse_metadata(v, k->entry_keys, f, err);
+    /* the data fit in the input, so the padded total cannot overflow */
+    size_t total = 0;
+    for (size_t i = 0; i < f->n; i++)
+        total += (f->tensors[i].count * sizeof(float) + ST_ALIGN - 1) / ST_ALIGN * ST_ALIGN;
+    if (total == 0)
+        return MN_OK;
+    f->data = aligned_alloc(ST_ALIGN, total);
+    if (!f->data)
+        return mn_fail(err, MN_ERR_NOMEM, "out of memory for %zu bytes of tensor data", total);
+    size_t pos = 0;
+    for (size_t i = 0; i < f->n; i++) {
+        mn_st_tensor *t = &f->tensors[ti[i].index];
+        if (t->count == 0)
             continue;
-        }
-        mn_st_tensor *t = &f->tensors[f->n];
-        t->name = strdup(name);
-        if (!t->name) {
-            st = mn_fail(err, MN_ERR_NOMEM, "out of memory");
-            break;
-        }
-        f->n++;
-        ti[f->n - 1].index = f->n - 1;
-        st = parse_entry(name, v, k->entry_keys, data_len, t, &ti[f->n - 1], err);
+        float *dst = f->data + pos / sizeof(float);
+        memcpy(dst, data + ti[i].begin, t->count * sizeof(float));
+        for (size_t j = 0; j < t->count; j++)
+            if (!isfinite(dst[j])) {
+                char q[MN_QUOTE_SIZE], sh[128];
+                mn_format_shape(t->shape, t->ndim, sh, sizeof sh);
+                return mn_fail(err, MN_ERR_FORMAT, "tensor %s: element %zu of %s is %s",
+                               mn_quote(t->name, q), j, sh, isnan(dst[j]) ? "NaN" : "infinite");
+            }
+        t->data = dst;
+        pos += (t->count * sizeof(float) + ST_ALIGN - 1) / ST_ALIGN * ST_ALIGN;
     }
-    if (st == MN_OK) {
-        if (f->n > 1)
-            qsort(ti, f->n, sizeof *ti, cmp_tinfo);
-        st = check_tiling(ti, f->n, data_len, err);
-    }
-    if (st == MN_OK && data_len > 0) {
-        /* data_len <= the input size, so the padded total cannot overflow */
-        size_t total = 0;
-        for (size_t i = 0; i < f->n; i++)
-            total += (f->tensors[i].count * sizeof(float) + ST_ALIGN - 1) / ST_ALIGN * ST_ALIGN;
-        f->data = aligned_alloc(ST_ALIGN, total);
-        if (!f->data)
-            st = mn_fail(err, MN_ERR_NOMEM, "out of memory for %zu bytes of tensor data", total);
-        size_t pos = 0;
-        for (size_t i = 0; st == MN_OK && i < f->n; i++) {
-            const tinfo *x = &ti[i];
-            mn_st_tensor *t = &f->tensors[x->index];
-            if (t->count == 0)
-                continue;
-            float *dst = f->data + pos / sizeof(float);
-            memcpy(dst, data + x->begin, t->count * sizeof(float));
-            for (size_t j = 0; j < t->count; j++)
-                if (!isfinite(dst[j])) {
-                    char sh[128];
-                    format_shape(t->shape, t->ndim, sh, sizeof sh);
-                    st = mn_fail(err, MN_ERR_FORMAT, "tensor %s: element %zu of %s is %s",
-                                 QUOTE(t->name, q), j, sh, isnan(dst[j]) ? "NaN" : "infinite");
-                    break;
-                }
-            t->data = dst;
-            pos += (t->count * sizeof(float) + ST_ALIGN - 1) / ST_ALIGN * ST_ALIGN;
-        }
-    }
-    free(ti);
-    return st;
+    return MN_OK;
+}
+
+/* The 8-byte length and the header's first checks; *hlen is the header's length. */
+static mn_status check_prefix(const uint8_t *buf, size_t len, uint64_t *hlen, mn_error *err)
+{
+    if (len < 8)
+        return mn_fail(err, MN_ERR_FORMAT,
+                       "file is %zu bytes, too short for the 8-byte header length", len);
+    *hlen = get_le64(buf);
+    if (*hlen > len - 8)
+        return mn_fail(err, MN_ERR_FORMAT,
+                       "header length %llu exceeds the %zu bytes after it (truncated file?)",
+                       (unsigned long long)*hlen, len - 8);
+    if (*hlen > MN_ST_MAX_HEADER_BYTES)
+        return mn_fail(err, MN_ERR_LIMIT, "header length %llu exceeds the limit of %zu bytes",
+                       (unsigned long long)*hlen, MN_ST_MAX_HEADER_BYTES);
+    if (*hlen < 2 || buf[8] != '{')
+        return mn_fail(err, MN_ERR_FORMAT, "header does not start with '{'");
+    /* all of it, keys and whitespace too, so the message names the first bad byte */
+    size_t valid = mn_utf8_valid_prefix(buf + 8, (size_t)*hlen);
+    if (valid != *hlen)
+        return mn_fail(err, MN_ERR_FORMAT, "header is not valid UTF-8 at byte %zu", valid);
+    return MN_OK;
 }
 
 mn_status mn_st_parse(const uint8_t *buf, size_t len, mn_st_file **out, mn_error *err)
@@ -965,84 +765,30 @@ mn_status mn_st_parse(const uint8_t *buf, size_t len, mn_st_file **out, mn_error
     *out = NULL;
     if (!buf && len > 0)
         return mn_fail(err, MN_ERR_ARG, "safetensors: NULL buffer");
-    if (len < 8)
-        return mn_fail(err, MN_ERR_FORMAT,
-                       "file is %zu bytes, too short for the 8-byte header length", len);
-    uint64_t hlen = get_le64(buf);
-    if (hlen > len - 8)
-        return mn_fail(err, MN_ERR_FORMAT,
-                       "header length %llu exceeds the %zu bytes after it (truncated file?)",
-                       (unsigned long long)hlen, len - 8);
-    if (hlen > MN_ST_MAX_HEADER_BYTES)
-        return mn_fail(err, MN_ERR_LIMIT, "header length %llu exceeds the limit of %zu bytes",
-                       (unsigned long long)hlen, MN_ST_MAX_HEADER_BYTES);
-    const char *hdr = (const char *)buf + 8;
-    if (hlen < 2 || hdr[0] != '{')
-        return mn_fail(err, MN_ERR_FORMAT, "header does not start with '{'");
-
-    /* json-c's own UTF-8 check misses some cases (e.g. in keys): do it for all bytes. */
-    size_t valid = utf8_valid_prefix((const unsigned char *)hdr, (size_t)hlen);
-    if (valid != hlen)
-        return mn_fail(err, MN_ERR_FORMAT, "header is not valid UTF-8 at byte %zu", valid);
-
-    scanner sc = { .s = hdr, .len = (size_t)hlen };
-    bool ok = scan_value(&sc, 0);
-    if (ok) {
-        skip_ws(&sc);
-        if (sc.pos != sc.len)
-            ok = fail_at(&sc, "unexpected bytes after the JSON object");
-    }
-    if (!ok) {
-        mn_status st = sc.nomem ? mn_fail(err, MN_ERR_NOMEM, "out of memory reading the header")
-                                : mn_fail(err, MN_ERR_FORMAT,
-                                          "header is not valid JSON: %s at byte %zu", sc.what,
-                                          sc.pos);
-        free_keys(sc.keys, sc.nkeys);
+    uint64_t hlen = 0;
+    mn_status st = check_prefix(buf, len, &hlen, err);
+    if (st != MN_OK)
         return st;
+    reader r = {.data_len = (uint64_t)(len - 8 - hlen), .err = err};
+    mn_json_init(&r.j, (const char *)buf + 8, (size_t)hlen);
+    r.f = calloc(1, sizeof *r.f);
+    if (!r.f)
+        return mn_fail(err, MN_ERR_NOMEM, "out of memory");
+    mn_metadata_init(&r.f->meta);
+    st = parse_header(&r);
+    if (st == MN_OK) {
+        if (r.f->n > 1)
+            qsort(r.ti, r.f->n, sizeof *r.ti, cmp_tinfo);
+        st = check_tiling(r.ti, r.f->n, r.data_len, err);
     }
-
-    json_tokener *tok = json_tokener_new_ex(ST_MAX_DEPTH + 1);
-    if (!tok) {
-        free_keys(sc.keys, sc.nkeys);
-        return mn_fail(err, MN_ERR_NOMEM, "out of memory reading the header");
-    }
-    json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-    json_object *root = json_tokener_parse_ex(tok, hdr, (int)hlen);
-    if (!root || json_tokener_get_error(tok) != json_tokener_success) {
-        mn_status st = mn_fail(err, MN_ERR_FORMAT, "header is not valid JSON: %s",
-                               json_tokener_error_desc(json_tokener_get_error(tok)));
-        json_object_put(root);
-        json_tokener_free(tok);
-        free_keys(sc.keys, sc.nkeys);
-        return st;
-    }
-    for (size_t i = 0; i < sc.nkeys; i++) {
-        sc.keys[i].name = decode_key(hdr + sc.keys[i].start, sc.keys[i].len, tok);
-        if (!sc.keys[i].name) {
-            json_object_put(root);
-            json_tokener_free(tok);
-            free_keys(sc.keys, sc.nkeys);
-            return mn_fail(err, MN_ERR_NOMEM, "out of memory reading the header");
-        }
-    }
-    json_tokener_free(tok);
-
-    mn_st_file *f = calloc(1, sizeof *f);
-    mn_status st;
-    if (!f) {
-        st = mn_fail(err, MN_ERR_NOMEM, "out of memory");
-    } else {
-        mn_metadata_init(&f->meta);
-        const uint8_t *data = buf + 8 + hlen;
-        st = parse_tree(root, sc.keys, sc.nkeys, data, (uint64_t)(len - 8 - hlen), f, err);
-    }
-    json_object_put(root);
-    free_keys(sc.keys, sc.nkeys);
+    if (st == MN_OK)
+        st = copy_data(r.f, r.ti, buf + 8 + hlen, err);
+    free(r.ti);
     if (st != MN_OK) {
-        mn_st_free(f);
+        mn_st_free(r.f);
         return st;
     }
-    *out = f;
+    *out = r.f;
     return MN_OK;
 }
 
