@@ -16,6 +16,7 @@
 typedef struct number_text {
     const char *begin, *end;
     uint64_t mant;           /* the first 19 significant digits */
+    int digits;              /* how many mant holds */
     int exp10;               /* value = mant * 10^exp10 when precise */
     bool precise;            /* no significant digit was dropped */
     bool neg, integer;       /* a '-'; neither fraction nor exponent */
@@ -32,26 +33,34 @@ static bool is_digit(const char *p, const char *end)
     return p < end && *p >= '0' && *p <= '9';
 }
 
-/* Digits at *p into n's mantissa; fraction digits lower the exponent. */
-static void take_digits(const char **p, const char *end, number_text *n, bool fraction)
+/* Digits at *p into n's mantissa; fraction digits lower the exponent. In locals:
+ * through the pointers, every char read could alias n and force a reload. */
+static inline __attribute__((always_inline)) void take_digits(const char **at, const char *end, number_text *n, bool fraction)
 {
-    int digits = n->mant ? 1 : 0;
-    for (uint64_t m = n->mant; m >= 10; m /= 10)
-        digits++;
-    for (; is_digit(*p, end); (*p)++) {
+    const char *p = *at;
+    uint64_t mant = n->mant;
+    int digits = n->digits, exp10 = n->exp10;
+    bool precise = n->precise;
+    for (; p < end && *p >= '0' && *p <= '9'; p++) {
         if (digits < 19) {
-            n->mant = n->mant * 10 + (uint64_t)(**p - '0');
-            digits += n->mant != 0;
-            n->exp10 -= fraction;
+            mant = mant * 10 + (uint64_t)(*p - '0');
+            digits += mant != 0; /* leading zeros are not significant */
+            exp10 -= fraction;
         } else {
-            n->exp10 += !fraction;
-            n->precise &= **p == '0'; /* a dropped zero changes nothing */
+            exp10 += !fraction;
+            precise &= *p == '0'; /* a dropped zero changes nothing */
         }
     }
+    *at = p;
+    n->mant = mant;
+    n->digits = digits;
+    n->exp10 = exp10;
+    n->precise = precise;
 }
 
-/* The RFC 8259 grammar at j->p: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? */
-static bool scan_number(mn_json *j, number_text *n)
+/* The RFC 8259 grammar at j->p: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+ * Inlined, so that n lives in registers: this is most of a long number's time. */
+static inline __attribute__((always_inline)) bool scan_number(mn_json *j, number_text *n)
 {
     const char *p = j->p, *end = j->end;
     *n = (number_text){.begin = p, .precise = true, .integer = true};
@@ -112,13 +121,12 @@ static const char *text_copy(const number_text *n, char buf[MN_JSON_MAX_NUMBER +
  * midpoint between the text's value and its double would be a closer double. */
 static bool float_ambiguous(double d)
 {
-    const double a = fabs(d);
-    if (a != 0 && a < FLT_MIN)
-        return true;
-    if ((double)(float)d == d)
-        return false;
     uint64_t bits;
     memcpy(&bits, &d, sizeof bits);
+    const unsigned exponent = (unsigned)(bits >> 52) & 0x7ff;
+    if (exponent < 1023 - 126) /* below FLT_MIN: zero, or a float subnormal */
+        return (bits << 1) != 0;
+    /* exactly halfway: the 29 bits a float drops are 1000...0 */
     return (bits & ((1ull << 29) - 1)) == (1ull << 28);
 }
 
@@ -149,7 +157,7 @@ static uint32_t digits_value(uint64_t w, int n)
  * quotient of two exactly represented numbers, as in exact_value. False leaves the
  * number to the general path. A single digit before the point, as in most
  * normalised pixels (-0.424213), needs no load of its own. */
-static bool number_fast(const char *p, const char *end, double *out, const char **next)
+static inline __attribute__((always_inline)) bool number_fast(const char *p, const char *end, double *out, const char **next)
 {
     if (end - p < 18)
         return false;
@@ -211,7 +219,11 @@ bool mn_json_float(mn_json *j, float *out)
     mn_json_ws(j);
     double d;
     const char *next;
-    if (number_fast(j->p, j->end, &d, &next) && !float_ambiguous(d)) {
+    /* No double rounding on this path: a float midpoint m = K 2^e (K odd, < 2^25) and a
+     * number x = mant / 10^f (f <= 7) that differ differ by at least 10^-f 2^e, far
+     * more than half a double's ulp at m (below 2^(e - 28)); so the double is never
+     * a midpoint that x is not. And x is 0 or at least 10^-7: never a float subnormal. */
+    if (number_fast(j->p, j->end, &d, &next)) {
         *out = (float)d; /* below 10^7: always finite */
         j->p = next;
         return true;

@@ -1,0 +1,42 @@
+#!/bin/sh
+# The v2 infer body parser, old against new, in one binary (tests/bench/json-parse.c):
+# bodies of 1, 64 and 256 MNIST test images as tests/bench/infer-batch.sh writes them
+# (6 decimals) and as Python's json writes unrounded floats (17 digits).
+#
+#   tests/bench/json-parse.sh [OLD_REV] [MODEL]   run from a configured build directory
+#
+# OLD_REV (default: main) is the commit whose fcgi/v2_request.c (on fcgi/json_scan.c)
+# is the baseline; ROUNDS (7) alternating rounds, the best and mean of each reported.
+set -eu
+top=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
+old=${1:-main}
+model=${2:-}
+work=$(mktemp -d)
+trap '[ -n "${KEEP:-}" ] && cp "$work/bench" "$work"/v2-*.json "$KEEP"; rm -rf "$work"' EXIT
+mkdir -p "$work/old"
+for f in fcgi/v2_request.c fcgi/v2_request.h fcgi/json_scan.c fcgi/json_scan.h; do
+  git -C "$top" show "$old:$f" >"$work/old/$(basename "$f")"
+done
+cc=${CC:-gcc}
+# both sides from source with the build's CFLAGS, so that neither gets other flags
+flags="$(sed -n 's/^CFLAGS = //p' Makefile) -I. -I$top/src -I$top/fcgi"
+$cc $flags -I"$work/old" -Dv2_parse_infer=old_v2_parse_infer -c "$work/old/v2_request.c" -o "$work/old_v2.o"
+$cc $flags -I"$work/old" -c "$work/old/json_scan.c" -o "$work/old_scan.o"
+$cc $flags -o "$work/bench" "$top/tests/bench/json-parse.c" "$top/fcgi/v2_request.c" \
+  "$top/src/mn_json.c" "$top/src/mn_json_number.c" \
+  "$work/old_v2.o" "$work/old_scan.o" libmnistcore.a \
+  $(sed -n 's/^\(JSON_C_LIBS\|ZLIB_LIBS\|STB_LIBS\|OPENBLAS_LIBS\|OPENMP_CFLAGS\) = //p' Makefile) -pthread -lm
+data=${MNIST_DATA:-$("$top/trainer/fetch-mnist.sh" | tail -1)}
+/usr/bin/python3 - "$data" "$work" <<'PY'
+import json, sys
+data, work = sys.argv[1], sys.argv[2]
+images = open(f"{data}/t10k-images-idx3-ubyte", "rb").read()[16:]
+for n in (1, 64, 256):
+    raw = [(v / 255.0 - 0.1307) / 0.3081 for v in images[:n * 784]]
+    for name, values in (("6dp", [round(x, 6) for x in raw]), ("repr", raw)):
+        req = {"inputs": [{"name": "input", "datatype": "FP32", "shape": [n, 1, 28, 28],
+                           "data": values}]}
+        open(f"{work}/v2-{n:03d}-{name}.json", "w").write(json.dumps(req, separators=(",", ":")))
+PY
+echo "$(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); old = $old"
+"$work/bench" "$work"/v2-*.json ${model:+-- "$model"}
