@@ -9,8 +9,8 @@
 #include "mn_json.h"
 #include "predict_json.h"
 
-/* How deep an unknown member's value may nest (the object itself is one level). */
-#define PREDICT_SKIP_DEPTH 7
+/* How deep the body may nest, the object itself included. */
+#define PREDICT_MAX_DEPTH 8
 
 static bool fail(predict_json *out, int status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -118,7 +118,7 @@ static bool parse_members(mn_json *j, uint8_t *decoded, size_t max_decoded,
             has_pixels |= pix;
             bool ok = image ? parse_image(j, decoded, max_decoded, out)
                     : pix ? parse_pixels(j, pixels, out)
-                          : mn_json_skip(j, PREDICT_SKIP_DEPTH) || bad_json(out, j);
+                          : mn_json_skip(j, PREDICT_MAX_DEPTH - 1) || bad_json(out, j);
             if (!ok)
                 return false;
         } while (mn_json_accept(j, ','));
@@ -138,14 +138,16 @@ bool predict_json_parse(const char *body, size_t len, uint8_t *decoded, size_t m
 {
     memset(out, 0, sizeof *out);
     mn_json j;
+    /* The whole body is checked first, so that malformed JSON is always bad_json,
+     * whatever its members say (a /predict body is small: the price is one scan). */
     mn_json_init(&j, body, len);
-    if (mn_json_next(&j) != MN_JSON_OBJECT) {
-        if (mn_json_next(&j) == MN_JSON_NONE)
-            mn_json_fail(&j, "expected a JSON object");
-        if (j.error || !mn_json_skip(&j, 8) || !mn_json_at_end(&j))
-            return bad_json(out, &j);
+    if (mn_json_next(&j) == MN_JSON_NONE)
+        mn_json_fail(&j, "expected a JSON object");
+    if (j.error || !mn_json_skip(&j, PREDICT_MAX_DEPTH) || !mn_json_at_end(&j))
+        return bad_json(out, &j);
+    mn_json_init(&j, body, len);
+    if (mn_json_next(&j) != MN_JSON_OBJECT)
         return fail(out, 400, "bad_json", "the body must be a JSON object");
-    }
     mn_json_accept(&j, '{');
     if (parse_members(&j, decoded, max_decoded, pixels, out))
         return true;

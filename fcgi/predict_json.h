@@ -21,8 +21,9 @@ typedef struct predict_json {
     char message[160];
 } predict_json;
 
-/* Parses body[0..len) strictly (json-c's strict tokener, depth 8, nothing but
- * whitespace after the object). A base64 image is decoded into decoded, which holds
+/* Parses body[0..len) strictly (src/mn_json.h: RFC 8259 exactly, depth 8, nothing
+ * but whitespace after the object; malformed JSON is always bad_json, before any
+ * member is looked at). A base64 image is decoded into decoded, which holds
  * max_decoded bytes; an image that could decode to more is refused. Pixels go to
  * pixels[0..MN_IMAGE_PIXELS). Returns false with out->status, code and message set. */
 bool predict_json_parse(const char *body, size_t len, uint8_t *decoded, size_t max_decoded,

@@ -128,6 +128,9 @@ static void test_refusals(void **state)
         {"{\"pixels\":[01]}", 400, "bad_json", "malformed JSON at byte 11: leading zero in a number"},
         {"{\"x\":[[[[[[[[1]]]]]]]]}", 400, "bad_json", "malformed JSON at byte 12: nested too deeply"},
         {"\xef\xbb\xbf{}", 400, "bad_json", "malformed JSON at byte 0: expected a JSON object"},
+        /* malformed anywhere is bad_json, even after a member that is wrong */
+        {"{\"pixels\": []} {}", 400, "bad_json", "malformed JSON at byte 15: data after the JSON value"},
+        {"{\"image\": 5, \"x\": [1,]}", 400, "bad_json", "malformed JSON at byte 21: expected a value"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         check_refusal(cases[i].body, sizeof decoded, &cases[i]);
