@@ -33,15 +33,57 @@ static bool is_digit(const char *p, const char *end)
     return p < end && *p >= '0' && *p <= '9';
 }
 
-/* Digits at *p into n's mantissa; fraction digits lower the exponent. In locals:
- * through the pointers, every char read could alias n and force a reload. */
-static inline __attribute__((always_inline)) void take_digits(const char **at, const char *end, number_text *n, bool fraction)
+/* The number of leading ASCII digits in the 8 bytes of w (first byte lowest). */
+static int digit_run(uint64_t w)
+{
+    /* a byte is a digit when its high nibble is 3 and adding 6 keeps it there */
+    uint64_t not_digit = ((w & 0xF0F0F0F0F0F0F0F0u) ^ 0x3030303030303030u) |
+                         (((w + 0x0606060606060606u) & 0xF0F0F0F0F0F0F0F0u) ^ 0x3030303030303030u);
+    return not_digit ? __builtin_ctzll(not_digit) / 8 : 8;
+}
+
+/* The value of the first n (1..8) digits in w: the others are replaced by leading
+ * zeros, then the eight are combined pairwise (Lemire's SWAR conversion). */
+static uint32_t digits_value(uint64_t w, int n)
+{
+    w = n < 8 ? (w << (8 * (8 - n))) | (0x3030303030303030u >> (8 * n)) : w;
+    w -= 0x3030303030303030u;
+    w = w * 10 + (w >> 8);
+    w = (((w & 0x000000FF000000FFu) * 0x000F424000000064u) +
+         (((w >> 16) & 0x000000FF000000FFu) * 0x0000271000000001u)) >> 32;
+    return (uint32_t)w;
+}
+
+static const uint64_t pow10_u64[] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000,
+                                     100000000};
+
+/* Digits at *p into n's mantissa; fraction digits lower the exponent. Once a digit
+ * is significant, 8 are taken at a time while 19 still fit (a long number's digits
+ * are most of its time). In locals: through the pointers, every char read could
+ * alias n and force a reload. */
+static inline __attribute__((always_inline)) void take_digits(const char **at, const char *end,
+                                                              number_text *n, bool fraction)
 {
     const char *p = *at;
     uint64_t mant = n->mant;
     int digits = n->digits, exp10 = n->exp10;
     bool precise = n->precise;
-    for (; p < end && *p >= '0' && *p <= '9'; p++) {
+    for (;;) {
+        if (mant != 0 && digits <= 11 && end - p >= 8) {
+            uint64_t w;
+            memcpy(&w, p, sizeof w);
+            const int k = digit_run(w);
+            if (k > 0) {
+                mant = mant * pow10_u64[k] + digits_value(w, k);
+                digits += k;
+                exp10 -= fraction ? k : 0;
+                p += k;
+                if (k == 8)
+                    continue;
+            }
+        }
+        if (p >= end || *p < '0' || *p > '9')
+            break;
         if (digits < 19) {
             mant = mant * 10 + (uint64_t)(*p - '0');
             digits += mant != 0; /* leading zeros are not significant */
@@ -50,6 +92,7 @@ static inline __attribute__((always_inline)) void take_digits(const char **at, c
             exp10 += !fraction;
             precise &= *p == '0'; /* a dropped zero changes nothing */
         }
+        p++;
     }
     *at = p;
     n->mant = mant;
@@ -130,27 +173,6 @@ static bool float_ambiguous(double d)
     return (bits & ((1ull << 29) - 1)) == (1ull << 28);
 }
 
-/* The number of leading ASCII digits in the 8 bytes of w (first byte lowest). */
-static int digit_run(uint64_t w)
-{
-    /* a byte is a digit when its high nibble is 3 and adding 6 keeps it there */
-    uint64_t not_digit = ((w & 0xF0F0F0F0F0F0F0F0u) ^ 0x3030303030303030u) |
-                         (((w + 0x0606060606060606u) & 0xF0F0F0F0F0F0F0F0u) ^ 0x3030303030303030u);
-    return not_digit ? __builtin_ctzll(not_digit) / 8 : 8;
-}
-
-/* The value of the first n (1..8) digits in w: the others are replaced by leading
- * zeros, then the eight are combined pairwise (Lemire's SWAR conversion). */
-static uint32_t digits_value(uint64_t w, int n)
-{
-    w = n < 8 ? (w << (8 * (8 - n))) | (0x3030303030303030u >> (8 * n)) : w;
-    w -= 0x3030303030303030u;
-    w = w * 10 + (w >> 8);
-    w = (((w & 0x000000FF000000FFu) * 0x000F424000000064u) +
-         (((w >> 16) & 0x000000FF000000FFu) * 0x0000271000000001u)) >> 32;
-    return (uint32_t)w;
-}
-
 /* The common case of a tensor's numbers, without a branch per character:
  * -?(0|[1-9][0-9]{0,6})(\.[0-9]{1,7})? followed by neither a digit nor an exponent,
  * with at least 18 bytes of input left to read 8 at a time. The result is the exact
@@ -194,11 +216,10 @@ static inline __attribute__((always_inline)) bool number_fast(const char *p, con
     return true;
 }
 
-bool mn_json_number(mn_json *j, double *out)
+/* The general paths, out of line: the fast paths' callers then need no stack frame
+ * for a number's copy, nor registers saved for the grammar check. */
+static __attribute__((noinline)) bool number_general(mn_json *j, double *out)
 {
-    mn_json_ws(j);
-    if (number_fast(j->p, j->end, out, &j->p))
-        return true;
     number_text n;
     if (!scan_number(j, &n))
         return false;
@@ -214,23 +235,12 @@ bool mn_json_number(mn_json *j, double *out)
     return true;
 }
 
-bool mn_json_float(mn_json *j, float *out)
+static __attribute__((noinline)) bool float_general(mn_json *j, float *out)
 {
-    mn_json_ws(j);
-    double d;
-    const char *next;
-    /* No double rounding on this path: a float midpoint m = K 2^e (K odd, < 2^25) and a
-     * number x = mant / 10^f (f <= 7) that differ differ by at least 10^-f 2^e, far
-     * more than half a double's ulp at m (below 2^(e - 28)); so the double is never
-     * a midpoint that x is not. And x is 0 or at least 10^-7: never a float subnormal. */
-    if (number_fast(j->p, j->end, &d, &next)) {
-        *out = (float)d; /* below 10^7: always finite */
-        j->p = next;
-        return true;
-    }
     number_text n;
     if (!scan_number(j, &n))
         return false;
+    double d;
     float f;
     if (exact_value(&n, &d) && !float_ambiguous(d)) {
         f = (float)d;
@@ -243,6 +253,27 @@ bool mn_json_float(mn_json *j, float *out)
     *out = f;
     j->p = n.end;
     return true;
+}
+
+bool mn_json_number(mn_json *j, double *out)
+{
+    mn_json_ws(j);
+    return number_fast(j->p, j->end, out, &j->p) || number_general(j, out);
+}
+
+bool mn_json_float(mn_json *j, float *out)
+{
+    mn_json_ws(j);
+    double d;
+    /* No double rounding on this path: a float midpoint m = K 2^e (K odd, < 2^25) and a
+     * number x = mant / 10^f (f <= 7) that differ differ by at least 10^-f 2^e, far
+     * more than half a double's ulp at m (below 2^(e - 28)); so the double is never
+     * a midpoint that x is not. And x is 0 or at least 10^-7: never a float subnormal. */
+    if (number_fast(j->p, j->end, &d, &j->p)) {
+        *out = (float)d; /* below 10^7: always finite */
+        return true;
+    }
+    return float_general(j, out);
 }
 
 bool mn_json_uint(mn_json *j, unsigned long long max, unsigned long long *out, bool *in_range)

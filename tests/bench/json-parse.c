@@ -1,18 +1,18 @@
 /* Micro-benchmark of the v2 infer body parser: the same body parsed N times by the
  * current fcgi/v2_request.c and by an older one (compiled in with its symbol renamed
  * to old_v2_parse_infer by tests/bench/json-parse.sh), alternating in rounds so that
- * both see the same machine load; and the safetensors header parse of a model file.
+ * both see the same machine load, in thread CPU time (the machine may be shared).
  *
- *   json-parse BODY... [-- MODEL]    prints one line per body: ns per parse, old and new */
+ *   json-parse BODY...    prints one line per body: old and new, best and mean */
 #include "config.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "mn_net.h"
-#include "mn_safetensors.h"
 #include "v2_request.h"
 
 bool old_v2_parse_infer(const char *body, size_t len, long long header_len, int max_batch,
@@ -67,12 +67,16 @@ static void bench_body(const char *path, float *data, int rounds)
     }
     int reps = (int)(200000000 / (len + 1000)) + 1; /* about 0.1-0.3 s a run */
     double best_old = 1e9, best_new = 1e9, sum_old = 0, sum_new = 0;
+    /* ONLY=old or ONLY=new runs one side alone (for perf stat's instruction counts) */
+    const char *only = getenv("ONLY");
+    const bool run_old = !only || strcmp(only, "new") != 0, run_new = !only || strcmp(only, "old") != 0;
     for (int r = 0; r < rounds; r++) { /* which goes first alternates too */
         double o = 0, n = 0;
-        if (r % 2)
+        if (r % 2 && run_new)
             n = time_parse(v2_parse_infer, body, len, data, reps);
-        o = time_parse(old_v2_parse_infer, body, len, data, reps);
-        if (!(r % 2))
+        if (run_old)
+            o = time_parse(old_v2_parse_infer, body, len, data, reps);
+        if (!(r % 2) && run_new)
             n = time_parse(v2_parse_infer, body, len, data, reps);
         best_old = o < best_old ? o : best_old;
         best_new = n < best_new ? n : best_new;
@@ -86,40 +90,12 @@ static void bench_body(const char *path, float *data, int rounds)
     free(body);
 }
 
-static void bench_model(const char *path, int rounds)
-{
-    size_t len;
-    char *buf = slurp(path, &len);
-    if (!buf) {
-        perror(path);
-        exit(1);
-    }
-    double best = 1e9;
-    for (int r = 0; r < rounds * 20; r++) {
-        mn_st_file *f = NULL;
-        mn_error err;
-        double t0 = now();
-        if (mn_st_parse((const uint8_t *)buf, len, &f, &err) != MN_OK) {
-            fprintf(stderr, "%s: %s\n", path, err.msg);
-            exit(1);
-        }
-        double t = now() - t0;
-        best = t < best ? t : best;
-        mn_st_free(f);
-    }
-    printf("mn_st_parse %s: %zu bytes, best %.1f us (header and data copy)\n", path, len,
-           best * 1e6);
-    free(buf);
-}
-
 int main(int argc, char **argv)
 {
     static float data[256 * MN_IMAGE_PIXELS];
     const int rounds = getenv("ROUNDS") ? atoi(getenv("ROUNDS")) : 7;
     int i = 1;
-    for (; i < argc && strcmp(argv[i], "--") != 0; i++)
+    for (; i < argc; i++)
         bench_body(argv[i], data, rounds);
-    for (i++; i < argc; i++)
-        bench_model(argv[i], rounds);
     return 0;
 }

@@ -1,7 +1,8 @@
 #!/bin/sh
 # The v2 infer body parser, old against new, in one binary (tests/bench/json-parse.c):
 # bodies of 1, 64 and 256 MNIST test images as tests/bench/infer-batch.sh writes them
-# (6 decimals) and as Python's json writes unrounded floats (17 digits).
+# (6 decimals) and as Python's json writes unrounded floats (17 digits). With MODEL,
+# also mn_st_parse of that file (tests/bench/st-parse.c) against both commits' src/.
 #
 #   tests/bench/json-parse.sh [OLD_REV] [MODEL]   run from a configured build directory
 #
@@ -39,4 +40,21 @@ for n in (1, 64, 256):
         open(f"{work}/v2-{n:03d}-{name}.json", "w").write(json.dumps(req, separators=(",", ":")))
 PY
 echo "$(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); old = $old"
-"$work/bench" "$work"/v2-*.json ${model:+-- "$model"}
+"$work/bench" "$work"/v2-*.json
+[ -n "$model" ] || exit 0
+# safetensors: the other commit's src/ from git, built the same way
+mkdir -p "$work/oldsrc"
+git -C "$top" archive "$old" src | tar -x -C "$work/oldsrc"
+libs=$(sed -n 's/^\(JSON_C_LIBS\|ZLIB_LIBS\|STB_LIBS\|OPENBLAS_LIBS\|OPENMP_CFLAGS\) = //p' Makefile)
+for side in old new; do
+  src=$top/src
+  [ $side = old ] && src=$work/oldsrc/src
+  $cc $(sed -n 's/^CFLAGS = //p' Makefile) -I. -I"$src" -o "$work/st-$side" \
+    "$top/tests/bench/st-parse.c" "$src"/mn_safetensors.c "$src"/mn_metadata.c \
+    "$src"/mn_error.c "$src"/mn_atomic.c $(ls "$src"/mn_json*.c "$src"/mn_describe.c 2>/dev/null) \
+    $libs -pthread -lm
+done
+for round in 1 2 3 4 5; do
+  printf 'mn_st_parse %s, best of 200 (us): old %s new %s\n' "$(basename "$model")" \
+    "$("$work/st-old" "$model")" "$("$work/st-new" "$model")"
+done

@@ -151,6 +151,39 @@ static void test_tensor_like_numbers_agree(void **state)
     }
 }
 
+/* long valid numbers (up to 30 digits a part, with exponents): the 8-digit steps and
+ * the digit-by-digit path agree, and both with strtod and strtof */
+static void test_long_numbers_agree(void **state)
+{
+    (void)state;
+    uint64_t x = 987654321;
+    for (int i = 0; i < 100000; i++) {
+        char text[96], *p = text;
+        x = x * 6364136223846793005u + 1442695040888963407u;
+        uint64_t y = x;
+        const int int_digits = 1 + (int)((x >> 10) % 30), frac_digits = (int)((x >> 20) % 31);
+        const int zeros = (int)((x >> 30) % 12); /* leading zeros after the point */
+        if ((x >> 40) & 1)
+            *p++ = '-';
+        for (int k = 0; k < int_digits; k++) {
+            y = y * 2862933555777941757u + 3037000493u;
+            *p++ = (char)('0' + (k == 0 ? (int_digits > 1 ? 1 + (y >> 40) % 9 : (y >> 40) % 10)
+                                        : (y >> 40) % 10));
+        }
+        if (frac_digits) {
+            *p++ = '.';
+            for (int k = 0; k < frac_digits; k++) {
+                y = y * 2862933555777941757u + 3037000493u;
+                *p++ = (char)('0' + (k < zeros ? 0 : (y >> 40) % 10));
+            }
+        }
+        if ((x >> 41) & 1)
+            p += sprintf(p, "e%d", (int)((x >> 44) % 90) - 45);
+        *p = '\0';
+        check_both_paths(text);
+    }
+}
+
 /* ------------------------------------------------------------------ documents */
 
 /* Whether the whole of text[0..len) is one JSON value (nested at most 32 deep). */
@@ -401,6 +434,7 @@ int main(void)
         cmocka_unit_test(test_examples),
         cmocka_unit_test(test_random_numbers_agree),
         cmocka_unit_test(test_tensor_like_numbers_agree),
+        cmocka_unit_test(test_long_numbers_agree),
         cmocka_unit_test(test_accepts_valid_documents),
         cmocka_unit_test(test_refuses_invalid_documents),
         cmocka_unit_test(test_depth_limit),
