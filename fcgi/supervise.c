@@ -14,20 +14,13 @@
 #include <sys/prctl.h>
 #endif
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
+#include "mn_clock.h"
 #include "supervise.h"
 
 enum { CRASH_WINDOW_S = 10, CRASHES_ALLOWED = 5 };
-
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
 
 /* Forks a responder; in the child, returns 0 with the caller's signal mask restored. */
 static pid_t start_responder(pid_t self, const sigset_t *old_mask)
@@ -92,7 +85,7 @@ int supervise(bool *draining)
             WTERMSIG(status) == SIGINT)
             _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 0);
         /* died of a signal nobody asked for: start a new one, unless it keeps dying */
-        double t = now_s();
+        double t = mn_clock_seconds();
         if (t - crashes[next] < CRASH_WINDOW_S) {
             log_line("supervisor: the responder died %d times in %d s; giving up",
                      CRASHES_ALLOWED + 1, CRASH_WINDOW_S);
