@@ -112,7 +112,9 @@ static int parse_options(server_options *o, int argc, char **argv)
     const char *env = getenv("MODEL_PATH");
     snprintf(o->model_path, sizeof o->model_path, "%s", env && *env ? env : DEFAULT_MODEL);
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    o->threads = cpus > 0 ? (int)(cpus > SERVE_MAX_DEFAULT_THREADS ? SERVE_MAX_DEFAULT_THREADS : cpus) : 1;
+    if (cpus > SERVE_MAX_DEFAULT_THREADS)
+        cpus = SERVE_MAX_DEFAULT_THREADS;
+    o->threads = cpus > 0 ? (int)cpus : 1;
     o->reload_interval_ms = 500;
     o->max_body = SERVE_MAX_BODY_BYTES;
     o->max_pixels = 16u << 20;

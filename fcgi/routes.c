@@ -8,7 +8,8 @@
 #include "status.h"
 #include "v2.h"
 
-_Static_assert((int)ROUTE_COUNT <= (int)METRIC_ROUTES, "metrics.h counts at most METRIC_ROUTES routes");
+_Static_assert((int)ROUTE_COUNT <= (int)METRIC_ROUTES,
+               "metrics.h counts at most METRIC_ROUTES routes");
 
 const char *const route_labels[ROUTE_COUNT] = {
     [ROUTE_PREDICT] = "/predict", [ROUTE_HEALTH] = "/health", [ROUTE_LIVE] = "/health/live",

@@ -5,8 +5,8 @@
  *   GET  /v2/models/mnist[/versions/V]/ready       200, or 503 without a model
  *   POST /v2/models/mnist[/versions/V]/infer       a batch of normalised images
  * The route table (fcgi/routes.c) matches these paths and methods and gives errors
- * the protocol's form, {"error": "..."}; the handlers here check the version. V is the served model's version
- * (the first 12 hex digits of its file's SHA-256). */
+ * the protocol's form, {"error": "..."}; the handlers here check the version. V is
+ * the served model's version (the first 12 hex digits of its file's SHA-256). */
 #include "config.h"
 
 #include <limits.h>
@@ -84,7 +84,8 @@ static bool json_header_length(http_exchange *x, long long *header_len)
     char *end = NULL;
     *header_len = *h >= '0' && *h <= '9' ? strtoll(h, &end, 10) : -1;
     if (*header_len < 0 || *end || *header_len == LLONG_MAX) {
-        http_fail(x, 400, "bad_header", NULL, "Inference-Header-Content-Length must be a byte count");
+        http_fail(x, 400, "bad_header", NULL,
+                  "Inference-Header-Content-Length must be a byte count");
         return false;
     }
     return true;
