@@ -22,8 +22,9 @@ static void write_store_error(out_buf *o, model_store *store, bool have_model,
         return;
     char at[32];
     write_iso_time(error_at, at, sizeof at);
-    out_printf(o, ",\"%s\":{\"code\":\"%s\",\"message\":", have_model ? "last_reload_error" : "error",
-               have_model ? "model_refused" : "no_model");
+    const char *key = have_model ? "last_reload_error" : "error";
+    const char *code = have_model ? "model_refused" : "no_model";
+    out_printf(o, ",\"%s\":{\"code\":\"%s\",\"message\":", key, code);
     out_json_string(o, error);
     out_printf(o, ",\"at\":\"%s\"}", at);
 }
