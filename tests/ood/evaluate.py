@@ -17,6 +17,8 @@ Options:
     --floor SET=PCT     print "ok"/"not ok" lines: accuracy of SET >= PCT (nondigit:
                         the share caught, refused or "not sure")
     --threshold P       the "not sure" threshold (default: NOT_SURE_BELOW in www/app.js)
+    --scan              also print, for thresholds 0.50..0.95, the share of right and of
+                        wrong answers (over all digit sets) and of non-digits "not sure"
 A refusal (422 no digit) of a digit counts as wrong. ECE uses 15 equal-width bins of
 "confidence" over the answered images.
 """
@@ -113,6 +115,16 @@ def print_nondigit_row(name, s, secs):
           flush=True)
 
 
+def print_scan(answers):
+    """How each candidate "not sure" threshold splits right, wrong and non-digit answers."""
+    print("\n| threshold | right answers not sure % | wrong answers not sure % | non-digits refused or not sure % |")
+    print("| ---: | ---: | ---: | ---: |")
+    for t in [0.5 + 0.05 * k for k in range(10)]:
+        d = M.digit_summary([a for a in answers if a[0] is not None], t)
+        n = M.nondigit_summary([a for a in answers if a[0] is None], t)
+        print(f"| {t:.2f} | {fmt(d['unsure_right'])} | {fmt(d['unsure_wrong'])} | {fmt(n['caught'])} |")
+
+
 def main():
     ap = argparse.ArgumentParser(usage=__doc__)
     ap.add_argument("url")
@@ -122,10 +134,12 @@ def main():
     ap.add_argument("--limit", type=int, default=0)
     ap.add_argument("--floor", action="append", default=[])
     ap.add_argument("--threshold", type=float)
+    ap.add_argument("--scan", action="store_true")
     args = ap.parse_args()
     threshold = args.threshold if args.threshold is not None else ui_threshold()
     floors = dict((f.split("=")[0], float(f.split("=")[1])) for f in args.floor)
     client = H.Client(args.url)
+    everything = []
     print(f"# \"not sure\" below confidence {threshold}; a refusal of a digit counts as wrong")
     print("| set | images | accuracy % | ECE % | mean conf. right | mean conf. wrong (nondigit: answered) "
           "| not sure right % | not sure wrong % (nondigit: all) | refused % | s |")
@@ -137,6 +151,7 @@ def main():
         t0 = time.monotonic()
         answers = H.pmap(lambda it: ask(client, it), items, args.threads)
         secs = time.monotonic() - t0
+        everything += answers
         if all(a[0] is None for a in answers):
             s = M.nondigit_summary(answers, threshold)
             print_nondigit_row(name, s, secs)
@@ -148,6 +163,8 @@ def main():
         if name in floors:
             H.ok(figure >= floors[name], f"{name}: {what} {figure:.2f} % >= {floors[name]} % "
                  f"({len(items)} images)")
+    if args.scan:
+        print_scan(everything)
     return 1 if H.FAILURES else 0
 
 
