@@ -9,14 +9,18 @@
 # (the MNIST test set, see evaluate.py). The generated sets come from
 # tests/ood/generate.py's cache ($OOD_SETS overrides: a directory of set directories,
 # e.g. /work/ood-sets).
-# Environment: top_srcdir (default: this tree), top_builddir (default: $top_srcdir/build),
+# Environment: top_srcdir (default: this tree), top_builddir (default: this tree when
+# the build is there, else its build/ directory),
 # MNIST_DATA (default ~/.cache/mnist-service/mnist), OOD_THREADS (4), OOD_LIMIT (images
 # per set, 0: all), OOD_SEED (1), OOD_ARGS (more options for evaluate.py, e.g. --floor).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 top_srcdir=${top_srcdir:-$(cd "$here/../.." && pwd)}
-top_builddir=${top_builddir:-$top_srcdir/build}
+if [ -z "${top_builddir:-}" ]; then
+  top_builddir=$top_srcdir
+  [ -x "$top_srcdir/mnist-fcgi" ] || top_builddir=$top_srcdir/build
+fi
 export top_srcdir top_builddir
 py=/usr/bin/python3 # Debian's: it sees python3-pil
 
