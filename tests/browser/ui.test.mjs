@@ -4,6 +4,8 @@
 //   - MNIST test digits uploaded through the file picker, dropped and pasted are read right;
 //   - a file that is not an image, or an image without a digit, gets a clear error
 //     message in the alert region;
+//   - pen paths of tests/ood's 'strokes' set, drawn on the pad, give the ink its
+//     generator paints for them (the set looks like what people draw here);
 //   - an answer below the page's NOT_SURE_BELOW confidence is shown as "not sure", one at
 //     or above it as the prediction, and a 422 "no digit" after it is an error again;
 //   - a service without a model shows "not ready", then recovers when /health does;
@@ -20,6 +22,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { spawnSync } from 'node:child_process';
 import { chromium } from 'playwright-core';
 import { readMnistTest, mnistDigitPng, mnistDir, encodeGrayPng } from './mnist-png.mjs';
 
@@ -415,6 +418,60 @@ test('a file that is not an image gets a clear error message', { timeout: TIMEOU
     assertResult(await shownResult(page), 1, 'a drawing after an error');
     assert.equal(await page.isVisible('#message'), false, 'the alert is gone');
     await assertClean(page, problems, [new RegExp(`status of ${response.status()}`), /status of 422/]);
+  } finally {
+    await context.close();
+  }
+});
+
+/** Pen paths of tests/ood's 'strokes' set with the pad's pen, and their painting there. */
+function oodDrawings(seed, n) {
+  const script = path.join(SRC, 'tests', 'ood', 'ui_drawings.py');
+  const r = spawnSync('/usr/bin/python3', [script, String(seed), String(n)], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  assert.equal(r.status, 0, `${script} failed: ${r.stderr}`);
+  return JSON.parse(r.stdout);
+}
+
+/** Intersection over union of the ink (< 128) of RGBA pad pixels and gray bytes. */
+function inkOverlap(rgba, gray) {
+  let both = 0;
+  let either = 0;
+  for (let i = 0; i < gray.length; i++) {
+    const a = rgba[4 * i] < 128;
+    const b = gray[i] < 128;
+    if (a && b) both++;
+    if (a || b) either++;
+  }
+  return either ? both / either : 0;
+}
+
+test('the OOD "strokes" set paints pen paths as the pad does', { timeout: 2 * TIMEOUT }, async () => {
+  const drawings = oodDrawings(7, 3);
+  const { context, page, problems } = await openPage(DESKTOP);
+  try {
+    await page.uncheck('#auto-predict');
+    const box = await padBox(page);
+    const side = await page.evaluate(() => document.getElementById('pad').width);
+    const at = ([x, y]) => [box.x + (x * box.w) / side, box.y + (y * box.h) / side];
+    const pads = [];
+    for (const d of drawings) {
+      await page.click('#clear-btn');
+      for (const stroke of d.strokes) {
+        await page.mouse.move(...at(stroke[0]));
+        await page.mouse.down();
+        for (const p of stroke.slice(1)) await page.mouse.move(...at(p));
+        await page.mouse.up();
+      }
+      pads.push(await page.evaluate(() => Array.from(window.__pixels(document.getElementById('pad')))));
+    }
+    drawings.forEach((d, i) => {
+      const same = inkOverlap(pads[i], Buffer.from(d.gray, 'base64'));
+      console.log(`# drawing ${i} (a ${d.label}): ink overlap with the generator's painting ${same.toFixed(3)}`);
+      assert.ok(same > 0.9, `drawing ${i}: the pad's ink and the generator's agree (IoU ${same.toFixed(3)})`);
+      // and the check can tell drawings apart: another digit's painting does not match
+      const other = inkOverlap(pads[i], Buffer.from(drawings[(i + 1) % drawings.length].gray, 'base64'));
+      assert.ok(other < 0.5, `drawing ${i} against the next one's painting: IoU ${other.toFixed(3)}`);
+    });
+    await assertClean(page, problems);
   } finally {
     await context.close();
   }
