@@ -3,7 +3,9 @@
 # mnist-fcgi and the shared test model (3 epochs, seed 1), on the first OOD_CI_COUNT
 # (200) images of each out-of-distribution set of tests/ood/generate.py (the same images
 # as the full sets' first ones; generated once into the cache) and OOD_CI_NONDIGIT (100)
-# pictures without a digit. Prints the per-set table of tests/ood/evaluate.py.
+# pictures without a digit. Prints the per-set table of tests/ood/evaluate.py. First
+# tests/ood/selftest.py checks the tools: ECE on answers worked out by hand, and the
+# generator's images are the same for a seed and differ for another.
 #
 # The floors sit a few points under what the shared test model scored on these images
 # when they were set (see README.md, "Accuracy on other handwriting"), so that a change
@@ -26,16 +28,24 @@ sets=$("$py" "$top_srcdir/tests/ood/generate.py" --count "${OOD_CI_COUNT:-200}" 
 start_service svc "$model" --quiet
 echo "# service at $url, model $model, sets in $sets"
 
-# evaluate.py prints "ok<TAB>WHAT" / "not ok<TAB>WHAT" for the floors, a table otherwise
-tab=$'\t'
-while IFS= read -r line; do
-  case $line in
-    "ok$tab"*) pass "${line#ok"$tab"}" ;;
-    "not ok$tab"*) fail "${line#not ok"$tab"}" ;;
-    "#"*) printf '%s\n' "$line" ;;
-    *) printf '# %s\n' "$line" ;;
-  esac
-done < <("$py" "$top_srcdir/tests/ood/evaluate.py" "$url" "${floors[@]}" \
-           "$sets/fonts" "$sets/strokes" "$sets/photos" "$sets/lowres" "$sets/nondigit" 2>&1 || echo "exit $?")
-check "evaluate.py counted every set" test "$((passed + failed))" -eq 5
+# checks ARGS...: runs ARGS; its "ok<TAB>WHAT" / "not ok<TAB>WHAT" lines become checks,
+# the rest (evaluate.py's table) is printed as comments
+checks() {
+  local line tab=$'\t'
+  while IFS= read -r line; do
+    case $line in
+      "ok$tab"*) pass "${line#ok"$tab"}" ;;
+      "not ok$tab"*) fail "${line#not ok"$tab"}" ;;
+      "#"*) printf '%s\n' "$line" ;;
+      *) printf '# %s\n' "$line" ;;
+    esac
+  done < <("$@" 2>&1 || echo "exit status $?")
+}
+
+# the tools themselves: calibration arithmetic, the same images for the same seed
+checks "$py" "$top_srcdir/tests/ood/selftest.py" "$work/selftest"
+before=$((passed + failed))
+checks "$py" "$top_srcdir/tests/ood/evaluate.py" "$url" "${floors[@]}" \
+  "$sets/fonts" "$sets/strokes" "$sets/photos" "$sets/lowres" "$sets/nondigit"
+check "evaluate.py judged every set" test "$((passed + failed - before))" -eq 5
 finish
