@@ -1,9 +1,10 @@
 """The 'fonts' set: digits typed in handwriting-like and ordinary fonts, then put on
-paper with a random pen width, size, slant, position, ruling and compression."""
+paper with a random pen width (6-16 % of the digit's height, as pens and markers
+write), size, slant, position, ruling and compression."""
 import glob
 import os
 
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 import ood_paper as P
 
@@ -56,11 +57,41 @@ def glyph(text, font_path, px, stroke=0):
     return im.crop(box) if box else im
 
 
+def stroke_thickness(mask):
+    """The mean stroke width of a glyph mask, in pixels: a band of width t and length L
+    has t*L ink pixels, of which 2*L lie on its edge (removed by a 3x3 erosion)."""
+    ink = sum(mask.point(lambda v: 255 if v >= 128 else 0).histogram()[128:])
+    inner = sum(mask.filter(ImageFilter.MinFilter(3)).point(lambda v: 255 if v >= 128 else 0).histogram()[128:])
+    return 2 * ink / (ink - inner) if ink > inner else 0.0
+
+
+def with_pen(mask, rng, lo=0.06, hi=0.16):
+    """MASK with its strokes made a random width between LO and HI of its height (a
+    pen, a marker), by dilation or erosion: never a blob, never broken into dashes."""
+    box = mask.getbbox()
+    if box is None:
+        return mask
+    height = box[3] - box[1]
+    want = rng.uniform(lo, hi) * height
+    k = round((want - stroke_thickness(mask)) / 2)
+    if k > 0:
+        return mask.filter(ImageFilter.MaxFilter(2 * k + 1))
+    if k < 0 and stroke_thickness(mask) + 2 * k >= 0.05 * height:
+        return mask.filter(ImageFilter.MinFilter(2 * -k + 1))
+    return mask
+
+
+def digit_mask(rng, label, fonts, px):
+    """Digit LABEL in a random font at PX pixels with a random pen width, white on
+    black (L), cropped to its ink."""
+    mask = with_pen(glyph(str(label), pick_font(rng, fonts), px), rng)
+    box = mask.getbbox()
+    return mask.crop(box) if box else mask
+
+
 def make(rng, label, fonts):
     """One image of digit LABEL: (bytes, extension)."""
-    path = pick_font(rng, fonts)
-    mask = glyph(str(label), path, rng.randint(48, 120), stroke=rng.choice([0, 0, 1, 2, 3]))
-    mask = P.pen_width(mask, rng, -1, 2)
+    mask = digit_mask(rng, label, fonts, rng.randint(48, 120))
     mask = P.affine(mask, rng, max_rot=12, max_shear=0.25)
     size = rng.choice([(64, 64), (112, 112), (160, 120), (200, 200), (280, 280), (320, 240)])
     mask = P.place(mask, size, rng, fill=(0.4, 0.9))

@@ -20,8 +20,7 @@ def ink_mask(rng, label, fonts):
     if rng.random() < 0.5:
         im = ImageChops.invert(ood_strokes.drawing_image(rng, label, width=rng.randint(14, 30)))
     else:
-        im = ood_fonts.glyph(str(label), ood_fonts.pick_font(rng, fonts), 96, rng.choice([0, 2, 4]))
-        im = P.affine(im, rng, max_rot=8, max_shear=0.2)
+        im = P.affine(ood_fonts.digit_mask(rng, label, fonts, 96), rng, max_rot=8, max_shear=0.2)
     box = im.getbbox()
     return im.crop(box) if box else im
 
@@ -32,7 +31,7 @@ def block_counts(mask, n, b, rng):
     to 0..255."""
     side = n * b
     w, h = mask.size
-    if rng.random() < 0.3:
+    if rng.random() < 0.3 and w >= 0.45 * h:  # a stretched "1" would be a slab
         fit = (side, side)
     else:
         s = side / max(w, h)

@@ -83,16 +83,6 @@ def affine(mask, rng, max_rot=15, max_shear=0.3):
     return mask.rotate(rng.uniform(-max_rot, max_rot), Image.BICUBIC)
 
 
-def pen_width(mask, rng, lo=-2, hi=3):
-    """Thins (negative) or thickens (positive) strokes by a random number of pixels."""
-    k = rng.randint(lo, hi)
-    if k > 0:
-        return mask.filter(ImageFilter.MaxFilter(2 * k + 1))
-    if k < 0:
-        return mask.filter(ImageFilter.MinFilter(2 * -k + 1))
-    return mask
-
-
 def encode(im, rng, jpeg_share=0.3, quality=(45, 92)):
     """(bytes, extension): PNG, or JPEG with probability JPEG_SHARE."""
     buf = io.BytesIO()

@@ -15,8 +15,8 @@ def written_mask(rng, label, fonts):
     if rng.random() < 0.5:
         im = ood_strokes.drawing_image(rng, label, width=rng.randint(8, 20))
         return ImageChops.invert(im)
-    path = rng.choice(fonts[0])
-    return P.affine(ood_fonts.glyph(str(label), path, rng.randint(60, 120), rng.choice([0, 1, 2])),
+    hand_only = (fonts[0], [])
+    return P.affine(ood_fonts.digit_mask(rng, label, hand_only, rng.randint(60, 120)),
                     rng, max_rot=8, max_shear=0.2)
 
 
