@@ -17,6 +17,7 @@ Options:
     --floor SET=PCT     print "ok"/"not ok" lines: accuracy of SET >= PCT (nondigit:
                         the share caught, refused or "not sure")
     --threshold P       the "not sure" threshold (default: NOT_SURE_BELOW in www/app.js)
+    --per-digit         also print each digit's accuracy and its most common misreading
     --scan              also print, for thresholds 0.50..0.95, the share of right and of
                         wrong answers (over the digit sets that are not mnist-*) and of
                         non-digits "not sure"
@@ -137,6 +138,7 @@ def main():
     ap.add_argument("--floor", action="append", default=[])
     ap.add_argument("--threshold", type=float)
     ap.add_argument("--scan", action="store_true")
+    ap.add_argument("--per-digit", action="store_true")
     args = ap.parse_args()
     threshold = args.threshold if args.threshold is not None else ui_threshold()
     floors = dict((f.split("=")[0], float(f.split("=")[1])) for f in args.floor)
@@ -162,6 +164,10 @@ def main():
         else:
             s = M.digit_summary(answers, threshold)
             print_digit_row(name, s, secs)
+            if args.per_digit:
+                print("#   per digit: " + ", ".join(
+                    f"{d} {fmt(acc, 0)}" + (f" (->{w})" if w is not None else "")
+                    for d, (acc, w) in enumerate(M.per_digit_accuracy(answers))), flush=True)
             figure, what = s["accuracy"], "accuracy"
         if name in floors:
             H.ok(figure >= floors[name], f"{name}: {what} {figure:.2f} % >= {floors[name]} % "

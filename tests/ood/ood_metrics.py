@@ -45,6 +45,18 @@ def digit_summary(answers, threshold):
     }
 
 
+def per_digit_accuracy(answers):
+    """Accuracy in % of each digit 0..9 (NaN for a digit the set does not have) and
+    the most common wrong answer for it ("refused" for a 422; None when all were right)."""
+    out = []
+    for d in range(10):
+        mine = [a for a in answers if a[0] == d]
+        wrong = [a[2] if a[1] == 200 else "refused" for a in mine if a[2] != d]
+        common = max(set(wrong), key=wrong.count, default=None)
+        out.append((100.0 * (len(mine) - len(wrong)) / len(mine) if mine else float("nan"), common))
+    return out
+
+
 def nondigit_summary(answers, threshold):
     """Figures of a set without digits: the share refused (422) and the share the UI
     would show as "not sure"; "caught" is either."""

@@ -41,6 +41,9 @@ def check_metrics():
     ok(s["accuracy"] == 50.0 and s["refused"] == 25.0, "a refused digit counts as wrong")
     ok(math.isclose(s["conf_right"], 0.8) and math.isclose(s["conf_wrong"], 0.5), "mean confidence right and wrong")
     ok(s["unsure_right"] == 50.0 and s["unsure_wrong"] == 100.0, "not sure: below the threshold")
+    per = M.per_digit_accuracy(answers + [(1, 200, 7, 0.6), (1, 200, 7, 0.6), (1, 200, 4, 0.6)])
+    ok(math.isclose(per[1][0], 25.0) and per[1][1] == 7 and per[5] == (100.0, None) and per[0][0] != per[0][0],
+       "per digit: accuracy and the most common misreading")
     n = M.nondigit_summary([(None, 422, None, None), (None, 200, 3, 0.5), (None, 200, 1, 0.95),
                             (None, 200, 2, 0.8)], 0.8)
     ok(n["refused"] == 25.0 and n["unsure"] == 25.0 and n["caught"] == 50.0,
