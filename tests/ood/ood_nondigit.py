@@ -48,7 +48,7 @@ def shape(rng, size):
 
 def texture(rng, size):
     """Blurred noise, thresholded or not: cloth, stone, paper fibre (RGB)."""
-    n = Image.effect_noise((size // 4, size // 4), rng.uniform(30, 90))
+    n = P.noise(rng, (size // 4, size // 4), rng.uniform(30, 90))
     n = n.resize((size, size), Image.BICUBIC).filter(ImageFilter.GaussianBlur(rng.uniform(0, 3)))
     if rng.random() < 0.4:
         n = n.point(lambda v: 200 if v > 128 else 60)
@@ -70,7 +70,7 @@ def make(rng, index, fonts):
     size = rng.choice([64, 128, 200, 280])
     sheet = P.paper(rng, (size, size), lines="ruled" if kind == "lines" else None)
     if kind == "noise":
-        sheet = Image.merge("RGB", [Image.effect_noise((size, size), rng.uniform(20, 80))] * 3)
+        sheet = Image.merge("RGB", [P.noise(rng, (size, size), rng.uniform(20, 80))] * 3)
     elif kind == "gradient":
         g = Image.linear_gradient("L").resize((size, size)).rotate(rng.uniform(0, 360))
         sheet = Image.merge("RGB", (g.point(lambda v: 90 + v * 165 // 255),) * 3)

@@ -31,14 +31,24 @@ def paper(rng, size, lines=None):
     return add_noise(sheet, rng, rng.uniform(1, 6))
 
 
+def noise(rng, size, sigma):
+    """L noise around 128 with a standard deviation of SIGMA gray levels, from RNG
+    (PIL's effect_noise draws from the C library's rand(), which would make an image
+    depend on every image made before it in the process)."""
+    w, h = size
+    scale = sigma / 73.9  # the standard deviation of uniform bytes
+    lut = [max(0, min(255, round(128 + (v - 127.5) * scale))) for v in range(256)]
+    return Image.frombytes("L", size, rng.randbytes(w * h)).point(lut)
+
+
 def add_noise(im, rng, sigma):
-    """Gaussian grain of SIGMA gray levels, the same on every channel."""
+    """Grain of SIGMA gray levels, the same on every channel."""
     if sigma <= 0:
         return im
-    noise = Image.effect_noise(im.size, sigma)  # mean 128
+    grain = noise(rng, im.size, sigma)
     if im.mode != "L":
-        noise = Image.merge(im.mode, (noise,) * len(im.getbands()))
-    return ImageChops.add(im, noise, 1.0, -128)
+        grain = Image.merge(im.mode, (grain,) * len(im.getbands()))
+    return ImageChops.add(im, grain, 1.0, -128)
 
 
 def ink(sheet, mask, color):

@@ -50,27 +50,34 @@ def check_metrics():
        "nondigit: refused or below the threshold (0.8 itself is sure)")
 
 
-def digest(out):
-    h = hashlib.sha256()
-    for root, _, files in sorted(os.walk(out)):
-        for f in sorted(files):
-            h.update(f.encode() + open(os.path.join(root, f), "rb").read())
-    return h.hexdigest()
+def digests(out):
+    """{path under OUT: SHA-256} of every image file."""
+    found = {}
+    for root, _, files in os.walk(out):
+        for f in files:
+            if f != "labels.csv":
+                found[os.path.relpath(os.path.join(root, f), out)] = hashlib.sha256(
+                    open(os.path.join(root, f), "rb").read()).hexdigest()
+    return found
 
 
-def generate(out, seed):
-    subprocess.run([sys.executable, os.path.join(HERE, "generate.py"), "--count", "4", "--nondigit", "4",
-                    "--seed", str(seed), "--out", out], check=True, stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL)
-    return digest(out)
+def generate(out, seed, count):
+    subprocess.run([sys.executable, os.path.join(HERE, "generate.py"), "--count", str(count),
+                    "--nondigit", str(count), "--seed", str(seed), "--out", out], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return digests(out)
 
 
 def check_determinism(work):
-    a = generate(os.path.join(work, "a"), 5)
-    b = generate(os.path.join(work, "b"), 5)
-    c = generate(os.path.join(work, "c"), 6)
-    ok(a == b, "the same seed gives the same images, byte for byte")
-    ok(a != c, "another seed gives other images")
+    a = generate(os.path.join(work, "a"), 5, 4)
+    b = generate(os.path.join(work, "b"), 5, 4)
+    c = generate(os.path.join(work, "c"), 6, 4)
+    d = generate(os.path.join(work, "d"), 5, 2)
+    ok(len(a) == 20 and a == b, "the same seed gives the same images, byte for byte")
+    ok(all(a[k] != c.get(k) for k in a), "another seed gives other images")
+    # the CI's small sets are the first images of the full ones
+    ok(len(d) == 10 and all(a.get(k) == v for k, v in d.items()),
+       "an image does not depend on how many come before it")
 
 
 if __name__ == "__main__":
