@@ -18,7 +18,7 @@ source "$top_srcdir/tests/lib.sh"
 # shellcheck source=tests/integration/common.sh
 source "$top_srcdir/tests/integration/common.sh"
 
-# the shared test model (version 9844dfb07c01) on these images (sets eea4d72e1a046eac's
+# the shared test model (version 9844dfb07c01) on these images (sets 96f5232535da1f40's
 # generator), 2026-12-02: fonts 90.5, strokes 97.5, photos 83.0, lowres 85.5 % right;
 # nondigit 77 % caught (one image is 0.5 %, a nondigit 1 %). Floors 3.5-7 points under.
 floors=(--floor fonts=86 --floor strokes=94 --floor photos=79 --floor lowres=81 --floor nondigit=70)

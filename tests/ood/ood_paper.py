@@ -5,7 +5,7 @@ PIL (Debian's python3-pil): no numpy on the machines that run the tests.
 """
 import io
 
-from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageOps
+from PIL import Image, ImageChops, ImageDraw, ImageOps
 
 
 def paper(rng, size, lines=None):

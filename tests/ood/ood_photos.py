@@ -1,6 +1,5 @@
 """The 'photos' set: a digit written on paper, then photographed: uneven light, a
 shadow, slight perspective, defocus, sensor noise and JPEG."""
-import random
 
 from PIL import Image, ImageChops, ImageDraw, ImageFilter
 
