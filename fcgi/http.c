@@ -9,48 +9,70 @@
 
 #include "http.h"
 
-static const char *param(worker *w, const char *name)
+const char *http_param(const http_exchange *x, const char *name)
 {
-    const char *v = FCGX_GetParam(name, w->req.envp);
+    return x->io.param(x->io.ctx, name);
+}
+
+static const char *param_or_empty(const http_exchange *x, const char *name)
+{
+    const char *v = http_param(x, name);
     return v ? v : "";
 }
 
-void http_parse_request(worker *w, http_request *r)
+/* -1 unless the whole value is a decimal count without sign. */
+static long long parse_length(const char *cl)
 {
-    memset(r, 0, sizeof *r);
-    r->method = param(w, "REQUEST_METHOD");
-    r->query = param(w, "QUERY_STRING");
-    r->content_type = param(w, "CONTENT_TYPE");
-    const char *uri = param(w, "REQUEST_URI");
+    if (!cl || !*cl || cl[0] == '-' || cl[0] == '+')
+        return -1;
+    char *end;
+    errno = 0;
+    long long v = strtoll(cl, &end, 10);
+    return !errno && *end == '\0' && v >= 0 ? v : -1;
+}
+
+void http_begin(http_exchange *x, http_io io, uint8_t *body, size_t max_body, out_buf *out,
+                const atomic_bool *draining)
+{
+    memset(x, 0, sizeof *x);
+    x->io = io;
+    x->body = body;
+    x->max_body = max_body;
+    x->out = out;
+    x->draining = draining;
+    x->method = param_or_empty(x, "REQUEST_METHOD");
+    x->query = param_or_empty(x, "QUERY_STRING");
+    x->content_type = param_or_empty(x, "CONTENT_TYPE");
+    const char *uri = param_or_empty(x, "REQUEST_URI");
     size_t n = strcspn(uri, "?");
-    if (n >= sizeof r->path)
-        n = sizeof r->path - 1; /* longer than any route: it will not match */
-    memcpy(r->path, uri, n);
-    r->path[n] = '\0';
-    const char *cl = FCGX_GetParam("CONTENT_LENGTH", w->req.envp);
-    r->content_length = -1;
-    if (cl && *cl) {
-        char *end;
-        errno = 0;
-        long long v = strtoll(cl, &end, 10);
-        if (!errno && *end == '\0' && v >= 0 && cl[0] != '-' && cl[0] != '+')
-            r->content_length = v;
-    }
+    if (n >= sizeof x->path)
+        n = sizeof x->path - 1; /* longer than any route: it will not match */
+    memcpy(x->path, uri, n);
+    x->path[n] = '\0';
+    x->content_length = parse_length(http_param(x, "CONTENT_LENGTH"));
+}
+
+static bool value_is(const char *v, size_t vlen, const char *const *words)
+{
+    for (; *words; words++)
+        if (strlen(*words) == vlen && !strncasecmp(v, *words, vlen))
+            return true;
+    return false;
 }
 
 bool http_query_flag(const char *query, const char *name, bool default_value)
 {
+    static const char *const yes[] = {"1", "true", "yes", NULL};
+    static const char *const no[] = {"0", "false", "no", NULL};
     size_t nlen = strlen(name);
     for (const char *p = query; *p;) {
         size_t len = strcspn(p, "&");
         if (len > nlen && strncmp(p, name, nlen) == 0 && p[nlen] == '=') {
             const char *v = p + nlen + 1;
             size_t vlen = len - nlen - 1;
-            if ((vlen == 1 && *v == '1') || (vlen == 4 && !strncasecmp(v, "true", 4)) ||
-                (vlen == 3 && !strncasecmp(v, "yes", 3)))
+            if (value_is(v, vlen, yes))
                 return true;
-            if ((vlen == 1 && *v == '0') || (vlen == 5 && !strncasecmp(v, "false", 5)) ||
-                (vlen == 2 && !strncasecmp(v, "no", 2)))
+            if (value_is(v, vlen, no))
                 return false;
         } else if (len == nlen && strncmp(p, name, nlen) == 0) {
             return true; /* a bare ?preview */
@@ -73,24 +95,34 @@ bool http_media_type_is(const char *content_type, const char *type)
     return next == '\0' || next == ';' || next == ' ' || next == '\t';
 }
 
-body_status http_read_body(worker *w, const http_request *r, size_t *len)
+bool http_read_body(http_exchange *x, size_t *len)
 {
     *len = 0;
-    if (r->content_length < 0)
-        return BODY_MISSING_LENGTH;
-    if ((unsigned long long)r->content_length > w->srv->opts.max_body)
-        return BODY_TOO_LARGE;
-    if (r->content_length == 0)
-        return BODY_EMPTY;
-    size_t want = (size_t)r->content_length;
+    if (x->content_length < 0) {
+        http_fail(x, 411, "length_required", NULL, "Content-Length is required");
+        return false;
+    }
+    if ((unsigned long long)x->content_length > x->max_body) {
+        http_fail(x, 413, "too_large", NULL, "the body is %lld bytes; the limit is %zu",
+                  x->content_length, x->max_body);
+        return false;
+    }
+    if (x->content_length == 0) {
+        http_fail(x, 400, "empty_body", NULL, "the body is empty");
+        return false;
+    }
+    size_t want = (size_t)x->content_length;
     while (*len < want) {
         size_t chunk = want - *len > (1u << 30) ? (1u << 30) : want - *len;
-        int n = FCGX_GetStr((char *)w->body + *len, (int)chunk, w->req.in);
-        if (n <= 0)
-            return BODY_SHORT;
+        int n = x->io.read(x->io.ctx, (char *)x->body + *len, (int)chunk);
+        if (n <= 0) {
+            http_fail(x, 400, "short_body", NULL,
+                      "the body ended before Content-Length (%lld) bytes", x->content_length);
+            return false;
+        }
         *len += (size_t)n;
     }
-    return BODY_OK;
+    return true;
 }
 
 static const char *reason(int status)
@@ -110,17 +142,18 @@ static const char *reason(int status)
     return "Unknown";
 }
 
-void http_send_json(worker *w, http_request *r, int status, const char *headers)
+void http_send_json(http_exchange *x, int status, const char *headers)
 {
-    http_send(w, r, status, "application/json", headers);
+    http_send(x, status, "application/json", headers);
 }
 
-void http_send_with_tail(worker *w, http_request *r, int status, const char *content_type,
+void http_send_with_tail(http_exchange *x, int status, const char *content_type,
                          const char *headers, const void *tail, size_t tail_len)
 {
-    if (w->out.overflow) {
-        out_reset(&w->out);
-        out_puts(&w->out, "{\"error\":{\"code\":\"internal\",\"message\":\"response too large\"}}");
+    out_buf *o = x->out;
+    if (o->overflow) {
+        out_reset(o);
+        out_puts(o, "{\"error\":{\"code\":\"internal\",\"message\":\"response too large\"}}");
         status = 500;
         content_type = "application/json";
         headers = NULL;
@@ -128,51 +161,50 @@ void http_send_with_tail(worker *w, http_request *r, int status, const char *con
     }
     if (!tail)
         tail = "\n", tail_len = 1;
-    r->status = status;
-    /* formatted here: libfcgi's own FCGX_FPrintF knows no %zu */
+    x->status = status;
     /* while draining, keep-alive clients reconnect, and their load balancer sends the
      * new connection to a replica that is staying (lighttpd honours the header) */
-    bool closing = atomic_load_explicit(&w->srv->draining, memory_order_relaxed);
+    bool closing = x->draining && atomic_load_explicit(x->draining, memory_order_relaxed);
     /* every 503 (no model yet, draining) is temporary: clients may come back in a second */
     char head[512];
     int n = snprintf(head, sizeof head,
                      "Status: %d %s\r\nContent-Type: %s\r\n"
                      "Cache-Control: no-store\r\nContent-Length: %zu\r\n%s%s%s\r\n",
-                     status, reason(status), content_type, w->out.len + tail_len,
+                     status, reason(status), content_type, o->len + tail_len,
                      status == 503 ? "Retry-After: 1\r\n" : "",
                      closing ? "Connection: close\r\n" : "", headers ? headers : "");
-    FCGX_PutStr(head, n < (int)sizeof head ? n : (int)sizeof head - 1, w->req.out);
-    if (strcmp(r->method, "HEAD") != 0) {
-        FCGX_PutStr(w->out.data, (int)w->out.len, w->req.out);
-        FCGX_PutStr(tail, (int)tail_len, w->req.out);
+    x->io.write(x->io.ctx, head, n < (int)sizeof head ? n : (int)sizeof head - 1);
+    if (strcmp(x->method, "HEAD") != 0) {
+        x->io.write(x->io.ctx, o->data, (int)o->len);
+        x->io.write(x->io.ctx, tail, (int)tail_len);
     }
 }
 
-void http_send(worker *w, http_request *r, int status, const char *content_type,
-               const char *headers)
+void http_send(http_exchange *x, int status, const char *content_type, const char *headers)
 {
-    http_send_with_tail(w, r, status, content_type, headers, NULL, 0);
+    http_send_with_tail(x, status, content_type, headers, NULL, 0);
 }
 
-void http_send_error(worker *w, http_request *r, int status, const char *code,
-                     const char *headers, const char *fmt, ...)
+void http_fail(http_exchange *x, int status, const char *code, const char *headers,
+               const char *fmt, ...)
 {
     char message[700];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(message, sizeof message, fmt, ap);
     va_end(ap);
-    out_reset(&w->out);
-    if (code) {
-        out_puts(&w->out, "{\"error\":{\"code\":");
-        out_json_string(&w->out, code);
-        out_puts(&w->out, ",\"message\":");
-        out_json_string(&w->out, message);
-        out_puts(&w->out, "}}");
+    out_buf *o = x->out;
+    out_reset(o);
+    if (x->error_form == HTTP_ERRORS_CODED) {
+        out_puts(o, "{\"error\":{\"code\":");
+        out_json_string(o, code);
+        out_puts(o, ",\"message\":");
+        out_json_string(o, message);
+        out_puts(o, "}}");
     } else {
-        out_puts(&w->out, "{\"error\":");
-        out_json_string(&w->out, message);
-        out_puts(&w->out, "}");
+        out_puts(o, "{\"error\":");
+        out_json_string(o, message);
+        out_puts(o, "}");
     }
-    http_send_json(w, r, status, headers);
+    http_send_json(x, status, headers);
 }

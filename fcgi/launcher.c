@@ -46,6 +46,8 @@
 #include <unistd.h>
 
 #include "fd_budget.h"
+#include "mn_clock.h"
+#include "serve_limits.h"
 
 enum {
     EXIT_USAGE = 64,
@@ -167,8 +169,10 @@ static void fcgi_command(const settings *s, char *cmd, size_t size)
 /* The environment lighttpd.conf reads (see its header). */
 static void export_settings(const settings *s, const fd_budget *b)
 {
-    char cmd[8192], conns[32], fds[32];
+    char cmd[8192], conns[32], fds[32], body_kib[32];
     fcgi_command(s, cmd, sizeof cmd);
+    /* lighttpd's request limit is mnist-fcgi's default --max-body, in lighttpd's KiB */
+    snprintf(body_kib, sizeof body_kib, "%u", SERVE_MAX_BODY_BYTES / 1024);
     snprintf(conns, sizeof conns, "%ld", b->max_connections);
     snprintf(fds, sizeof fds, "%ld", b->max_fds);
     setenv("MNIST_PORT", s->port, 1);
@@ -179,6 +183,7 @@ static void export_settings(const settings *s, const fd_budget *b)
     setenv("MNIST_FCGI_CMD", cmd, 1);
     setenv("MNIST_MAX_CONNECTIONS", conns, 1);
     setenv("MNIST_MAX_FDS", fds, 1);
+    setenv("MNIST_MAX_REQUEST_KIB", body_kib, 1);
     setenv("MODEL_PATH", s->model, 1);
 }
 
@@ -211,13 +216,6 @@ static pid_t responder_pid(const settings *s, pid_t lighttpd)
     return pid > 0 ? (pid_t)pid : 0;
 }
 
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
 /* Where the stop is: serving, draining (accepting, readiness 503), stopping (lighttpd
  * finishing what is in flight), killed (lighttpd told to stop at once). */
 typedef enum { SERVING, DRAINING, STOPPING, KILLED } phase;
@@ -246,7 +244,7 @@ static void advance(stop_state *st, const settings *s, pid_t lighttpd)
         else
             log_event("no mnist-fcgi to tell: draining without it", -1);
         st->phase = DRAINING;
-        st->deadline = now_s() + (double)s->drain_seconds;
+        st->deadline = mn_clock_seconds() + (double)s->drain_seconds;
         log_event("draining: readiness answers 503, still serving", s->drain_seconds);
         if (s->drain_seconds == 0)
             advance(st, s, lighttpd); /* no window */
@@ -255,7 +253,7 @@ static void advance(stop_state *st, const settings *s, pid_t lighttpd)
     case DRAINING:
         kill(lighttpd, SIGINT);
         st->phase = STOPPING;
-        st->deadline = now_s() + GRACE_SECONDS + 2;
+        st->deadline = mn_clock_seconds() + GRACE_SECONDS + 2;
         log_event("stopping: no new connections, finishing the requests in flight", -1);
         break;
     case STOPPING:
@@ -299,7 +297,7 @@ static bool reap(pid_t lighttpd, int *status)
  * (mnist-fcgi, which lighttpd told to stop); other signals wait meanwhile. */
 static void wait_orphans(const sigset_t *wanted)
 {
-    double deadline = now_s() + ORPHAN_SECONDS;
+    double deadline = mn_clock_seconds() + ORPHAN_SECONDS;
     for (;;) {
         int st;
         pid_t pid;
@@ -307,7 +305,7 @@ static void wait_orphans(const sigset_t *wanted)
             ;
         if (pid < 0) /* ECHILD: none left */
             return;
-        double left = deadline - now_s();
+        double left = deadline - mn_clock_seconds();
         if (left <= 0) {
             log_event("children of lighttpd still running: leaving them", ORPHAN_SECONDS);
             return;
@@ -342,7 +340,7 @@ static int run(const settings *s)
         siginfo_t info;
         int sig;
         if (st.phase == DRAINING || st.phase == STOPPING) {
-            double left = st.deadline - now_s();
+            double left = st.deadline - mn_clock_seconds();
             struct timespec wait = {0, 0};
             if (left > 0)
                 wait = (struct timespec){(time_t)left, (long)((left - (double)(time_t)left) * 1e9)};

@@ -25,8 +25,32 @@
 #include <fcgiapp.h>
 
 #include "log.h"
-#include "server.h"
+#include "mn_clock.h"
+#include "routes.h"
+#include "serve_limits.h"
+#include "service.h"
 #include "supervise.h"
+#include "worker.h"
+
+typedef struct server_options {
+    char model_path[4096];    /* --model, env MODEL_PATH */
+    char listen[4096];        /* --listen: ":PORT", "HOST:PORT" or a socket path; "" = fd 0 */
+    char pid_file[4096];      /* --pid-file: where the process to send SIGUSR1 to writes its pid */
+    int threads;              /* --threads, default: online CPUs */
+    int reload_interval_ms;   /* --reload-interval (ms), 0 = never */
+    size_t max_body;          /* --max-body (bytes) */
+    size_t max_pixels;        /* --max-pixels: decoded image size cap */
+    int max_batch;            /* --max-batch: images per v2 infer request */
+    bool quiet;               /* --quiet: no per-request log lines */
+    bool no_supervise;        /* --no-supervise: no supervisor process (fcgi/supervise.c) */
+} server_options;
+
+typedef struct server {
+    server_options opts;
+    service svc;
+    atomic_bool draining;     /* told to stop (SIGUSR1): readiness 503, every answer closes */
+    int listen_fd;
+} server;
 
 #define DEFAULT_MODEL "/mnt/model-storage/mnist_model.safetensors"
 
@@ -57,7 +81,7 @@ static void usage(FILE *out)
         "                            or HOST:PORT (use 127.0.0.1:PORT; :PORT binds all)\n"
         "  -t, --threads N           worker threads (default: online CPUs)\n"
         "  -r, --reload-interval MS  how often to check the model file (default 500; 0 = never)\n"
-        "  -b, --max-body BYTES      largest request body (default 8388608)\n"
+        "  -b, --max-body BYTES      largest request body (default %u, lighttpd's limit)\n"
         "  -p, --max-pixels N        largest decoded image, in pixels (default 16777216)\n"
         "  -n, --max-batch N         most images in one v2 infer request (default 256)\n"
         "      --pid-file FILE       write the pid that takes SIGUSR1 (drain: /health answers\n"
@@ -66,7 +90,7 @@ static void usage(FILE *out)
         "      --no-supervise        serve in this process only: no supervisor that\n"
         "                            replaces a responder killed by a signal at once\n"
         "  -h, --help                show this help\n"
-        "  -V, --version             show the version\n");
+        "  -V, --version             show the version\n", SERVE_MAX_BODY_BYTES);
 }
 
 static bool parse_size(const char *s, unsigned long long lo, unsigned long long hi,
@@ -88,9 +112,11 @@ static int parse_options(server_options *o, int argc, char **argv)
     const char *env = getenv("MODEL_PATH");
     snprintf(o->model_path, sizeof o->model_path, "%s", env && *env ? env : DEFAULT_MODEL);
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    o->threads = cpus > 0 ? (int)(cpus > 64 ? 64 : cpus) : 1;
+    if (cpus > SERVE_MAX_DEFAULT_THREADS)
+        cpus = SERVE_MAX_DEFAULT_THREADS;
+    o->threads = cpus > 0 ? (int)cpus : 1;
     o->reload_interval_ms = 500;
-    o->max_body = 8u << 20;
+    o->max_body = SERVE_MAX_BODY_BYTES;
     o->max_pixels = 16u << 20;
     o->max_batch = 256;
     static const struct option longopts[] = {
@@ -162,7 +188,7 @@ static void *serve(void *arg)
         ACCEPT_UNLOCK();
         if (rc < 0)
             break; /* shutting down, or the listening socket is gone */
-        handle_request(w);
+        worker_handle(w);
         finish_request(&w->req);
     }
     return NULL;
@@ -244,12 +270,64 @@ static int become_responder(server *srv, sigset_t *stop)
         return 71;
     }
     atomic_init(&srv->draining, draining);
+    srv->svc.draining = &srv->draining;
     return 0;
+}
+
+/* The responder's threads: every worker is ready before any thread runs, so that
+ * /metrics sees a fixed set. */
+typedef struct workers {
+    worker *w;
+    pthread_t *tids;
+    worker_stats **stats;
+    int ready, started;
+} workers;
+
+static void workers_start(workers *ws, server *srv)
+{
+    const int n = srv->opts.threads;
+    memset(ws, 0, sizeof *ws);
+    ws->w = calloc((size_t)n, sizeof *ws->w);
+    ws->tids = calloc((size_t)n, sizeof *ws->tids);
+    ws->stats = calloc((size_t)n, sizeof *ws->stats);
+    for (; ws->w && ws->tids && ws->stats && ws->ready < n; ws->ready++) {
+        worker *w = &ws->w[ws->ready];
+        if (!worker_init(w, &srv->svc, srv->listen_fd, srv->opts.quiet)) {
+            worker_free(w);
+            break;
+        }
+        ws->stats[ws->ready] = &w->stats;
+    }
+    srv->svc.metrics = (metrics_source){ws->stats, ws->ready, route_labels, ROUTE_COUNT};
+    while (ws->started < ws->ready &&
+           pthread_create(&ws->tids[ws->started], NULL, serve, &ws->w[ws->started]) == 0)
+        ws->started++;
+}
+
+static void workers_stop(workers *ws)
+{
+    for (int i = 0; i < ws->started; i++)
+        pthread_join(ws->tids[i], NULL);
+    for (int i = 0; i < ws->ready; i++)
+        worker_free(&ws->w[i]);
+    free(ws->w);
+    free(ws->tids);
+    free(ws->stats);
+}
+
+static void service_init(service *svc, const server_options *o)
+{
+    svc->started = mn_clock_seconds();
+    svc->max_body = o->max_body;
+    svc->max_pixels = o->max_pixels;
+    svc->max_batch = o->max_batch;
+    svc->store = model_store_create(o->model_path, o->reload_interval_ms);
 }
 
 int main(int argc, char **argv)
 {
     server srv;
+    memset(&srv, 0, sizeof srv);
     switch (parse_options(&srv.opts, argc, argv)) {
     case 1: return 0;
     case 2: return 64;
@@ -269,47 +347,25 @@ int main(int argc, char **argv)
         return rc;
 
     signal(SIGPIPE, SIG_IGN); /* a client gone mid-answer is not fatal */
-
-    clock_gettime(CLOCK_MONOTONIC, &srv.started);
-    srv.store = model_store_create(srv.opts.model_path, srv.opts.reload_interval_ms);
-    if (!srv.store) {
+    service_init(&srv.svc, &srv.opts);
+    if (!srv.svc.store) {
         fprintf(stderr, "mnist-fcgi: out of memory\n");
         return 70;
     }
-    worker *workers = calloc((size_t)srv.opts.threads, sizeof *workers);
-    pthread_t *tids = calloc((size_t)srv.opts.threads, sizeof *tids);
-    srv.stats = calloc((size_t)srv.opts.threads, sizeof *srv.stats);
-    /* every worker is ready before any thread runs, so /metrics sees a fixed set */
-    int ready = 0;
-    for (; workers && tids && srv.stats && ready < srv.opts.threads; ready++) {
-        if (!worker_init(&workers[ready], &srv)) {
-            worker_free(&workers[ready]);
-            break;
-        }
-        srv.stats[ready] = &workers[ready].stats;
-    }
-    srv.nstats = ready;
-    int started = 0;
-    while (started < ready && pthread_create(&tids[started], NULL, serve, &workers[started]) == 0)
-        started++;
-    if (started == 0) {
+    workers ws;
+    workers_start(&ws, &srv);
+    if (ws.started == 0) {
         fprintf(stderr, "mnist-fcgi: cannot start worker threads\n");
         return 70;
     }
-    log_line("ready: %d threads, model %s, max body %zu bytes", started, srv.opts.model_path,
+    log_line("ready: %d threads, model %s, max body %zu bytes", ws.started, srv.opts.model_path,
              srv.opts.max_body);
 
     int sig = wait_for_stop(&srv, &stop);
     log_line("signal %d: finishing requests in flight and exiting", sig);
     FCGX_ShutdownPending();
     shutdown(srv.listen_fd, SHUT_RDWR); /* wakes the threads blocked in accept() */
-    for (int i = 0; i < started; i++)
-        pthread_join(tids[i], NULL);
-    for (int i = 0; i < ready; i++)
-        worker_free(&workers[i]);
-    model_store_destroy(srv.store);
-    free(workers);
-    free(tids);
-    free(srv.stats);
+    workers_stop(&ws);
+    model_store_destroy(srv.svc.store);
     return 0;
 }

@@ -10,12 +10,8 @@
 static const int codes[METRIC_CODES] = {200, 400, 404, 405, 411, 413, 415, 422, 500, 503, 504, 0};
 static const double buckets[METRIC_BUCKETS] = {0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
                                                0.025, 0.05, 0.1, 0.25, 0.5, 1.0};
-static const char *const route_names[ROUTE_COUNT] = {
-    "/predict", "/health", "/health/live", "/v2", "/v2/models/mnist/infer", "/metrics",
-    "/model/report", "other",
-};
 
-void metrics_record(worker_stats *s, route_id route, int status, double seconds)
+void metrics_record(worker_stats *s, int route, int status, double seconds)
 {
     int c = METRIC_CODES - 1; /* "other" */
     for (int i = 0; i < METRIC_CODES - 1; i++)
@@ -63,46 +59,58 @@ static void label_value(out_buf *o, const char *s)
 
 #define OFFSET(field) offsetof(worker_stats, field)
 
-void metrics_write(out_buf *o, worker_stats *const *stats, int n, model_store *store,
-                   double uptime_seconds)
+static void write_requests(out_buf *o, const metrics_source *src)
 {
     out_puts(o, "# HELP mnist_requests_total Requests answered, by route and HTTP status code.\n"
                 "# TYPE mnist_requests_total counter\n");
-    for (int r = 0; r < ROUTE_COUNT; r++)
+    for (int r = 0; r < src->nroutes; r++)
         for (int c = 0; c < METRIC_CODES; c++) {
-            unsigned long v = sum(stats, n, OFFSET(requests[r][c]));
-            if (!v && !(r == ROUTE_PREDICT && c == 0))
-                continue; /* series appear once they occur; /predict 200 always */
-            out_printf(o, "mnist_requests_total{route=\"%s\",code=\"", route_names[r]);
+            unsigned long v = sum(src->stats, src->nstats, OFFSET(requests[r][c]));
+            if (!v && !(r == 0 && c == 0))
+                continue; /* series appear once they occur; the first route's 200 always */
+            out_printf(o, "mnist_requests_total{route=\"%s\",code=\"", src->route_labels[r]);
             if (codes[c])
                 out_printf(o, "%d\"} %lu\n", codes[c], v);
             else
                 out_printf(o, "other\"} %lu\n", v);
         }
+}
 
+static void write_latency(out_buf *o, const metrics_source *src)
+{
     out_puts(o, "# HELP mnist_request_duration_seconds Time to answer a request, by route.\n"
                 "# TYPE mnist_request_duration_seconds histogram\n");
-    for (int r = 0; r < ROUTE_COUNT; r++) {
+    for (int r = 0; r < src->nroutes; r++) {
+        const char *label = src->route_labels[r];
         unsigned long count = 0;
         for (int b = 0; b <= METRIC_BUCKETS; b++)
-            count += sum(stats, n, OFFSET(latency[r][b]));
-        if (!count && r != ROUTE_PREDICT)
+            count += sum(src->stats, src->nstats, OFFSET(latency[r][b]));
+        if (!count && r != 0)
             continue;
         unsigned long cumulative = 0;
         for (int b = 0; b <= METRIC_BUCKETS; b++) {
-            cumulative += sum(stats, n, OFFSET(latency[r][b]));
-            out_printf(o, "mnist_request_duration_seconds_bucket{route=\"%s\",le=\"", route_names[r]);
+            cumulative += sum(src->stats, src->nstats, OFFSET(latency[r][b]));
+            out_printf(o, "mnist_request_duration_seconds_bucket{route=\"%s\",le=\"", label);
             if (b < METRIC_BUCKETS)
                 out_printf(o, "%g\"} %lu\n", buckets[b], cumulative);
             else
                 out_printf(o, "+Inf\"} %lu\n", cumulative);
         }
-        out_printf(o, "mnist_request_duration_seconds_sum{route=\"%s\"} %.6f\n", route_names[r],
-                   (double)sum(stats, n, OFFSET(latency_us_sum[r])) * 1e-6);
-        out_printf(o, "mnist_request_duration_seconds_count{route=\"%s\"} %lu\n", route_names[r],
-                   count);
+        out_printf(o, "mnist_request_duration_seconds_sum{route=\"%s\"} %.6f\n", label,
+                   (double)sum(src->stats, src->nstats, OFFSET(latency_us_sum[r])) * 1e-6);
+        out_printf(o, "mnist_request_duration_seconds_count{route=\"%s\"} %lu\n", label, count);
     }
+}
 
+static void write_model_state(out_buf *o, model_store *store);
+
+void metrics_write(out_buf *o, const metrics_source *src, model_store *store,
+                   double uptime_seconds)
+{
+    write_requests(o, src);
+    write_latency(o, src);
+    worker_stats *const *stats = src->stats;
+    int n = src->nstats;
     out_printf(o, "# HELP mnist_inferences_total Images run through the network.\n"
                   "# TYPE mnist_inferences_total counter\n"
                   "mnist_inferences_total %lu\n"
@@ -112,6 +120,14 @@ void metrics_write(out_buf *o, worker_stats *const *stats, int n, model_store *s
                   "mnist_inference_executions_total %lu\n",
                sum(stats, n, OFFSET(inferences)), sum(stats, n, OFFSET(executions)));
 
+    write_model_state(o, store);
+    out_printf(o, "# HELP mnist_uptime_seconds Seconds since the responder started.\n"
+                  "# TYPE mnist_uptime_seconds gauge\n"
+                  "mnist_uptime_seconds %.3f\n", uptime_seconds);
+}
+
+static void write_model_state(out_buf *o, model_store *store)
+{
     char error[600];
     time_t error_at;
     unsigned long loads, refused;
@@ -141,7 +157,4 @@ void metrics_write(out_buf *o, worker_stats *const *stats, int n, model_store *s
     if (m)
         out_printf(o, "mnist_model_loaded_timestamp_seconds %lld\n", (long long)m->loaded_at);
     model_release(m);
-    out_printf(o, "# HELP mnist_uptime_seconds Seconds since the responder started.\n"
-                  "# TYPE mnist_uptime_seconds gauge\n"
-                  "mnist_uptime_seconds %.3f\n", uptime_seconds);
 }

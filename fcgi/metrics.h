@@ -9,28 +9,36 @@
 
 #include "json_out.h"
 
-typedef enum {
-    ROUTE_PREDICT, ROUTE_HEALTH, ROUTE_LIVE, ROUTE_V2_META, ROUTE_V2_INFER, ROUTE_METRICS,
-    ROUTE_REPORT, ROUTE_OTHER, ROUTE_COUNT
-} route_id;
-
-enum { METRIC_CODES = 12, METRIC_BUCKETS = 12 };
+/* Routes are counted by their index into the caller's label list (fcgi/routes.h);
+ * METRIC_ROUTES bounds that list. */
+enum { METRIC_ROUTES = 12, METRIC_CODES = 12, METRIC_BUCKETS = 12 };
 
 typedef struct worker_stats {
-    atomic_ulong requests[ROUTE_COUNT][METRIC_CODES];
-    atomic_ulong latency[ROUTE_COUNT][METRIC_BUCKETS + 1];  /* per bucket, not cumulative */
-    atomic_ulong latency_us_sum[ROUTE_COUNT];
+    atomic_ulong requests[METRIC_ROUTES][METRIC_CODES];
+    atomic_ulong latency[METRIC_ROUTES][METRIC_BUCKETS + 1];  /* per bucket, not cumulative */
+    atomic_ulong latency_us_sum[METRIC_ROUTES];
     atomic_ulong inferences;   /* images through the network */
     atomic_ulong executions;   /* forward passes (a batch is one) */
 } worker_stats;
 
-void metrics_record(worker_stats *s, route_id route, int status, double seconds);
+/* Counts one answer of route (an index below METRIC_ROUTES) with its status and time. */
+void metrics_record(worker_stats *s, int route, int status, double seconds);
 void metrics_inference(worker_stats *s, unsigned long images);
 
 typedef struct model_store model_store;
 
-/* Writes the exposition of all workers' stats and the model store's state. */
-void metrics_write(out_buf *o, worker_stats *const *stats, int nstats, model_store *store,
+/* What a scrape reads: every worker's stats and the route labels, by index. The
+ * first route's 200 series is always written, so that dashboards see it from the start. */
+typedef struct metrics_source {
+    worker_stats *const *stats;
+    int nstats;
+    const char *const *route_labels;
+    int nroutes;
+} metrics_source;
+
+/* Writes the exposition (Prometheus text format 0.0.4) of the source and of the model
+ * store's state. */
+void metrics_write(out_buf *o, const metrics_source *src, model_store *store,
                    double uptime_seconds);
 
 #endif

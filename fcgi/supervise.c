@@ -14,19 +14,29 @@
 #include <sys/prctl.h>
 #endif
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
+#include "mn_clock.h"
 #include "supervise.h"
 
 enum { CRASH_WINDOW_S = 10, CRASHES_ALLOWED = 5 };
 
-static double now_s(void)
+/* When the last CRASHES_ALLOWED deaths happened, a ring with the oldest at next. */
+typedef struct crash_log {
+    double at[CRASHES_ALLOWED];
+    int next;
+} crash_log;
+
+/* Records a death now; false when it is one too many within CRASH_WINDOW_S. */
+static bool note_crash(crash_log *c)
 {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+    double t = mn_clock_seconds();
+    if (t - c->at[c->next] < CRASH_WINDOW_S)
+        return false;
+    c->at[c->next] = t;
+    c->next = (c->next + 1) % CRASHES_ALLOWED;
+    return true;
 }
 
 /* Forks a responder; in the child, returns 0 with the caller's signal mask restored. */
@@ -45,15 +55,19 @@ static pid_t start_responder(pid_t self, const sigset_t *old_mask)
     return pid;
 }
 
+/* What the supervisor waits for: the stop signals it passes on, and its child's end. */
+static void supervisor_signals(sigset_t *set)
+{
+    static const int signals[] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGCHLD};
+    sigemptyset(set);
+    for (size_t i = 0; i < sizeof signals / sizeof signals[0]; i++)
+        sigaddset(set, signals[i]);
+}
+
 int supervise(bool *draining)
 {
     sigset_t wanted, old_mask;
-    sigemptyset(&wanted);
-    sigaddset(&wanted, SIGTERM);
-    sigaddset(&wanted, SIGINT);
-    sigaddset(&wanted, SIGHUP);
-    sigaddset(&wanted, SIGUSR1);
-    sigaddset(&wanted, SIGCHLD);
+    supervisor_signals(&wanted);
     sigprocmask(SIG_BLOCK, &wanted, &old_mask);
     const pid_t self = getpid();
     pid_t child = start_responder(self, &old_mask);
@@ -64,11 +78,10 @@ int supervise(bool *draining)
     if (child == 0)
         return 0;
 
-    /* when the last CRASHES_ALLOWED deaths happened, a ring with the oldest at next */
-    double crashes[CRASHES_ALLOWED];
+    crash_log crashes;
     for (int i = 0; i < CRASHES_ALLOWED; i++)
-        crashes[i] = -1e9;
-    int next = 0;
+        crashes.at[i] = -1e9;
+    crashes.next = 0;
     bool stopping = false;
     for (;;) {
         int sig = 0;
@@ -92,14 +105,11 @@ int supervise(bool *draining)
             WTERMSIG(status) == SIGINT)
             _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 0);
         /* died of a signal nobody asked for: start a new one, unless it keeps dying */
-        double t = now_s();
-        if (t - crashes[next] < CRASH_WINDOW_S) {
+        if (!note_crash(&crashes)) {
             log_line("supervisor: the responder died %d times in %d s; giving up",
                      CRASHES_ALLOWED + 1, CRASH_WINDOW_S);
             _exit(70);
         }
-        crashes[next] = t;
-        next = (next + 1) % CRASHES_ALLOWED;
         log_line("supervisor: responder %ld died of signal %d; starting a new one",
                  (long)child, WTERMSIG(status));
         child = start_responder(self, &old_mask);

@@ -6,11 +6,11 @@
 #
 #   tests/bench/json-parse.sh [OLD_REV] [MODEL]   run from a configured build directory
 #
-# OLD_REV (default: main) is the commit whose fcgi/v2_request.c (on fcgi/json_scan.c)
-# is the baseline; ROUNDS (7) alternating rounds, the best and mean of each reported.
+# OLD_REV (default: the last commit before fcgi/json_scan.c was removed) is the commit
+# whose fcgi/v2_request.c (on fcgi/json_scan.c) is the baseline; ROUNDS (7) alternating rounds, the best and mean of each reported.
 set -eu
 top=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
-old=${1:-main}
+old=${1:-$(git -C "$top" rev-list -n 1 HEAD -- fcgi/json_scan.c)^}
 model=${2:-}
 work=$(mktemp -d)
 trap '[ -n "${KEEP:-}" ] && cp "$work/bench" "$work"/v2-*.json "$KEEP"; rm -rf "$work"' EXIT

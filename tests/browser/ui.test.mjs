@@ -4,6 +4,10 @@
 //   - MNIST test digits uploaded through the file picker, dropped and pasted are read right;
 //   - a file that is not an image, or an image without a digit, gets a clear error
 //     message in the alert region;
+//   - pen paths of tests/ood's 'strokes' set, drawn on the pad, give the ink its
+//     generator paints for them (the set looks like what people draw here);
+//   - an answer below the page's NOT_SURE_BELOW confidence is shown as "not sure", one at
+//     or above it as the prediction, and a 422 "no digit" after it is an error again;
 //   - a service without a model shows "not ready", then recovers when /health does;
 //   - the model card shows what /health says, the curl example points at this server;
 //   - no console errors, no CSP violations, no request leaves the origin, no horizontal
@@ -18,6 +22,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { spawnSync } from 'node:child_process';
 import { chromium } from 'playwright-core';
 import { readMnistTest, mnistDigitPng, mnistDir, encodeGrayPng } from './mnist-png.mjs';
 
@@ -28,6 +33,7 @@ const ARTIFACTS = process.env.ARTIFACTS_DIR ||
   path.join(process.env.top_builddir || path.resolve(here, '..', '..'), 'tests', 'artifacts');
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const TIMEOUT = 60_000;
+const SRC = process.env.top_srcdir || path.resolve(here, '..', '..');
 
 const DESKTOP = { viewport: { width: 1280, height: 900 } };
 const PHONE = {
@@ -412,6 +418,164 @@ test('a file that is not an image gets a clear error message', { timeout: TIMEOU
     assertResult(await shownResult(page), 1, 'a drawing after an error');
     assert.equal(await page.isVisible('#message'), false, 'the alert is gone');
     await assertClean(page, problems, [new RegExp(`status of ${response.status()}`), /status of 422/]);
+  } finally {
+    await context.close();
+  }
+});
+
+/** Pen paths of tests/ood's 'strokes' set with the pad's pen, and their painting there. */
+function oodDrawings(seed, n) {
+  const script = path.join(SRC, 'tests', 'ood', 'ui_drawings.py');
+  const r = spawnSync('/usr/bin/python3', [script, String(seed), String(n)], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  assert.equal(r.status, 0, `${script} failed: ${r.stderr}`);
+  return JSON.parse(r.stdout);
+}
+
+/** Intersection over union of the ink (< 128) of RGBA pad pixels and gray bytes. */
+function inkOverlap(rgba, gray) {
+  let both = 0;
+  let either = 0;
+  for (let i = 0; i < gray.length; i++) {
+    const a = rgba[4 * i] < 128;
+    const b = gray[i] < 128;
+    if (a && b) both++;
+    if (a || b) either++;
+  }
+  return either ? both / either : 0;
+}
+
+test('the OOD "strokes" set paints pen paths as the pad does', { timeout: 2 * TIMEOUT }, async () => {
+  const drawings = oodDrawings(7, 3);
+  const { context, page, problems } = await openPage(DESKTOP);
+  try {
+    await page.uncheck('#auto-predict');
+    const box = await padBox(page);
+    const side = await page.evaluate(() => document.getElementById('pad').width);
+    const at = ([x, y]) => [box.x + (x * box.w) / side, box.y + (y * box.h) / side];
+    const pads = [];
+    for (const d of drawings) {
+      await page.click('#clear-btn');
+      for (const stroke of d.strokes) {
+        await page.mouse.move(...at(stroke[0]));
+        await page.mouse.down();
+        for (const p of stroke.slice(1)) await page.mouse.move(...at(p));
+        await page.mouse.up();
+      }
+      pads.push(await page.evaluate(() => Array.from(window.__pixels(document.getElementById('pad')))));
+    }
+    drawings.forEach((d, i) => {
+      const same = inkOverlap(pads[i], Buffer.from(d.gray, 'base64'));
+      console.log(`# drawing ${i} (a ${d.label}): ink overlap with the generator's painting ${same.toFixed(3)}`);
+      assert.ok(same > 0.9, `drawing ${i}: the pad's ink and the generator's agree (IoU ${same.toFixed(3)})`);
+      // and the check can tell drawings apart: another digit's painting does not match
+      const other = inkOverlap(pads[i], Buffer.from(drawings[(i + 1) % drawings.length].gray, 'base64'));
+      assert.ok(other < 0.5, `drawing ${i} against the next one's painting: IoU ${other.toFixed(3)}`);
+    });
+    await assertClean(page, problems);
+  } finally {
+    await context.close();
+  }
+});
+
+/** NOT_SURE_BELOW of www/app.js: the confidence under which the page says "not sure". */
+function notSureBelow() {
+  const m = fs.readFileSync(path.join(SRC, 'www', 'app.js'), 'utf8').match(/const NOT_SURE_BELOW = ([0-9.]+);/);
+  assert.ok(m, 'www/app.js defines NOT_SURE_BELOW');
+  return Number(m[1]);
+}
+
+/** A /predict answer of the service, with the probabilities replaced: DIGIT gets TOP. */
+function withTop(body, digit, top) {
+  const probabilities = Array.from({ length: 10 }, (_, d) => (d === digit ? top : (1 - top) / 9));
+  return { ...body, prediction: digit, confidence: top, probabilities };
+}
+
+/** What the page shows about how sure it is. */
+async function sureness(page) {
+  await page.locator('#result-main[data-state="done"]').waitFor({ timeout: 10_000 });
+  return page.evaluate(() => ({
+    sure: document.getElementById('result-main').dataset.sure,
+    label: document.getElementById('prediction-label').textContent.trim(),
+    noteVisible: !document.getElementById('result-unsure').hidden,
+    note: document.getElementById('result-unsure').textContent.trim(),
+    quick: document.getElementById('quick-result').textContent.trim(),
+    announce: document.getElementById('announce').textContent.trim(),
+    digit: document.getElementById('result-digit').textContent.trim(),
+  }));
+}
+
+test('a low confidence is shown as "not sure", a high one as the prediction, "no digit" as an error', { timeout: TIMEOUT }, async () => {
+  // The service's real answers pass through the browser; `next` rewrites the next one's
+  // probabilities, so that the page's own rule is tested on both sides of its threshold.
+  const threshold = notSureBelow();
+  assert.ok(threshold > 0.5 && threshold < 1, `a threshold between 0.5 and 1 (${threshold})`);
+  let next = null;
+  const { context, page, problems } = await openPage(DESKTOP, {
+    beforeLoad: async (p) => {
+      await p.route((u) => u.pathname === '/predict', async (route) => {
+        const real = await route.fetch();
+        if (!next || real.status() !== 200) return route.fulfill({ response: real });
+        const json = next(await real.json());
+        next = null;
+        return route.fulfill({ response: real, json });
+      });
+    },
+  });
+  try {
+    // well below the threshold: a guess, said so everywhere
+    const low = Math.round((threshold - 0.25) * 100) / 100;
+    next = (body) => withTop(body, 3, low);
+    await predictAfter(page, () => drawWithMouse(page, ONE));
+    let s = await sureness(page);
+    assert.equal(s.sure, 'no', `confidence ${low}: not sure`);
+    assert.equal(s.digit, '3', 'the guess is still shown');
+    assert.equal(s.label, 'Best guess');
+    assert.ok(s.noteVisible, 'the "not sure" note is shown');
+    assert.match(s.note, new RegExp(`^Not sure\\. .*only ${(low * 100).toFixed(1)}% confident that this is a 3`));
+    assert.match(s.quick, /^Not sure: maybe 3/);
+    assert.match(s.announce, /^Not sure\. Best guess: 3/);
+    await screenshot(page, 'ui-not-sure.png');
+
+    // exactly at the threshold: sure
+    next = (body) => withTop(body, 4, threshold);
+    await predictAfter(page, () => page.click('#predict-btn'));
+    s = await sureness(page);
+    assert.equal(s.sure, 'yes', `confidence ${threshold} (the threshold itself): sure`);
+    assert.equal(s.label, 'Prediction');
+    assert.equal(s.noteVisible, false, 'no "not sure" note');
+    assert.match(s.quick, /^Reads as 4/);
+    assert.match(s.announce, /^Prediction: 4/);
+
+    // just below it: not sure again
+    next = (body) => withTop(body, 4, threshold - 0.001);
+    await predictAfter(page, () => page.click('#predict-btn'));
+    s = await sureness(page);
+    assert.equal(s.sure, 'no', `confidence ${threshold - 0.001}: not sure`);
+
+    // the service's own answer to a clear "1", unchanged: the page's state follows it
+    const response = await predictAfter(page, () => page.click('#predict-btn'));
+    const real = await response.json();
+    s = await sureness(page);
+    assert.equal(s.sure, real.confidence >= threshold ? 'yes' : 'no',
+      `the real answer (${real.prediction}, ${real.confidence}) is shown as ${s.sure}`);
+    assert.equal(s.noteVisible, real.confidence < threshold);
+
+    // an image without a digit after a "not sure": the error, with no stale guess or note
+    next = (body) => withTop(body, 5, low);
+    await predictAfter(page, () => page.click('#predict-btn'));
+    assert.equal((await sureness(page)).sure, 'no');
+    const blank = encodeGrayPng(28, 28, new Uint8Array(28 * 28).fill(255));
+    const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.click('#upload-btn')]);
+    const refused = await predictAfter(page, () =>
+      chooser.setFiles({ name: 'blank.png', mimeType: 'image/png', buffer: blank }));
+    if (!MOCK) {
+      assert.equal(refused.status(), 422, 'a blank image is refused');
+      await page.getByRole('alert').filter({ hasText: 'No digit found in the image.' }).waitFor({ timeout: 10_000 });
+      assert.equal(await page.textContent('#result-digit'), '?', 'no stale digit next to the error');
+      assert.equal(await page.isVisible('#result-unsure'), false, 'no stale "not sure" note');
+      assert.equal(await page.textContent('#prediction-label'), 'Prediction');
+    }
+    await assertClean(page, problems, [/status of 422/]);
   } finally {
     await context.close();
   }

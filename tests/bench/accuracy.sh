@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Accuracy benchmark: prints figures, passes no judgement (exit status 0 unless it
+# could not measure). Every image goes through POST /predict of the build tree's
+# lighttpd + mnist-fcgi on loopback (4 keep-alive clients), and per set it prints
+# accuracy, expected calibration error (15 equal-width confidence bins), mean
+# confidence when right and when wrong, and how often the web UI would say "not sure":
+#   mnist-test   the 10,000 MNIST test digits, 28x28 PNG, multipart (preprocessing on)
+#   mnist-user   2,000 of them as a user sends them (x10, off-centre on a page, 1/3 JPEG;
+#                the user-like set of tests/integration/accuracy.sh)
+#   fonts, strokes, photos, lowres, nondigit
+#                the out-of-distribution sets of tests/ood/generate.py (1,000 each,
+#                nondigit 300; no MNIST in them), see tests/ood/SETS-README
+# then how candidate "not sure" thresholds split right, wrong and non-digit answers.
+# The table is Markdown, as README.md quotes it.
+#
+# Usage: tests/bench/accuracy.sh [MODEL]   (build first)
+#   MODEL defaults to $MNIST_TEST_MODEL, then run/mnist_model.safetensors (make model)
+#   of the build tree (this tree, or its build/ directory when the build is there).
+#   OOD_SETS=/work/ood-sets measures exactly the published files.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/../.." && pwd)
+if [ -z "${top_builddir:-}" ]; then
+  top_builddir=$top
+  [ -x "$top/mnist-fcgi" ] || top_builddir=$top/build
+fi
+export top_srcdir=${top_srcdir:-$top} top_builddir
+model=${1:-${MNIST_TEST_MODEL:-$top_builddir/run/mnist_model.safetensors}}
+[ -s "$model" ] || { echo "accuracy.sh: no model $model (make model, or pass one)" >&2; exit 1; }
+
+echo "# accuracy.sh $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
+OOD_ARGS="--scan ${OOD_ARGS:-}" "$top_srcdir/tests/ood/evaluate.sh" "$model" \
+  mnist-test mnist-user fonts strokes photos lowres nondigit

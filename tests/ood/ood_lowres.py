@@ -1,0 +1,56 @@
+"""The 'lowres' set: digits as old scanners stored them, then blown up again.
+
+A written digit (pad drawing or handwriting font) is made a black-and-white bitmap of
+N*B x N*B pixels, fitted to the box; each BxB block is counted, giving an NxN image with
+B*B+1 gray levels (N 8..16; B 4 gives the classic 17 levels). That small image is
+scaled to 32..256 px, blocky (nearest) or smooth (bilinear, bicubic), dark on light or
+light on dark.
+"""
+from PIL import Image, ImageChops
+
+import ood_fonts
+import ood_paper as P
+import ood_strokes
+
+GRIDS = ((8, 4), (8, 4), (8, 4), (10, 3), (12, 3), (12, 2), (16, 2), (16, 4))
+
+
+def ink_mask(rng, label, fonts):
+    """White ink on black (L) of a handwritten LABEL, cropped to its ink."""
+    if rng.random() < 0.5:
+        im = ImageChops.invert(ood_strokes.drawing_image(rng, label, width=rng.randint(14, 30)))
+    else:
+        im = P.affine(ood_fonts.digit_mask(rng, label, fonts, 96), rng, max_rot=8, max_shear=0.2)
+    box = im.getbbox()
+    return im.crop(box) if box else im
+
+
+def block_counts(mask, n, b, rng):
+    """MASK fitted into an N*B square bitmap (aspect kept, or stretched as some
+    scanners did), thresholded, then B x B blocks counted: L with levels 0..B*B scaled
+    to 0..255."""
+    side = n * b
+    w, h = mask.size
+    if rng.random() < 0.3 and w >= 0.45 * h:  # a stretched "1" would be a slab
+        fit = (side, side)
+    else:
+        s = side / max(w, h)
+        fit = (max(1, round(w * s)), max(1, round(h * s)))
+    bitmap = Image.new("L", (side, side), 0)
+    bitmap.paste(mask.resize(fit, Image.BILINEAR), ((side - fit[0]) // 2, (side - fit[1]) // 2))
+    bitmap = bitmap.point(lambda v: 255 if v >= 128 else 0)
+    # BOX resampling averages each block exactly; snap to the B*B+1 levels
+    small = bitmap.resize((n, n), Image.BOX)
+    levels = b * b
+    return small.point(lambda v: round(round(v * levels / 255) * 255 / levels))
+
+
+def make(rng, label, fonts):
+    """One low-resolution image of digit LABEL: (bytes, extension)."""
+    n, b = rng.choice(GRIDS)
+    small = block_counts(ink_mask(rng, label, fonts), n, b, rng)
+    if rng.random() < 0.5:
+        small = ImageChops.invert(small)  # dark digit on light
+    side = rng.choice([32, 48, 64, 96, 128, 160, 200, 256])
+    big = small.resize((side, side), rng.choice([Image.NEAREST, Image.NEAREST, Image.BILINEAR, Image.BICUBIC]))
+    return P.encode(big, rng, jpeg_share=0.1, quality=(80, 95))

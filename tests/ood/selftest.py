@@ -1,0 +1,86 @@
+#!/usr/bin/python3
+"""Checks of the OOD tools themselves, as "ok<TAB>WHAT" / "not ok<TAB>WHAT" lines
+(tests/integration/ood.sh counts them): the calibration arithmetic on answers whose
+figures are known by hand, and that the generator gives the same images for the same
+seed and others for another seed.
+
+    selftest.py WORKDIR
+"""
+import hashlib
+import math
+import os
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+import ood_metrics as M  # noqa: E402
+
+FAILURES = 0
+
+
+def ok(cond, what):
+    global FAILURES
+    FAILURES += 0 if cond else 1
+    print(f"{'ok' if cond else 'not ok'}\t{what}", flush=True)
+
+
+def check_metrics():
+    # 10 answers at 0.95, 9 right: one bin, |0.9 - 0.95| = 0.05
+    pairs = [(0.95, k < 9) for k in range(10)]
+    ok(math.isclose(M.expected_calibration_error(pairs), 0.05), "ECE of one bin is |accuracy - confidence|")
+    # two bins, each calibrated: 0.5 with half right, 1.0 with all right
+    pairs = [(0.5, k % 2 == 0) for k in range(4)] + [(1.0, True)] * 4
+    ok(math.isclose(M.expected_calibration_error(pairs), 0.0, abs_tol=1e-12), "a calibrated set has ECE 0")
+    # bins weighted by their share: 3 answers at 0.6 all wrong (gap 0.6), 1 at 0.99 right (0.01)
+    pairs = [(0.6, False)] * 3 + [(0.99, True)]
+    ok(math.isclose(M.expected_calibration_error(pairs), (3 * 0.6 + 0.01) / 4), "bins weigh by their share")
+    answers = [(1, 200, 1, 0.9), (2, 200, 3, 0.5), (4, 422, None, None), (5, 200, 5, 0.7)]
+    s = M.digit_summary(answers, 0.8)
+    ok(s["accuracy"] == 50.0 and s["refused"] == 25.0, "a refused digit counts as wrong")
+    ok(math.isclose(s["conf_right"], 0.8) and math.isclose(s["conf_wrong"], 0.5), "mean confidence right and wrong")
+    ok(s["unsure_right"] == 50.0 and s["unsure_wrong"] == 100.0, "not sure: below the threshold")
+    per = M.per_digit_accuracy(answers + [(1, 200, 7, 0.6), (1, 200, 7, 0.6), (1, 200, 4, 0.6)])
+    ok(math.isclose(per[1][0], 25.0) and per[1][1] == 7 and per[5] == (100.0, None) and per[0][0] != per[0][0],
+       "per digit: accuracy and the most common misreading")
+    n = M.nondigit_summary([(None, 422, None, None), (None, 200, 3, 0.5), (None, 200, 1, 0.95),
+                            (None, 200, 2, 0.8)], 0.8)
+    ok(n["refused"] == 25.0 and n["unsure"] == 25.0 and n["caught"] == 50.0,
+       "nondigit: refused or below the threshold (0.8 itself is sure)")
+
+
+def digests(out):
+    """{path under OUT: SHA-256} of every image file."""
+    found = {}
+    for root, _, files in os.walk(out):
+        for f in files:
+            if f != "labels.csv":
+                found[os.path.relpath(os.path.join(root, f), out)] = hashlib.sha256(
+                    open(os.path.join(root, f), "rb").read()).hexdigest()
+    return found
+
+
+def generate(out, seed, count):
+    subprocess.run([sys.executable, os.path.join(HERE, "generate.py"), "--count", str(count),
+                    "--nondigit", str(count), "--seed", str(seed), "--out", out], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return digests(out)
+
+
+def check_determinism(work):
+    a = generate(os.path.join(work, "a"), 5, 4)
+    b = generate(os.path.join(work, "b"), 5, 4)
+    c = generate(os.path.join(work, "c"), 6, 4)
+    d = generate(os.path.join(work, "d"), 5, 2)
+    ok(len(a) == 20 and a == b, "the same seed gives the same images, byte for byte")
+    ok(all(a[k] != c.get(k) for k in a), "another seed gives other images")
+    # the CI's small sets are the first images of the full ones
+    ok(len(d) == 10 and all(a.get(k) == v for k, v in d.items()),
+       "an image does not depend on how many come before it")
+
+
+if __name__ == "__main__":
+    check_metrics()
+    check_determinism(sys.argv[1])
+    sys.exit(1 if FAILURES else 0)
