@@ -12,15 +12,19 @@
  *
  * Reading trusts nothing and refuses, with a message naming the tensor or field:
  * a header length beyond the file or above MN_ST_MAX_HEADER_BYTES; a header that is
- * not strict JSON (RFC 8259: double quotes only, no NaN literals, no comments, no
- * control characters or \u0000 in strings, valid UTF-8), that does not start with '{',
- * or that has anything but whitespace after the object; duplicate keys at any level;
+ * not valid UTF-8, or not strict JSON as mn_json.h reads it (RFC 8259 exactly), that
+ * does not start with '{', or that has anything but whitespace after the object;
+ * \u0000 in a key or a metadata value; duplicate keys at any level (compared decoded:
+ * "\u0061" and "a" are the same key);
  * an entry that is not exactly {dtype, shape, data_offsets} with the right JSON types;
  * a dtype other than "F32"; more than MN_ST_MAX_NDIM dimensions, a dimension above
  * MN_ST_MAX_DIM or an element count that overflows; data_offsets whose length differs
  * from 4 x elements, that go past the data, or that leave a gap or an overlap or do not
  * end exactly at the end of the file; a "__metadata__" that is not an object of
  * strings or exceeds the mn_metadata limits; any NaN or infinite value.
+ *
+ * The header is read once, front to back; a message names the first problem met,
+ * which for a malformed header may be a wrong member before the syntax error.
  *
  * Tensor data are copied into 64-byte-aligned float arrays, so offsets in the file
  * need not be aligned. No global state; parsed files are independent values. */
