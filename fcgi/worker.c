@@ -23,7 +23,7 @@ bool worker_init(worker *w, server *srv)
      * never holds its memory */
     if (!w->body || !w->decoded || !w->scratch || !w->batch_input || !w->batch_probs ||
         !out_init(&w->out, 256 * 1024) ||
-        mn_workspace_create(&w->ws, srv->opts.max_batch, NULL) != MN_OK)
+        mn_workspace_create(&w->ws, srv->opts.max_batch, 1, NULL) != MN_OK)
         return false;
     return true;
 }

@@ -35,12 +35,13 @@ size_t mn_winograd_scratch_floats(int h, int w, int cin, int cout)
 }
 
 MN_HOT_KERNEL
-void mn_winograd_forward(const float *padded, int h, int w, int cin, const float *u,
-                         const float *bias, int cout, float *out, float *scratch)
+void mn_winograd_forward(const float *padded, int h, int w, int padded_w, int cin,
+                         const float *u, const float *bias, int cout, float *out,
+                         float *scratch)
 {
     const int tw = w / 2, ntiles = (h / 2) * tw;
     const int tb = ntiles < TILE_BLOCK ? ntiles : TILE_BLOCK; /* tiles per block */
-    const size_t prow = (size_t)(w + 2) * cin;
+    const size_t prow = (size_t)padded_w * cin;
     float *v = scratch;                          /* [16][tb][cin] */
     float *m = scratch + (size_t)16 * tb * cin;  /* [16][tb][cout] */
 
