@@ -211,16 +211,19 @@ static inline void accumulate_block(float *dst, const pooled_grad *list, int n,
 
 /* Where the gradient of pooled output pi enters the convolution: its window's
  * winning position, as an offset into the padded input. */
-static inline size_t pooled_base(int p, int pw, int padded_w, int cin, uint8_t argmax)
+static inline __attribute__((always_inline)) size_t pooled_base(int p, int pw, int padded_w,
+                                                                int cin, uint8_t argmax)
 {
     const int y = 2 * (p / pw) + (argmax >> 1), x = 2 * (p % pw) + (argmax & 1);
     return ((size_t)y * padded_w + x) * cin;
 }
 
-/* General shapes: one saxpy per tap and gradient. */
-static void pooled_general(const pooled_shape *s, const float *padded, const float *w_rows,
-                           const float *pooled, const uint8_t *argmax, const float *dpooled,
-                           float *dw_rows, float *db, float *dpadded)
+/* The parts below are always inlined into the MN_HOT_KERNEL that calls them, so
+ * that they are compiled for its targets (FMA): a baseline copy would round
+ * differently. General shapes: one saxpy per tap and gradient. */
+static inline __attribute__((always_inline)) void pooled_general(
+    const pooled_shape *s, const float *padded, const float *w_rows, const float *pooled,
+    const uint8_t *argmax, const float *dpooled, float *dw_rows, float *db, float *dpadded)
 {
     const int cin = s->cin, cout = s->cout, k = 9 * cin;
     for (int p = 0; p < s->np; p++)
@@ -242,9 +245,9 @@ static void pooled_general(const pooled_shape *s, const float *padded, const flo
 /* Fast path, weight and bias gradients. A row of three taps is 3*cin contiguous
  * floats both in the padded input and in a weight row, so whole rows are
  * accumulated in registers; list holds np entries. */
-static void pooled_weight_grad(const pooled_shape *s, const float *padded, const float *pooled,
-                               const uint8_t *argmax, const float *dpooled, float *dw_rows,
-                               float *db, pooled_grad *list)
+static inline __attribute__((always_inline)) void pooled_weight_grad(
+    const pooled_shape *s, const float *padded, const float *pooled, const uint8_t *argmax,
+    const float *dpooled, float *dw_rows, float *db, pooled_grad *list)
 {
     const int cout = s->cout, k = 9 * s->cin, row = 3 * s->cin;
     for (int co = 0; co < cout; co++) {
@@ -270,9 +273,9 @@ static void pooled_weight_grad(const pooled_shape *s, const float *padded, const
 
 /* Fast path, input gradient: for each pooled position, the channels bucketed by
  * the window position of their maximum; list holds 4 * cout entries. */
-static void pooled_input_grad(const pooled_shape *s, const float *w_rows, const float *pooled,
-                              const uint8_t *argmax, const float *dpooled, float *dpadded,
-                              pooled_grad *list)
+static inline __attribute__((always_inline)) void pooled_input_grad(
+    const pooled_shape *s, const float *w_rows, const float *pooled, const uint8_t *argmax,
+    const float *dpooled, float *dpadded, pooled_grad *list)
 {
     const int cout = s->cout, k = 9 * s->cin, row = 3 * s->cin;
     for (int p = 0; p < s->np; p++) {
