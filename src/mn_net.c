@@ -248,14 +248,16 @@ static void pack_weights(const mn_params *p, mn_packed_weights *out, bool all)
     if (!all)
         return;
     mn_winograd4_pack(p->t[MN_CONV2_W], C1, C2, out->conv2_f4);
-    /* fc1.weight transposed into panels, its rows (fc1's inputs) in the NHWC order
-     * of pool2's output */
+    /* fc1.weight transposed, rows (fc1's inputs) in the NHWC order of pool2's
+     * output: whole rows, and in panels */
     const float *w = p->t[MN_FC1_W];
     for (int j = 0; j < HID; j++)
         for (int c = 0; c < C2; c++)
-            for (int pos = 0; pos < S3 * S3; pos++)
-                out->fc1_panels[mn_gemm_panel_index(POOL2, pos * C2 + c, j)] =
-                    w[(size_t)j * POOL2 + c * S3 * S3 + pos];
+            for (int pos = 0; pos < S3 * S3; pos++) {
+                const float v = w[(size_t)j * POOL2 + c * S3 * S3 + pos];
+                out->fc1_rows[(size_t)(pos * C2 + c) * HID + j] = v;
+                out->fc1_panels[mn_gemm_panel_index(POOL2, pos * C2 + c, j)] = v;
+            }
 }
 
 void mn_net_pack(const mn_params *p, mn_packed_weights *out)
@@ -338,11 +340,11 @@ static void conv_layers(const mn_params *p, const mn_packed_weights *w, mn_works
     dropout_flatten(ws, b, ps);
 }
 
-/* fc1 for one image from the panels, skipping zero inputs (ReLU zeroes most): y
- * stays in sixteen 8-float registers while the rows of the non-zero inputs stream
- * by, eight 16-float pieces each, one per panel. */
+/* fc1 for one image from the transposed rows, skipping zero inputs (ReLU zeroes
+ * most): y stays in sixteen 8-float registers while the rows of the non-zero
+ * inputs stream by. */
 MN_HOT_KERNEL
-static void fc1_sparse(const float *x, const float *panels, const float *bias, float *y)
+static void fc1_sparse(const float *x, const float *rows, const float *bias, float *y)
 {
     mn_v8 acc[HID / 8];
     for (int j = 0; j < HID / 8; j++)
@@ -351,8 +353,9 @@ static void fc1_sparse(const float *x, const float *panels, const float *bias, f
         if (x[k] == 0.0f)
             continue;
         const mn_v8 xv = mn_v8_set1(x[k]);
+        const float *row = rows + (size_t)k * HID;
         for (int j = 0; j < HID / 8; j++)
-            acc[j] += xv * mn_v8_load(panels + mn_gemm_panel_index(POOL2, k, 8 * j));
+            acc[j] += xv * mn_v8_load(row + 8 * j);
     }
     for (int j = 0; j < HID / 8; j++)
         mn_v8_store(y + 8 * j, acc[j]);
@@ -365,7 +368,7 @@ static void fc1_packed(const mn_params *p, const mn_packed_weights *w, mn_worksp
 {
     if (batch <= 8) {
         for (int b = 0; b < batch; b++)
-            fc1_sparse(ws->x1 + (size_t)b * POOL2, w->fc1_panels, p->t[MN_FC1_B],
+            fc1_sparse(ws->x1 + (size_t)b * POOL2, w->fc1_rows, p->t[MN_FC1_B],
                        ws->h1 + (size_t)b * HID);
         return;
     }

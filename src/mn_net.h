@@ -99,15 +99,20 @@ int mn_workspace_max_batch(const mn_workspace *ws);
  * state, and a model bit-identical to earlier trainers') takes Winograd F(2x2,3x3),
  * whose errors stay near 8e-7 where gradients are summed, while inference takes
  * F(4x4,3x3), 27 % fewer multiplications at errors up to 6e-6. fc1 needs no packed
- * form in training (its GEMMs read fc1.weight as it is); inference reads it in
- * 16-column panels whose rows are in NHWC order, so pool2's output feeds it without
- * PyTorch's C,H,W flatten. A server packs once per loaded model; mn_net_forward
+ * form in training (its GEMMs read fc1.weight as it is). Inference reads it
+ * transposed, its rows (fc1's inputs) in NHWC order so that pool2's output feeds it
+ * without PyTorch's C,H,W flatten, in two layouts: whole 512-byte rows for one
+ * image, which skips the rows of zero inputs (walking the panels instead is 1.7x
+ * slower: eight scattered lines a row), and 16-column panels for a batch, whose
+ * GEMM keeps a 16 KiB slice of a panel in L1 (rows 512 bytes apart would fall into
+ * 8 of its 64 sets). A server packs once per loaded model; mn_net_forward
  * packs the training layouts into its workspace each call, since training changes
  * the weights every step. */
 typedef struct mn_packed_weights {
     float conv1[9 * MN_CONV1_CHANNELS];                 /* [9][32]: the direct kernel's */
     float conv2_f2[16 * MN_CONV1_CHANNELS * MN_CONV2_CHANNELS]; /* [16][32][64] */
     float conv2_f4[36 * MN_CONV1_CHANNELS * MN_CONV2_CHANNELS]; /* [36][32][64] */
+    float fc1_rows[MN_FC1_INPUTS * MN_HIDDEN];          /* [3136][128] */
     float fc1_panels[MN_FC1_INPUTS * MN_HIDDEN];        /* [8][3136][16] */
 } mn_packed_weights;
 
