@@ -97,6 +97,8 @@ void mn_sgemm_parallel(int threads, bool trans_a, bool trans_b, int m, int n, in
         }
         return;
     }
+#else
+    (void)threads; /* one thread without OpenMP */
 #endif
     mn_sgemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
