@@ -26,6 +26,7 @@
 
 #include "log.h"
 #include "mn_clock.h"
+#include "mn_gemm.h"
 #include "routes.h"
 #include "serve_limits.h"
 #include "service.h"
@@ -335,6 +336,7 @@ int main(int argc, char **argv)
 #ifdef _OPENMP
     omp_set_num_threads(1); /* parallelism comes from the worker threads */
 #endif
+    mn_gemm_single_threaded(); /* and so for OpenBLAS */
     if (FCGX_Init() != 0) {
         fprintf(stderr, "mnist-fcgi: FCGX_Init failed\n");
         return 70;

@@ -28,7 +28,7 @@ bool worker_init(worker *w, const service *svc, int listen_fd, bool quiet)
      * never holds its memory */
     return w->body && b->decoded && b->scratch && b->batch_input && b->batch_probs &&
            out_init(&w->out, 256 * 1024) &&
-           mn_workspace_create(&b->ws, svc->max_batch, NULL) == MN_OK;
+           mn_workspace_create(&b->ws, svc->max_batch, 1, NULL) == MN_OK;
 }
 
 void worker_free(worker *w)

@@ -42,11 +42,13 @@ void mn_pad1(const float *in, int h, int w, int c, float *padded)
     memset(padded + (size_t)(h + 1) * row, 0, row * sizeof *padded);
 }
 
-static void tap_offsets(int w, int cin, int off[9])
+/* Offsets of the nine taps from a window's top left, in a padded image whose rows
+ * are padded_w pixels wide. */
+static void tap_offsets(int padded_w, int cin, int off[9])
 {
     for (int dy = 0; dy < 3; dy++)
         for (int dx = 0; dx < 3; dx++)
-            off[dy * 3 + dx] = (dy * (w + 2) + dx) * cin;
+            off[dy * 3 + dx] = (dy * padded_w + dx) * cin;
 }
 
 /* Six output positions by sixteen output channels per step: 12 accumulators, two
@@ -90,7 +92,7 @@ static inline __attribute__((always_inline)) void conv3x3(const float *padded, i
 {
     const int npos = h * w;
     int off[9];
-    tap_offsets(w, cin, off);
+    tap_offsets(w + 2, cin, off);
 
     for (int co = 0; co < cout; co += 16)
         for (int p0 = 0; p0 < npos; p0 += MR) {
@@ -129,7 +131,7 @@ static inline __attribute__((always_inline)) void conv3x3_relu_pool(
     int cout, float *out, size_t out_row_stride)
 {
     int off[9];
-    tap_offsets(w, cin, off);
+    tap_offsets(w + 2, cin, off);
     const size_t prow = (size_t)(w + 2) * cin;
     for (int py = 0; py < h / 2; py++)
         for (int px = 0; px < w / 2; px++) {
@@ -158,32 +160,6 @@ void mn_conv3x3_relu_pool_forward(const float *padded, int h, int w, int cin,
         conv3x3_relu_pool(padded, h, w, cin, packed, bias, cout, out, out_row_stride);
 }
 
-void mn_conv3x3_backward(const float *padded, int h, int w, int cin,
-                         const float *w_rows, int cout, const float *dout,
-                         float *dw_rows, float *db, float *dpadded)
-{
-    int off[9];
-    tap_offsets(w, cin, off);
-    for (int y = 0; y < h; y++)
-        for (int x = 0; x < w; x++) {
-            const size_t base = ((size_t)y * (w + 2) + x) * cin;
-            const float *g = dout + ((size_t)y * w + x) * cout;
-            for (int co = 0; co < cout; co++) {
-                if (g[co] == 0.0f)
-                    continue;
-                db[co] += g[co];
-                float *dw = dw_rows + (size_t)co * 9 * cin;
-                const float *wr = w_rows + (size_t)co * 9 * cin;
-                for (int tap = 0; tap < 9; tap++)
-                    for (int ci = 0; ci < cin; ci++) {
-                        dw[tap * cin + ci] += g[co] * padded[base + off[tap] + ci];
-                        if (dpadded)
-                            dpadded[base + off[tap] + ci] += g[co] * wr[tap * cin + ci];
-                    }
-            }
-        }
-}
-
 /* dst[0..n) += s * src[0..n), vectorised when n is a multiple of 8. */
 static inline void axpy(float *dst, float s, const float *src, int n)
 {
@@ -207,6 +183,13 @@ typedef struct {
 
 enum { BLK = 96 }; /* twelve 8-float accumulators: one 3-tap row when cin is 32 */
 
+/* The shape mn_conv3x3_backward_pooled's parts share. */
+typedef struct {
+    int cin, cout, pw, np, padded_w;
+    size_t prow; /* one padded input row, in floats */
+    int off[9];  /* tap offsets (tap_offsets) */
+} pooled_shape;
+
 /* acc[0..BLK) = dst[0..BLK) + sum_i g_i * src_i[0..BLK), in registers. */
 static inline void accumulate_block(float *dst, const pooled_grad *list, int n,
                                     const float *src, size_t src_stride, size_t src_offset,
@@ -226,52 +209,57 @@ static inline void accumulate_block(float *dst, const pooled_grad *list, int n,
         mn_v8_store(dst + 8 * j, acc[j]);
 }
 
-MN_HOT_KERNEL
-void mn_conv3x3_backward_pooled(const float *padded, int h, int w, int cin,
-                                const float *w_rows, int cout, const float *pooled,
-                                const uint8_t *argmax, const float *dpooled,
-                                float *dw_rows, float *db, float *dpadded)
+/* Where the gradient of pooled output pi enters the convolution: its window's
+ * winning position, as an offset into the padded input. */
+static inline __attribute__((always_inline)) size_t pooled_base(int p, int pw, int padded_w,
+                                                                int cin, uint8_t argmax)
 {
-    const int ph = h / 2, pw = w / 2, np = ph * pw, k = 9 * cin, row = 3 * cin;
-    const size_t prow = (size_t)(w + 2) * cin; /* one padded input row */
-    int off[9];
-    tap_offsets(w, cin, off);
+    const int y = 2 * (p / pw) + (argmax >> 1), x = 2 * (p % pw) + (argmax & 1);
+    return ((size_t)y * padded_w + x) * cin;
+}
 
-    if (row % BLK != 0 || np > 4096 || cout > 256) {
-        /* general shapes: one saxpy per tap and gradient */
-        for (int p = 0; p < np; p++) {
-            const int py = p / pw, px = p % pw;
-            for (int co = 0; co < cout; co++) {
-                const size_t pi = (size_t)p * cout + co;
-                const float g = dpooled[pi];
-                if (pooled[pi] <= 0.0f || g == 0.0f)
-                    continue; /* ReLU closed, or nothing to pass back */
-                const int y = 2 * py + (argmax[pi] >> 1), x = 2 * px + (argmax[pi] & 1);
-                const size_t base = ((size_t)y * (w + 2) + x) * cin;
-                db[co] += g;
+/* The parts below are always inlined into the MN_HOT_KERNEL that calls them, so
+ * that they are compiled for its targets (FMA): a baseline copy would round
+ * differently. General shapes: one saxpy per tap and gradient. */
+static inline __attribute__((always_inline)) void pooled_general(
+    const pooled_shape *s, const float *padded, const float *w_rows, const float *pooled,
+    const uint8_t *argmax, const float *dpooled, float *dw_rows, float *db, float *dpadded)
+{
+    const int cin = s->cin, cout = s->cout, k = 9 * cin;
+    for (int p = 0; p < s->np; p++)
+        for (int co = 0; co < cout; co++) {
+            const size_t pi = (size_t)p * cout + co;
+            const float g = dpooled[pi];
+            if (pooled[pi] <= 0.0f || g == 0.0f)
+                continue; /* ReLU closed, or nothing to pass back */
+            const size_t base = pooled_base(p, s->pw, s->padded_w, cin, argmax[pi]);
+            db[co] += g;
+            for (int tap = 0; tap < 9; tap++)
+                axpy(dw_rows + (size_t)co * k + tap * cin, g, padded + base + s->off[tap], cin);
+            if (dpadded)
                 for (int tap = 0; tap < 9; tap++)
-                    axpy(dw_rows + (size_t)co * k + tap * cin, g, padded + base + off[tap], cin);
-                if (dpadded)
-                    for (int tap = 0; tap < 9; tap++)
-                        axpy(dpadded + base + off[tap], g, w_rows + (size_t)co * k + tap * cin, cin);
-            }
+                    axpy(dpadded + base + s->off[tap], g, w_rows + (size_t)co * k + tap * cin, cin);
         }
-        return;
-    }
+}
 
-    /* Fast path. A row of three taps is 3*cin contiguous floats both in the padded
-     * input and in a weight row, so whole rows are accumulated in registers. */
-    pooled_grad list[4096];
+/* Fast path, weight and bias gradients. A row of three taps is 3*cin contiguous
+ * floats both in the padded input and in a weight row, so whole rows are
+ * accumulated in registers; list holds np entries. */
+static inline __attribute__((always_inline)) void pooled_weight_grad(
+    const pooled_shape *s, const float *padded, const float *pooled, const uint8_t *argmax,
+    const float *dpooled, float *dw_rows, float *db, pooled_grad *list)
+{
+    const int cout = s->cout, k = 9 * s->cin, row = 3 * s->cin;
     for (int co = 0; co < cout; co++) {
         /* weight gradient of one output channel: sum over its active positions */
         int n = 0;
         float bias = 0.0f;
-        for (int p = 0; p < np; p++) {
+        for (int p = 0; p < s->np; p++) {
             /* branch-free: write the entry, keep it only if the gradient flows */
             const size_t pi = (size_t)p * cout + co;
             const float g = pooled[pi] > 0.0f ? dpooled[pi] : 0.0f;
-            const int y = 2 * (p / pw) + (argmax[pi] >> 1), x = 2 * (p % pw) + (argmax[pi] & 1);
-            list[n] = (pooled_grad){(int)(((size_t)y * (w + 2) + x) * cin), co, g};
+            list[n] = (pooled_grad){(int)pooled_base(p, s->pw, s->padded_w, s->cin, argmax[pi]),
+                                    co, g};
             n += g != 0.0f;
             bias += g;
         }
@@ -279,12 +267,18 @@ void mn_conv3x3_backward_pooled(const float *padded, int h, int w, int cin,
         for (int dy = 0; dy < 3; dy++)
             for (int c0 = 0; c0 < row; c0 += BLK)
                 accumulate_block(dw_rows + (size_t)co * k + dy * row + c0, list, n, padded, 0,
-                                 dy * prow + c0, 0);
+                                 dy * s->prow + c0, 0);
     }
-    if (!dpadded)
-        return;
-    for (int p = 0; p < np; p++) {
-        /* input gradient: bucket the channels by the window position of their maximum */
+}
+
+/* Fast path, input gradient: for each pooled position, the channels bucketed by
+ * the window position of their maximum; list holds 4 * cout entries. */
+static inline __attribute__((always_inline)) void pooled_input_grad(
+    const pooled_shape *s, const float *w_rows, const float *pooled, const uint8_t *argmax,
+    const float *dpooled, float *dpadded, pooled_grad *list)
+{
+    const int cout = s->cout, k = 9 * s->cin, row = 3 * s->cin;
+    for (int p = 0; p < s->np; p++) {
         pooled_grad *bucket[4] = {list, list + cout, list + 2 * cout, list + 3 * cout};
         int count[4] = {0, 0, 0, 0};
         for (int co = 0; co < cout; co++) {
@@ -295,18 +289,34 @@ void mn_conv3x3_backward_pooled(const float *padded, int h, int w, int cin,
             count[a] += g != 0.0f;
         }
         for (int a = 0; a < 4; a++) {
-            const int n = count[a];
-            if (!n)
+            if (!count[a])
                 continue;
-            const pooled_grad *items = bucket[a];
-            const int y = 2 * (p / pw) + (a >> 1), x = 2 * (p % pw) + (a & 1);
-            float *dst = dpadded + ((size_t)y * (w + 2) + x) * cin;
+            float *dst = dpadded + pooled_base(p, s->pw, s->padded_w, s->cin, (uint8_t)a);
             for (int dy = 0; dy < 3; dy++)
                 for (int c0 = 0; c0 < row; c0 += BLK)
-                    accumulate_block(dst + dy * prow + c0, items, n, w_rows, (size_t)k,
-                                     (size_t)dy * row + c0, 1);
+                    accumulate_block(dst + dy * s->prow + c0, bucket[a], count[a], w_rows,
+                                     (size_t)k, (size_t)dy * row + c0, 1);
         }
     }
+}
+
+MN_HOT_KERNEL
+void mn_conv3x3_backward_pooled(const float *padded, int h, int w, int padded_w, int cin,
+                                const float *w_rows, int cout, const float *pooled,
+                                const uint8_t *argmax, const float *dpooled,
+                                float *dw_rows, float *db, float *dpadded)
+{
+    pooled_shape s = {.cin = cin, .cout = cout, .pw = w / 2, .np = (h / 2) * (w / 2),
+                      .padded_w = padded_w, .prow = (size_t)padded_w * cin};
+    tap_offsets(padded_w, cin, s.off);
+    if (3 * cin % BLK != 0 || s.np > 4096 || cout > 256) {
+        pooled_general(&s, padded, w_rows, pooled, argmax, dpooled, dw_rows, db, dpadded);
+        return;
+    }
+    pooled_grad list[4096];
+    pooled_weight_grad(&s, padded, pooled, argmax, dpooled, dw_rows, db, list);
+    if (dpadded)
+        pooled_input_grad(&s, w_rows, pooled, argmax, dpooled, dpadded, list);
 }
 
 void mn_conv3x3_unpack_forward(const float *packed, int cin, int cout, float *w)
@@ -322,7 +332,7 @@ void mn_conv3x3_weight_grad(const float *padded, int h, int w, int cin, const fl
                             int cout, float *dw_packed, float *db)
 {
     int off[9];
-    tap_offsets(w, cin, off);
+    tap_offsets(w + 2, cin, off);
     for (int co = 0; co < cout; co += 8) {
         mn_v8 bias = mn_v8_load(db + co);
         for (int q = 0; q < h * w; q++)

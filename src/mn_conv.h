@@ -35,19 +35,16 @@ void mn_conv3x3_relu_pool_forward(const float *padded, int h, int w, int cin,
                                   const float *packed, const float *bias, int cout, float *out,
                                   size_t out_row_stride);
 
-/* Dense backward for a gradient dout[h][w][cout]: adds the weight gradient into
- * dw_rows [cout][9*cin], the bias gradient into db [cout], and, unless dpadded is
- * NULL, the input gradient into dpadded [h+2][w+2][cin] (its border collects the
- * gradient of the padding, which the caller ignores). */
-void mn_conv3x3_backward(const float *padded, int h, int w, int cin,
-                         const float *w_rows, int cout, const float *dout,
-                         float *dw_rows, float *db, float *dpadded);
-
-/* The same backward for conv -> ReLU -> 2x2 max-pool (see mn_pool.h), exploiting
- * that the pooled gradient reaches one position per window (argmax) and only where
- * the pooled value is positive: a quarter or less of the dense work, with identical
- * results. h and w must be even; pooled, argmax and dpooled are [h/2][w/2][cout]. */
-void mn_conv3x3_backward_pooled(const float *padded, int h, int w, int cin,
+/* Backward of conv -> ReLU -> 2x2 max-pool (see mn_pool.h) for a pooled gradient
+ * dpooled: adds the weight gradient into dw_rows [cout][9*cin], the bias gradient
+ * into db [cout], and, unless dpadded is NULL, the input gradient into dpadded (its
+ * border collects the gradient of the padding, which the caller ignores). The
+ * pooled gradient reaches one position per window (argmax), and only where the
+ * pooled value is positive: a quarter or less of a dense backward's work, with the
+ * same results (tests/unit/test_layers.c keeps the dense one as a reference).
+ * padded and dpadded are [h+2][padded_w][cin], padded_w >= w + 2; h and w even;
+ * pooled, argmax and dpooled are [h/2][w/2][cout]. */
+void mn_conv3x3_backward_pooled(const float *padded, int h, int w, int padded_w, int cin,
                                 const float *w_rows, int cout, const float *pooled,
                                 const uint8_t *argmax, const float *dpooled,
                                 float *dw_rows, float *db, float *dpadded);

@@ -80,17 +80,16 @@ void mn_sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha,
 #endif
 }
 
-void mn_sgemm_parallel(bool trans_a, bool trans_b, int m, int n, int k, float alpha,
-                       const float *a, int lda, const float *b, int ldb, float beta,
-                       float *c, int ldc)
+void mn_sgemm_parallel(int threads, bool trans_a, bool trans_b, int m, int n, int k,
+                       float alpha, const float *a, int lda, const float *b, int ldb,
+                       float beta, float *c, int ldc)
 {
 #ifdef _OPENMP
-    int threads = omp_get_max_threads();
     if (threads > 1 && n >= 32 && !omp_in_parallel()) {
         /* column slices in multiples of 16, one per thread: the split depends only on
          * the thread count, so results are reproducible for a given count */
         int slice = ((n + threads - 1) / threads + 15) / 16 * 16;
-        #pragma omp parallel for schedule(static)
+        #pragma omp parallel for schedule(static) num_threads(threads)
         for (int j0 = 0; j0 < n; j0 += slice) {
             int nb = n - j0 < slice ? n - j0 : slice;
             const float *bj = trans_b ? b + (size_t)j0 * ldb : b + j0;
@@ -98,6 +97,8 @@ void mn_sgemm_parallel(bool trans_a, bool trans_b, int m, int n, int k, float al
         }
         return;
     }
+#else
+    (void)threads; /* one thread without OpenMP */
 #endif
     mn_sgemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }

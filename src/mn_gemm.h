@@ -2,10 +2,11 @@
  *   C[M x N] = alpha * op(A)[M x K] * op(B)[K x N] + beta * C
  * where op(X) is X or its transpose. lda/ldb/ldc are row strides in floats.
  *
- * With OpenBLAS (found by configure) this is cblas_sgemm, run single-threaded: the
- * network parallelises at its own level (mn_sgemm_parallel, per-image loops), which
- * keeps results identical for a given thread count. Without it, a built-in blocked
- * kernel does the work. */
+ * With OpenBLAS (found by configure) this is cblas_sgemm, which the programs make
+ * single-threaded (mn_gemm_single_threaded): the network parallelises at its own
+ * level (mn_sgemm_parallel, per-image loops) with the thread count its caller
+ * passes, which keeps results identical for a given count. Without OpenBLAS, a
+ * built-in blocked kernel does the work. */
 #ifndef MN_GEMM_H
 #define MN_GEMM_H
 
@@ -15,10 +16,12 @@ void mn_sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha,
               const float *a, int lda, const float *b, int ldb, float beta,
               float *c, int ldc);
 
-/* The same product with the N dimension split across the OpenMP threads. */
-void mn_sgemm_parallel(bool trans_a, bool trans_b, int m, int n, int k, float alpha,
-                       const float *a, int lda, const float *b, int ldb, float beta,
-                       float *c, int ldc);
+/* The same product with the N dimension split across `threads` OpenMP threads
+ * (in column slices that depend only on that count; one thread inside a parallel
+ * region). */
+void mn_sgemm_parallel(int threads, bool trans_a, bool trans_b, int m, int n, int k,
+                       float alpha, const float *a, int lda, const float *b, int ldb,
+                       float beta, float *c, int ldc);
 
 /* The built-in kernel, whatever the build: exported so tests can check it against
  * the naive reference even when OpenBLAS serves mn_sgemm. */
@@ -26,7 +29,9 @@ void mn_sgemm_builtin(bool trans_a, bool trans_b, int m, int n, int k, float alp
                       const float *a, int lda, const float *b, int ldb, float beta,
                       float *c, int ldc);
 
-/* Makes the BLAS library run in the calling thread (no-op without OpenBLAS). */
+/* Makes the BLAS library run in the calling thread, for the whole process (no-op
+ * without OpenBLAS). Process-wide state: a program's main calls it; nothing in the
+ * library does. */
 void mn_gemm_single_threaded(void);
 
 /* "OpenBLAS <config>" or "built-in", for logs and benchmarks. */

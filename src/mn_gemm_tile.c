@@ -2,14 +2,6 @@
 
 #include "mn_gemm_tile.h"
 
-void mn_gemm_pack_panels(const float *b, int k, int n, float *panels)
-{
-    for (int p = 0; p < n / 16; p++)
-        for (int i = 0; i < k; i++)
-            for (int j = 0; j < 16; j++)
-                panels[((size_t)p * k + i) * 16 + j] = b[(size_t)i * n + p * 16 + j];
-}
-
 /* Slices of k: a slice of one panel (256 x 16 floats, 16 KiB) stays in L1 while
  * every block of six rows of a passes over it, and the m x 256 slice of a in L2
  * while the panels do. Measured on fc1 (64 x 3136 x 128): 8.1-8.3 us an image,

@@ -66,11 +66,15 @@ static inline __attribute__((always_inline)) void mn_gemm_tiles(const float *a, 
         mn_gemm_strip_x16(a, m, k, b + co, n, k, c + co, n, 0);
 }
 
-/* b [k][n] (n a multiple of 16) as n/16 panels [k][16], each contiguous: what
- * mn_gemm_panels reads. panels holds k * n floats. */
-void mn_gemm_pack_panels(const float *b, int k, int n, float *panels);
+/* Panels: b [k][n] (n a multiple of 16) as n/16 panels [k][16], each contiguous,
+ * k * n floats in all; b[i][j] is at this index. A row of b is then eight
+ * 16-float pieces, one per panel. */
+static inline size_t mn_gemm_panel_index(int k, int i, int j)
+{
+    return ((size_t)(j / 16) * k + i) * 16 + j % 16;
+}
 
-/* c[m][n] += a[m][k] b, b packed by mn_gemm_pack_panels; c's rows ldc apart. Each
+/* c[m][n] += a[m][k] b, b in panels (above); c's rows ldc apart. Each
  * element's sum runs in the same order whatever m, so rows can be split between
  * threads without changing a result. */
 void mn_gemm_panels(const float *a, int m, int k, const float *panels, int n, float *c,

@@ -39,3 +39,12 @@ void mn_softmax_xent_backward(const float *probs, const uint8_t *labels, int bat
             dlogits[k] = (probs[k] - (j == labels[i] ? 1.0f : 0.0f)) * inv;
         }
 }
+
+int mn_argmax(const float *x, int n)
+{
+    int best = 0;
+    for (int j = 1; j < n; j++)
+        if (x[j] > x[best])
+            best = j;
+    return best;
+}

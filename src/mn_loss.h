@@ -1,4 +1,5 @@
-/* Softmax and cross-entropy over a batch of logits [batch][classes]. */
+/* Softmax and cross-entropy over a batch of logits [batch][classes], and the
+ * predicted class. */
 #ifndef MN_LOSS_H
 #define MN_LOSS_H
 
@@ -12,5 +13,9 @@ float mn_softmax_xent_forward(const float *logits, const uint8_t *labels, int ba
 /* Gradient of the mean cross-entropy: dlogits = (probs - onehot(labels)) / batch. */
 void mn_softmax_xent_backward(const float *probs, const uint8_t *labels, int batch,
                               int classes, float *dlogits);
+
+/* The index of the largest of x[0..n), n >= 1; the first of equals wins, so a
+ * prediction never depends on a tie's order of evaluation. */
+int mn_argmax(const float *x, int n);
 
 #endif

@@ -5,11 +5,11 @@
 #include "mn_pool.h"
 #include "mn_simd.h"
 
-/* One row of output windows; eight channels at a time when c allows it. The
- * comparisons are strict, so the first of equal values wins, as in PyTorch. */
+/* One row of output windows, ReLU applied to the maximum; eight channels at a time
+ * when c allows it. The comparisons are strict, so the first of equal values wins,
+ * as in PyTorch. */
 static inline __attribute__((always_inline)) void pool_row(const float *in, int w, int c,
-                                                        int py, float *out, uint8_t *argmax,
-                                                        const int relu)
+                                                        int py, float *out, uint8_t *argmax)
 {
     const int pw = w / 2;
     for (int px = 0; px < pw; px++) {
@@ -27,8 +27,7 @@ static inline __attribute__((always_inline)) void pool_row(const float *in, int 
                 best = mn_v8_max(best, v);
                 arg = (arg & ~gt) | ((mn_vi8){k, k, k, k, k, k, k, k} & gt);
             }
-            if (relu)
-                best = mn_v8_relu(best);
+            best = mn_v8_relu(best);
             mn_v8_store(o + ch, best);
             for (int j = 0; j < 8; j++)
                 a[ch + j] = (uint8_t)arg[j];
@@ -41,18 +40,10 @@ static inline __attribute__((always_inline)) void pool_row(const float *in, int 
                     best = win[k][ch];
                     arg = k;
                 }
-            o[ch] = relu && best < 0.0f ? 0.0f : best;
+            o[ch] = best < 0.0f ? 0.0f : best;
             a[ch] = arg;
         }
     }
-}
-
-MN_HOT_KERNEL
-void mn_maxpool2_forward(const float *in, int h, int w, int c, float *out, uint8_t *argmax)
-{
-    const size_t prow = (size_t)(w / 2) * c;
-    for (int py = 0; py < h / 2; py++)
-        pool_row(in, w, c, py, out + py * prow, argmax + py * prow, 0);
 }
 
 MN_HOT_KERNEL
@@ -61,7 +52,7 @@ void mn_relu_maxpool2_forward(const float *in, int h, int w, int c, float *out,
 {
     const size_t prow = (size_t)(w / 2) * c;
     for (int py = 0; py < h / 2; py++)
-        pool_row(in, w, c, py, out + py * out_row_stride, argmax + py * prow, 1);
+        pool_row(in, w, c, py, out + py * out_row_stride, argmax + py * prow);
 }
 
 void mn_maxpool2_backward(const float *dout, const uint8_t *argmax, int h, int w, int c,

@@ -1,4 +1,5 @@
-/* 2x2 max-pooling, stride 2, on one NHWC image [h][w][c] (h, w even).
+/* 2x2 max-pooling, stride 2, on one NHWC image [h][w][c] (h, w even), after ReLU as
+ * the network has it.
  * argmax records which input of each window won, as dy*2 + dx (first on ties, like
  * PyTorch), so that the backward pass routes the gradient without searching again. */
 #ifndef MN_POOL_H
@@ -6,8 +7,6 @@
 
 #include <stddef.h>
 #include <stdint.h>
-
-void mn_maxpool2_forward(const float *in, int h, int w, int c, float *out, uint8_t *argmax);
 
 /* din[h][w][c] = the pooled gradient dout[h/2][w/2][c] placed at each argmax, zero
  * elsewhere. */

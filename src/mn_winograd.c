@@ -34,74 +34,96 @@ size_t mn_winograd_scratch_floats(int h, int w, int cin, int cout)
     return 16 * (tiles < TILE_BLOCK ? tiles : TILE_BLOCK) * (size_t)(cin + cout);
 }
 
-MN_HOT_KERNEL
-void mn_winograd_forward(const float *padded, int h, int w, int cin, const float *u,
-                         const float *bias, int cout, float *out, float *scratch)
+/* The geometry the three steps share; V and M hold one block of tb tiles. */
+typedef struct {
+    int tw, tb, w, cin, cout;
+    size_t prow; /* one padded input row, in floats */
+} tiling;
+
+/* V = B^T d B for tiles t0..t0+nt, B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1],
+ * eight channels at a time. The helpers are always inlined into the MN_HOT_KERNEL,
+ * so they are compiled for its targets. */
+static inline __attribute__((always_inline)) void transform_inputs(const tiling *g,
+                                                                   const float *padded,
+                                                                   int t0, int nt, float *v)
 {
-    const int tw = w / 2, ntiles = (h / 2) * tw;
-    const int tb = ntiles < TILE_BLOCK ? ntiles : TILE_BLOCK; /* tiles per block */
-    const size_t prow = (size_t)(w + 2) * cin;
-    float *v = scratch;                          /* [16][tb][cin] */
-    float *m = scratch + (size_t)16 * tb * cin;  /* [16][tb][cout] */
-
-    for (int t0 = 0; t0 < ntiles; t0 += tb) {
-        const int nt = ntiles - t0 < tb ? ntiles - t0 : tb;
-
-        /* input transform V = B^T d B, B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1],
-         * eight channels at a time */
-        for (int k = 0; k < nt; k++) {
-            const int t = t0 + k;
-            const float *d = padded + (size_t)(2 * (t / tw)) * prow + (size_t)(2 * (t % tw)) * cin;
-            for (int ci = 0; ci < cin; ci += 8) {
-                mn_v8 x[4][4], r[4][4];
-                for (int i = 0; i < 4; i++)
-                    for (int j = 0; j < 4; j++)
-                        x[i][j] = mn_v8_load(d + i * prow + (size_t)j * cin + ci);
-                for (int j = 0; j < 4; j++) { /* rows: B^T d */
-                    r[0][j] = x[0][j] - x[2][j];
-                    r[1][j] = x[1][j] + x[2][j];
-                    r[2][j] = x[2][j] - x[1][j];
-                    r[3][j] = x[1][j] - x[3][j];
-                }
-                for (int i = 0; i < 4; i++) { /* columns: (B^T d) B */
-                    const mn_v8 o[4] = {r[i][0] - r[i][2], r[i][1] + r[i][2], r[i][2] - r[i][1],
-                                        r[i][1] - r[i][3]};
-                    for (int j = 0; j < 4; j++)
-                        mn_v8_store(v + ((size_t)(i * 4 + j) * tb + k) * cin + ci, o[j]);
-                }
+    const size_t prow = g->prow;
+    for (int k = 0; k < nt; k++) {
+        const int t = t0 + k;
+        const float *d = padded + (size_t)(2 * (t / g->tw)) * prow +
+                         (size_t)(2 * (t % g->tw)) * g->cin;
+        for (int ci = 0; ci < g->cin; ci += 8) {
+            mn_v8 x[4][4], r[4][4];
+            for (int i = 0; i < 4; i++)
+                for (int j = 0; j < 4; j++)
+                    x[i][j] = mn_v8_load(d + i * prow + (size_t)j * g->cin + ci);
+            for (int j = 0; j < 4; j++) { /* rows: B^T d */
+                r[0][j] = x[0][j] - x[2][j];
+                r[1][j] = x[1][j] + x[2][j];
+                r[2][j] = x[2][j] - x[1][j];
+                r[3][j] = x[1][j] - x[3][j];
+            }
+            for (int i = 0; i < 4; i++) { /* columns: (B^T d) B */
+                const mn_v8 o[4] = {r[i][0] - r[i][2], r[i][1] + r[i][2], r[i][2] - r[i][1],
+                                    r[i][1] - r[i][3]};
+                for (int j = 0; j < 4; j++)
+                    mn_v8_store(v + ((size_t)(i * 4 + j) * g->tb + k) * g->cin + ci, o[j]);
             }
         }
+    }
+}
 
+/* Y = A^T M A, A^T = [1 1 1 0; 0 1 -1 -1], plus the bias, for tile k of the block
+ * (tile t of the image). */
+static inline __attribute__((always_inline)) void transform_output(const tiling *g,
+                                                                   const float *m, int k,
+                                                                   int t, const float *bias,
+                                                                   float *out)
+{
+    const int y = 2 * (t / g->tw), x = 2 * (t % g->tw), cout = g->cout;
+    for (int co = 0; co < cout; co += 8) {
+        mn_v8 q[4][4], s[2][4];
+        for (int i = 0; i < 4; i++)
+            for (int j = 0; j < 4; j++)
+                q[i][j] = mn_v8_load(m + ((size_t)(i * 4 + j) * g->tb + k) * cout + co);
+        for (int j = 0; j < 4; j++) {
+            s[0][j] = q[0][j] + q[1][j] + q[2][j];
+            s[1][j] = q[1][j] - q[2][j] - q[3][j];
+        }
+        const mn_v8 b = mn_v8_load(bias + co);
+        mn_v8 y4[2][2];
+        for (int i = 0; i < 2; i++) {
+            y4[i][0] = s[i][0] + s[i][1] + s[i][2] + b;
+            y4[i][1] = s[i][1] - s[i][2] - s[i][3] + b;
+        }
+        for (int i = 0; i < 2; i++) {
+            float *o = out + ((size_t)(y + i) * g->w + x) * cout + co;
+            mn_v8_store(o, y4[i][0]);
+            mn_v8_store(o + cout, y4[i][1]);
+        }
+    }
+}
+
+MN_HOT_KERNEL
+void mn_winograd_forward(const float *padded, int h, int w, int padded_w, int cin,
+                         const float *u, const float *bias, int cout, float *out,
+                         float *scratch)
+{
+    const int tw = w / 2, ntiles = (h / 2) * tw;
+    const tiling g = {.tw = tw, .tb = ntiles < TILE_BLOCK ? ntiles : TILE_BLOCK, .w = w,
+                      .cin = cin, .cout = cout, .prow = (size_t)padded_w * cin};
+    float *v = scratch;                           /* [16][tb][cin] */
+    float *m = scratch + (size_t)16 * g.tb * cin; /* [16][tb][cout] */
+
+    for (int t0 = 0; t0 < ntiles; t0 += g.tb) {
+        const int nt = ntiles - t0 < g.tb ? ntiles - t0 : g.tb;
+        transform_inputs(&g, padded, t0, nt, v);
         /* the 16 element-wise products, summed over input channels: 16 GEMMs
          * [nt x cin] x [cin x cout] */
         for (int e = 0; e < 16; e++)
-            mn_gemm_tiles(v + (size_t)e * tb * cin, nt, cin, u + (size_t)e * cin * cout, cout,
-                          m + (size_t)e * tb * cout);
-
-        /* output transform Y = A^T M A, A^T = [1 1 1 0; 0 1 -1 -1], plus the bias */
-        for (int k = 0; k < nt; k++) {
-            const int t = t0 + k, y = 2 * (t / tw), x = 2 * (t % tw);
-            for (int co = 0; co < cout; co += 8) {
-                mn_v8 q[4][4], s[2][4];
-                for (int i = 0; i < 4; i++)
-                    for (int j = 0; j < 4; j++)
-                        q[i][j] = mn_v8_load(m + ((size_t)(i * 4 + j) * tb + k) * cout + co);
-                for (int j = 0; j < 4; j++) {
-                    s[0][j] = q[0][j] + q[1][j] + q[2][j];
-                    s[1][j] = q[1][j] - q[2][j] - q[3][j];
-                }
-                const mn_v8 b = mn_v8_load(bias + co);
-                mn_v8 y4[2][2];
-                for (int i = 0; i < 2; i++) {
-                    y4[i][0] = s[i][0] + s[i][1] + s[i][2] + b;
-                    y4[i][1] = s[i][1] - s[i][2] - s[i][3] + b;
-                }
-                for (int i = 0; i < 2; i++) {
-                    float *o = out + ((size_t)(y + i) * w + x) * cout + co;
-                    mn_v8_store(o, y4[i][0]);
-                    mn_v8_store(o + cout, y4[i][1]);
-                }
-            }
-        }
+            mn_gemm_tiles(v + (size_t)e * g.tb * cin, nt, cin, u + (size_t)e * cin * cout, cout,
+                          m + (size_t)e * g.tb * cout);
+        for (int k = 0; k < nt; k++)
+            transform_output(&g, m, k, t0 + k, bias, out);
     }
 }

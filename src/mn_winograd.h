@@ -23,9 +23,11 @@ void mn_winograd_pack(const float *w, int cin, int cout, float *u);
  * 16 * MN_WINOGRAD_TILE_BLOCK * (cin + cout). */
 size_t mn_winograd_scratch_floats(int h, int w, int cin, int cout);
 
-/* out[h][w][cout] = bias + conv(padded [h+2][w+2][cin]); h and w even, cin a
- * multiple of 8, cout a multiple of 16. */
-void mn_winograd_forward(const float *padded, int h, int w, int cin, const float *u,
-                         const float *bias, int cout, float *out, float *scratch);
+/* out[h][w][cout] = bias + conv(padded), padded being [h+2][padded_w][cin] with
+ * padded_w >= w + 2 (wider rows let it share inference's buffer, mn_winograd4.h);
+ * h and w even, cin a multiple of 8, cout a multiple of 16. */
+void mn_winograd_forward(const float *padded, int h, int w, int padded_w, int cin,
+                         const float *u, const float *bias, int cout, float *out,
+                         float *scratch);
 
 #endif

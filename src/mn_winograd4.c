@@ -60,77 +60,96 @@ static inline __attribute__((always_inline)) void output_transform(const mn_v8 m
     y[3] = b + mn_v8_set1(8) * d + m[5];
 }
 
+/* The geometry the three steps share; V and M hold one block of tb tiles. */
+typedef struct {
+    int tw, tb, pw, ph, cin, cout;
+    size_t prow; /* one padded input row, in floats */
+} tiling;
+
+/* V = B^T d B for tiles t0..t0+nt, eight channels at a time. The helpers are always
+ * inlined into the MN_HOT_KERNEL, so they are compiled for its targets. */
+static inline __attribute__((always_inline)) void transform_inputs(const tiling *g,
+                                                                   const float *padded,
+                                                                   int t0, int nt, float *v)
+{
+    for (int k = 0; k < nt; k++) {
+        const int t = t0 + k;
+        const float *d = padded + (size_t)(4 * (t / g->tw)) * g->prow +
+                         (size_t)(4 * (t % g->tw)) * g->cin;
+        for (int ci = 0; ci < g->cin; ci += 8) {
+            mn_v8 r[6][6]; /* B^T d, column by column */
+            for (int j = 0; j < 6; j++) {
+                mn_v8 x[6], c[6];
+                for (int i = 0; i < 6; i++)
+                    x[i] = mn_v8_load(d + i * g->prow + (size_t)j * g->cin + ci);
+                input_transform(x, c);
+                for (int i = 0; i < 6; i++)
+                    r[i][j] = c[i];
+            }
+            for (int i = 0; i < 6; i++) { /* (B^T d) B, row by row */
+                mn_v8 o[6];
+                input_transform(r[i], o);
+                for (int j = 0; j < 6; j++)
+                    mn_v8_store(v + ((size_t)(i * 6 + j) * g->tb + k) * g->cin + ci, o[j]);
+            }
+        }
+    }
+}
+
+/* Y = A^T M A plus the bias for tile k of the block (tile t of the image), then
+ * ReLU and 2x2 max-pooling of the pooling windows inside the image. */
+static inline __attribute__((always_inline)) void transform_output(const tiling *g,
+                                                                   const float *m, int k,
+                                                                   int t, const float *bias,
+                                                                   float *out)
+{
+    const int py = 2 * (t / g->tw), px = 2 * (t % g->tw), cout = g->cout;
+    const int rows = g->ph - py < 2 ? g->ph - py : 2, cols = g->pw - px < 2 ? g->pw - px : 2;
+    for (int co = 0; co < cout; co += 8) {
+        mn_v8 s[4][6]; /* A^T M, column by column */
+        for (int j = 0; j < 6; j++) {
+            mn_v8 q[6], c[4];
+            for (int i = 0; i < 6; i++)
+                q[i] = mn_v8_load(m + ((size_t)(i * 6 + j) * g->tb + k) * cout + co);
+            output_transform(q, c);
+            for (int i = 0; i < 4; i++)
+                s[i][j] = c[i];
+        }
+        mn_v8 y[4][4]; /* (A^T M) A, row by row */
+        for (int i = 0; i < 4; i++)
+            output_transform(s[i], y[i]);
+        const mn_v8 b = mn_v8_load(bias + co);
+        for (int i = 0; i < rows; i++)
+            for (int j = 0; j < cols; j++) {
+                const mn_v8 best =
+                    mn_v8_max(mn_v8_max(mn_v8_max(y[2 * i][2 * j], y[2 * i][2 * j + 1]),
+                                        y[2 * i + 1][2 * j]),
+                              y[2 * i + 1][2 * j + 1]);
+                mn_v8_store(out + ((size_t)(py + i) * g->pw + px + j) * cout + co,
+                            mn_v8_relu(best + b));
+            }
+    }
+}
+
 MN_HOT_KERNEL
 void mn_winograd4_forward_relu_pool(const float *padded, int h, int w, int cin, const float *u,
                                     const float *bias, int cout, float *out, float *scratch)
 {
-    const int th = (h + 3) / 4, tw = (w + 3) / 4, ntiles = th * tw;
-    const int ph = h / 2, pw = w / 2; /* pooled output */
-    const int tb = ntiles < TILE_BLOCK ? ntiles : TILE_BLOCK;
-    const size_t prow = (size_t)mn_winograd4_padded_side(w) * cin;
-    float *v = scratch;                         /* [36][tb][cin] */
-    float *m = scratch + (size_t)36 * tb * cin; /* [36][tb][cout] */
+    const int tw = (w + 3) / 4, ntiles = ((h + 3) / 4) * tw;
+    const tiling g = {.tw = tw, .tb = ntiles < TILE_BLOCK ? ntiles : TILE_BLOCK,
+                      .pw = w / 2, .ph = h / 2, .cin = cin, .cout = cout,
+                      .prow = (size_t)mn_winograd4_padded_side(w) * cin};
+    float *v = scratch;                           /* [36][tb][cin] */
+    float *m = scratch + (size_t)36 * g.tb * cin; /* [36][tb][cout] */
 
-    for (int t0 = 0; t0 < ntiles; t0 += tb) {
-        const int nt = ntiles - t0 < tb ? ntiles - t0 : tb;
-
-        /* input transform V = B^T d B, eight channels at a time */
-        for (int k = 0; k < nt; k++) {
-            const int t = t0 + k;
-            const float *d = padded + (size_t)(4 * (t / tw)) * prow + (size_t)(4 * (t % tw)) * cin;
-            for (int ci = 0; ci < cin; ci += 8) {
-                mn_v8 r[6][6]; /* B^T d, column by column */
-                for (int j = 0; j < 6; j++) {
-                    mn_v8 x[6], c[6];
-                    for (int i = 0; i < 6; i++)
-                        x[i] = mn_v8_load(d + i * prow + (size_t)j * cin + ci);
-                    input_transform(x, c);
-                    for (int i = 0; i < 6; i++)
-                        r[i][j] = c[i];
-                }
-                for (int i = 0; i < 6; i++) { /* (B^T d) B, row by row */
-                    mn_v8 o[6];
-                    input_transform(r[i], o);
-                    for (int j = 0; j < 6; j++)
-                        mn_v8_store(v + ((size_t)(i * 6 + j) * tb + k) * cin + ci, o[j]);
-                }
-            }
-        }
-
+    for (int t0 = 0; t0 < ntiles; t0 += g.tb) {
+        const int nt = ntiles - t0 < g.tb ? ntiles - t0 : g.tb;
+        transform_inputs(&g, padded, t0, nt, v);
         /* the 36 element-wise products, summed over input channels */
         for (int e = 0; e < 36; e++)
-            mn_gemm_tiles(v + (size_t)e * tb * cin, nt, cin, u + (size_t)e * cin * cout, cout,
-                          m + (size_t)e * tb * cout);
-
-        /* output transform Y = A^T M A plus the bias, then ReLU and 2x2 max-pooling of
-         * the pooling windows inside the image */
-        for (int k = 0; k < nt; k++) {
-            const int t = t0 + k, py = 2 * (t / tw), px = 2 * (t % tw);
-            const int rows = ph - py < 2 ? ph - py : 2, cols = pw - px < 2 ? pw - px : 2;
-            for (int co = 0; co < cout; co += 8) {
-                mn_v8 s[4][6]; /* A^T M, column by column */
-                for (int j = 0; j < 6; j++) {
-                    mn_v8 q[6], c[4];
-                    for (int i = 0; i < 6; i++)
-                        q[i] = mn_v8_load(m + ((size_t)(i * 6 + j) * tb + k) * cout + co);
-                    output_transform(q, c);
-                    for (int i = 0; i < 4; i++)
-                        s[i][j] = c[i];
-                }
-                mn_v8 y[4][4]; /* (A^T M) A, row by row */
-                for (int i = 0; i < 4; i++)
-                    output_transform(s[i], y[i]);
-                const mn_v8 b = mn_v8_load(bias + co);
-                for (int i = 0; i < rows; i++)
-                    for (int j = 0; j < cols; j++) {
-                        const mn_v8 best =
-                            mn_v8_max(mn_v8_max(mn_v8_max(y[2 * i][2 * j], y[2 * i][2 * j + 1]),
-                                                y[2 * i + 1][2 * j]),
-                                      y[2 * i + 1][2 * j + 1]);
-                        mn_v8_store(out + ((size_t)(py + i) * pw + px + j) * cout + co,
-                                    mn_v8_relu(best + b));
-                    }
-            }
-        }
+            mn_gemm_tiles(v + (size_t)e * g.tb * cin, nt, cin, u + (size_t)e * cin * cout, cout,
+                          m + (size_t)e * g.tb * cout);
+        for (int k = 0; k < nt; k++)
+            transform_output(&g, m, k, t0 + k, bias, out);
     }
 }

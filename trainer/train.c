@@ -17,6 +17,7 @@
 #include "mn_adam.h"
 #include "mn_gemm.h"
 #include "mn_idx.h"
+#include "mn_loss.h"
 #include "mn_model.h"
 #include "mn_net.h"
 #include "mn_versions.h"
@@ -78,13 +79,8 @@ static void evaluate(trainer *t, evaluation *ev)
         mn_net_forward(&t->params, t->ws, t->x, n, false, 0);
         loss_sum += (double)mn_net_loss(t->ws, t->y, n, NULL) * n;
         const float *probs = mn_workspace_probs(t->ws);
-        for (int i = 0; i < n; i++) {
-            int best = 0;
-            for (int j = 1; j < MN_NUM_CLASSES; j++)
-                if (probs[i * MN_NUM_CLASSES + j] > probs[i * MN_NUM_CLASSES + best])
-                    best = j;
-            ev->confusion[t->y[i]][best]++;
-        }
+        for (int i = 0; i < n; i++)
+            ev->confusion[t->y[i]][mn_argmax(probs + i * MN_NUM_CLASSES, MN_NUM_CLASSES)]++;
     }
     ev->count = t->ntest;
     long correct = 0;
@@ -118,7 +114,7 @@ static int allocate(trainer *t)
     const int bs = t->opts->batch_size;
     if (mn_params_alloc(&t->params, &err) || mn_params_alloc(&t->grads, &err) ||
         mn_adam_init(&t->adam, MN_NUM_PARAMS, t->opts->lr, &err) ||
-        mn_workspace_create(&t->ws, bs, &err)) {
+        mn_workspace_create(&t->ws, bs, threads_in_use(), &err)) {
         LOG("mnist-train: %s\n", err.msg);
         return EXIT_INTERNAL;
     }
@@ -198,7 +194,7 @@ static int train_epochs(trainer *t, volatile sig_atomic_t *stop_signal)
             mn_net_forward(&t->params, t->ws, t->x, n, true, dropout_seed);
             int correct;
             float loss = mn_net_loss(t->ws, t->y, n, &correct);
-            mn_net_backward(&t->params, &t->grads, t->ws, t->y, n);
+            (void)mn_net_backward(&t->params, &t->grads, t->ws, t->y, n, NULL); /* kept above */
             t->adam.lr = learning_rate(t->opts, t->adam.step, (uint64_t)nbatches * epochs);
             mn_adam_update(&t->adam, t->params.memory, t->grads.memory);
             s->loss_sum += (double)loss * n;
@@ -377,6 +373,7 @@ int train_run(const train_options *opts, volatile sig_atomic_t *stop_signal)
     if (opts->threads)
         omp_set_num_threads(opts->threads);
 #endif
+    mn_gemm_single_threaded(); /* the network splits GEMMs over our threads itself */
     LOG("mnist-train %s: %d thread%s, GEMM %s\n", PACKAGE_VERSION, threads_in_use(),
         threads_in_use() == 1 ? "" : "s", mn_gemm_backend());
 

@@ -67,6 +67,38 @@ static void conv_reference(const float *in, int h, int w, int cin, const float *
             }
 }
 
+/* The dense backward of conv(padded [h+2][w+2][cin]) for a gradient dout[h][w][cout],
+ * straight from the definition: adds into dw_rows [cout][9*cin] (mn_conv.h's rows
+ * layout), db [cout] and dpadded. The reference for the library's pooled backward. */
+static void conv_backward_dense(const float *padded, int h, int w, int cin,
+                                const float *w_rows, int cout, const float *dout,
+                                float *dw_rows, float *db, float *dpadded)
+{
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++)
+            for (int co = 0; co < cout; co++) {
+                const float g = dout[((size_t)y * w + x) * cout + co];
+                db[co] += g;
+                for (int tap = 0; tap < 9; tap++)
+                    for (int ci = 0; ci < cin; ci++) {
+                        size_t at = ((size_t)(y + tap / 3) * (w + 2) + x + tap % 3) * cin + ci;
+                        size_t k = (size_t)co * 9 * cin + (size_t)tap * cin + ci;
+                        dw_rows[k] += g * padded[at];
+                        dpadded[at] += g * w_rows[k];
+                    }
+            }
+}
+
+/* padded [h+2][w+2][c] copied into rows padded_w pixels wide, zeros right. */
+static float *widen(const float *padded, int h, int w, int c, int padded_w)
+{
+    float *wide = calloc((size_t)(h + 2) * padded_w * c, sizeof *wide);
+    for (int y = 0; y < h + 2; y++)
+        memcpy(wide + (size_t)y * padded_w * c, padded + (size_t)y * (w + 2) * c,
+               (size_t)(w + 2) * c * sizeof *wide);
+    return wide;
+}
+
 static void conv_forward(const float *in, int h, int w, int cin, const float *wt,
                          const float *bias, int cout, float *out)
 {
@@ -143,8 +175,11 @@ static void test_winograd_forward(void **state)
         float *u = malloc((size_t)16 * cin * cout * sizeof *u);
         float *scratch = malloc(mn_winograd_scratch_floats(h, w, cin, cout) * sizeof *scratch);
         mn_pad1(in, h, w, cin, padded);
+        const int padded_w = w + 2 + (int)(c % 2) * 4; /* rows wider than needed, or not */
+        float *wide = widen(padded, h, w, cin, padded_w);
         mn_winograd_pack(wt, cin, cout, u);
-        mn_winograd_forward(padded, h, w, cin, u, bias, cout, got, scratch);
+        mn_winograd_forward(wide, h, w, padded_w, cin, u, bias, cout, got, scratch);
+        free(wide);
         conv_reference(in, h, w, cin, wt, bias, cout, want);
         for (size_t i = 0; i < nout; i++)
             assert_close("winograd out", i, got[i], want[i], 1e-4);
@@ -204,7 +239,8 @@ static void test_conv_pack_roundtrip(void **state)
     free(wt);
 }
 
-/* Loss L = sum(r * conv(in)); checks dL/dw, dL/db, dL/din of the dense backward. */
+/* Loss L = sum(r * conv(in)); checks dL/dw, dL/db, dL/din of the dense reference
+ * backward, which the pooled kernel is checked against below. */
 static void test_conv_backward_finite_differences(void **state)
 {
     (void)state;
@@ -219,7 +255,7 @@ static void test_conv_backward_finite_differences(void **state)
     float *dw = malloc(nw * sizeof *dw), *db = calloc(cout, sizeof *db);
     mn_pad1(in, h, w, cin, padded);
     mn_conv3x3_pack_rows(wt, cin, cout, rows);
-    mn_conv3x3_backward(padded, h, w, cin, rows, cout, r, drows, db, dpadded);
+    conv_backward_dense(padded, h, w, cin, rows, cout, r, drows, db, dpadded);
     mn_conv3x3_unpack_rows(drows, cin, cout, dw);
 
     const float eps = 1e-2f;
@@ -260,7 +296,7 @@ static void test_conv_backward_finite_differences(void **state)
 
 /* The pooled (sparse) backward and the first-layer weight gradient must equal the
  * dense chain ReLU' -> maxpool' -> conv' on the same data. */
-static void check_pooled_backward(int h, int w, int cin, int cout)
+static void check_pooled_backward(int h, int w, int padded_w, int cin, int cout)
 {
     const size_t nout = (size_t)h * w * cout, npool = nout / 4, nw = (size_t)9 * cin * cout;
     const size_t npad = (size_t)(h + 2) * (w + 2) * cin;
@@ -281,17 +317,23 @@ static void check_pooled_backward(int h, int w, int cin, int cout)
     mn_maxpool2_backward(dpool_relu, argmax, h, w, cout, dout);
     float *dw_want = calloc(nw, sizeof(float)), *db_want = calloc(cout, sizeof(float));
     float *dpad_want = calloc(npad, sizeof(float));
-    mn_conv3x3_backward(padded, h, w, cin, rows, cout, dout, dw_want, db_want, dpad_want);
+    conv_backward_dense(padded, h, w, cin, rows, cout, dout, dw_want, db_want, dpad_want);
 
     float *dw = calloc(nw, sizeof(float)), *db = calloc(cout, sizeof(float));
-    float *dpad = calloc(npad, sizeof(float));
-    mn_conv3x3_backward_pooled(padded, h, w, cin, rows, cout, pooled, argmax, dpooled, dw, db, dpad);
+    float *wide = widen(padded, h, w, cin, padded_w);
+    float *dpad = calloc((size_t)(h + 2) * padded_w * cin, sizeof(float));
+    mn_conv3x3_backward_pooled(wide, h, w, padded_w, cin, rows, cout, pooled, argmax, dpooled,
+                               dw, db, dpad);
     for (size_t i = 0; i < nw; i++)
         assert_close("pooled dw", i, dw[i], dw_want[i], 1e-4);
     for (int i = 0; i < cout; i++)
         assert_close("pooled db", (size_t)i, db[i], db_want[i], 1e-4);
-    for (size_t i = 0; i < npad; i++)
-        assert_close("pooled din", i, dpad[i], dpad_want[i], 1e-4);
+    for (size_t i = 0; i < (size_t)(h + 2) * padded_w * cin; i++) {
+        const size_t y = i / ((size_t)padded_w * cin), x = i / cin % padded_w;
+        const double want = x < (size_t)w + 2 ? dpad_want[(y * (w + 2) + x) * cin + i % cin] : 0.0;
+        assert_close("pooled din", i, dpad[i], want, 1e-4);
+    }
+    free(wide);
 
     /* weight-only dense kernel, packed layout */
     float *dw_packed = calloc(nw, sizeof(float)), *dw_torch = malloc(nw * sizeof(float));
@@ -314,12 +356,27 @@ static void check_pooled_backward(int h, int w, int cin, int cout)
 static void test_conv_backward_pooled(void **state)
 {
     (void)state;
-    check_pooled_backward(14, 14, 32, 64); /* conv2: the register-blocked path */
-    check_pooled_backward(6, 8, 3, 16);    /* general path */
-    check_pooled_backward(28, 28, 1, 32);  /* conv1 */
+    check_pooled_backward(14, 14, 16, 32, 64); /* conv2: the register-blocked path */
+    check_pooled_backward(14, 14, 18, 32, 64); /* in the network's wider buffer */
+    check_pooled_backward(6, 8, 10, 3, 16);    /* general path */
+    check_pooled_backward(6, 8, 13, 3, 16);    /* general path, wider rows */
+    check_pooled_backward(28, 28, 30, 1, 32);  /* conv1 */
 }
 
 /* ---------------------------------------------------------------- pooling */
+
+/* 2x2 max-pooling straight from the definition, without ReLU. */
+static void maxpool_reference(const float *in, int h, int w, int c, float *out)
+{
+    for (int py = 0; py < h / 2; py++)
+        for (int px = 0; px < w / 2; px++)
+            for (int ch = 0; ch < c; ch++) {
+                float m = -INFINITY;
+                for (int k = 0; k < 4; k++)
+                    m = fmaxf(m, in[((size_t)(2 * py + k / 2) * w + 2 * px + k % 2) * c + ch]);
+                out[((size_t)py * (w / 2) + px) * c + ch] = m;
+            }
+}
 
 static void test_maxpool(void **state)
 {
@@ -329,35 +386,31 @@ static void test_maxpool(void **state)
     float *in = random_array(n, 1.0f), *out = malloc(np * sizeof *out);
     float *relu_out = malloc(np * sizeof *relu_out), *din = malloc(n * sizeof *din);
     float *r = random_array(np, 1.0f);
-    uint8_t *arg = malloc(np), *arg2 = malloc(np);
-    mn_maxpool2_forward(in, h, w, c, out, arg);
+    uint8_t *arg = malloc(np);
+    maxpool_reference(in, h, w, c, out);
+    mn_relu_maxpool2_forward(in, h, w, c, relu_out, (size_t)(w / 2) * c, arg);
     for (int py = 0; py < h / 2; py++)
         for (int px = 0; px < w / 2; px++)
             for (int ch = 0; ch < c; ch++) {
-                float m = -INFINITY;
-                for (int k = 0; k < 4; k++)
-                    m = fmaxf(m, in[((size_t)(2 * py + k / 2) * w + 2 * px + k % 2) * c + ch]);
                 size_t pi = ((size_t)py * (w / 2) + px) * c + ch;
-                assert_float_equal(out[pi], m, 0.0f);
-                int a = arg[pi];
-                assert_float_equal(in[((size_t)(2 * py + a / 2) * w + 2 * px + a % 2) * c + ch], m, 0.0f);
+                assert_float_equal(relu_out[pi], out[pi] > 0.0f ? out[pi] : 0.0f, 0.0f);
+                int a = arg[pi]; /* the window's maximum, ReLU or not */
+                assert_float_equal(in[((size_t)(2 * py + a / 2) * w + 2 * px + a % 2) * c + ch],
+                                   out[pi], 0.0f);
             }
-    mn_relu_maxpool2_forward(in, h, w, c, relu_out, (size_t)(w / 2) * c, arg2);
-    for (size_t i = 0; i < np; i++)
-        assert_float_equal(relu_out[i], out[i] > 0.0f ? out[i] : 0.0f, 0.0f);
     /* backward against finite differences of sum(r * pool(in)) */
     mn_maxpool2_backward(r, arg, h, w, c, din);
     const float eps = 1e-3f;
     for (size_t i = 0; i < n; i++) {
         float keep = in[i];
-        in[i] = keep + eps; mn_maxpool2_forward(in, h, w, c, out, arg2);
+        in[i] = keep + eps; maxpool_reference(in, h, w, c, out);
         double up = dot(r, out, np);
-        in[i] = keep - eps; mn_maxpool2_forward(in, h, w, c, out, arg2);
+        in[i] = keep - eps; maxpool_reference(in, h, w, c, out);
         double down = dot(r, out, np);
         in[i] = keep;
         assert_close("pool din", i, din[i], (up - down) / (2 * eps), 1e-2);
     }
-    free(in), free(out), free(relu_out), free(din), free(r), free(arg), free(arg2);
+    free(in), free(out), free(relu_out), free(din), free(r), free(arg);
 }
 
 /* ---------------------------------------------------------------- activations */
@@ -419,7 +472,7 @@ static void test_linear(void **state)
     float *x = random_array((size_t)batch * in, 1.0f), *wt = random_array((size_t)out * in, 1.0f);
     float *b = random_array(out, 1.0f), *r = random_array((size_t)batch * out, 1.0f);
     float y[15], dw[35], db[5], dx[21];
-    mn_linear_forward(x, batch, in, wt, b, out, y);
+    mn_linear_forward(x, batch, in, wt, b, out, y, 2);
     for (int i = 0; i < batch; i++)
         for (int j = 0; j < out; j++) {
             double s = b[j];
@@ -427,7 +480,7 @@ static void test_linear(void **state)
                 s += (double)x[i * in + k] * wt[j * in + k];
             assert_close("linear y", (size_t)(i * out + j), y[i * out + j], s, 1e-5);
         }
-    mn_linear_backward(x, r, batch, in, wt, out, dw, db, dx);
+    mn_linear_backward(x, r, batch, in, wt, out, dw, db, dx, 2);
     const float eps = 1e-2f;
     float *params[3] = {wt, b, x};
     float *grads[3] = {dw, db, dx};
@@ -435,9 +488,9 @@ static void test_linear(void **state)
     for (int p = 0; p < 3; p++)
         for (size_t i = 0; i < sizes[p]; i++) {
             float keep = params[p][i];
-            params[p][i] = keep + eps; mn_linear_forward(x, batch, in, wt, b, out, y);
+            params[p][i] = keep + eps; mn_linear_forward(x, batch, in, wt, b, out, y, 2);
             double up = dot(r, y, 15);
-            params[p][i] = keep - eps; mn_linear_forward(x, batch, in, wt, b, out, y);
+            params[p][i] = keep - eps; mn_linear_forward(x, batch, in, wt, b, out, y, 2);
             double down = dot(r, y, 15);
             params[p][i] = keep;
             assert_close("linear grad", i, grads[p][i], (up - down) / (2 * eps), 1e-3);
@@ -480,6 +533,18 @@ static void test_softmax_cross_entropy(void **state)
     free(z);
 }
 
+static void test_argmax(void **state)
+{
+    (void)state;
+    const float rising[4] = {-3.0f, -1.0f, 0.5f, 2.0f};
+    const float falling[4] = {2.0f, 0.5f, -1.0f, -3.0f};
+    const float tie[5] = {0.1f, 0.7f, 0.3f, 0.7f, 0.7f};
+    assert_int_equal(mn_argmax(rising, 4), 3);
+    assert_int_equal(mn_argmax(falling, 4), 0);
+    assert_int_equal(mn_argmax(tie, 5), 1); /* the first of equals */
+    assert_int_equal(mn_argmax(falling, 1), 0);
+}
+
 int main(void)
 {
     mn_rng_seed(&rng, 12345);
@@ -496,6 +561,7 @@ int main(void)
         cmocka_unit_test(test_dropout),
         cmocka_unit_test(test_linear),
         cmocka_unit_test(test_softmax_cross_entropy),
+        cmocka_unit_test(test_argmax),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

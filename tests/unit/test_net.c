@@ -30,7 +30,7 @@ static int setup(void **state)
     mn_error err;
     assert_int_equal(mn_params_alloc(&f->p, &err), MN_OK);
     assert_int_equal(mn_params_alloc(&f->g, &err), MN_OK);
-    assert_int_equal(mn_workspace_create(&f->ws, 16, &err), MN_OK);
+    assert_int_equal(mn_workspace_create(&f->ws, 16, 2, &err), MN_OK);
     mn_params_init(&f->p, 7);
     mn_rng rng;
     mn_rng_seed(&rng, 99);
@@ -53,6 +53,13 @@ static int teardown(void **state)
     return 0;
 }
 
+/* Probabilities from the training pass without dropout. */
+static void predict_training_path(fixture *f, const float *x, int n, float *probs)
+{
+    mn_net_forward(&f->p, f->ws, x, n, false, 0);
+    memcpy(probs, mn_workspace_probs(f->ws), (size_t)n * MN_NUM_CLASSES * sizeof *probs);
+}
+
 static double loss_at(fixture *f, bool train)
 {
     mn_net_forward(&f->p, f->ws, f->x, BATCH, train, 1234);
@@ -64,7 +71,7 @@ static double loss_at(fixture *f, bool train)
 static void check_gradients(fixture *f, bool train)
 {
     loss_at(f, train);
-    mn_net_backward(&f->p, &f->g, f->ws, f->labels, BATCH);
+    assert_int_equal(mn_net_backward(&f->p, &f->g, f->ws, f->labels, BATCH, NULL), MN_OK);
     for (int t = 0; t < MN_NUM_TENSORS; t++) {
         const mn_tensor_spec *spec = &mn_net_tensors[t];
         float *grad = f->g.t[t], *param = f->p.t[t];
@@ -111,9 +118,9 @@ static void test_batch_independence(void **state)
     /* an image's prediction must not depend on its batch-mates or its position */
     fixture *f = *state;
     float batch_probs[BATCH * MN_NUM_CLASSES], one[MN_NUM_CLASSES];
-    mn_net_predict(&f->p, f->ws, f->x, BATCH, batch_probs);
+    predict_training_path(f, f->x, BATCH, batch_probs);
     for (int b = 0; b < BATCH; b++) {
-        mn_net_predict(&f->p, f->ws, f->x + b * MN_IMAGE_PIXELS, 1, one);
+        predict_training_path(f, f->x + b * MN_IMAGE_PIXELS, 1, one);
         for (int j = 0; j < MN_NUM_CLASSES; j++)
             assert_float_equal(one[j], batch_probs[b * MN_NUM_CLASSES + j], 1e-6);
     }
@@ -132,7 +139,7 @@ static void test_packed_prediction_matches(void **state)
     mn_packed_weights *packed = malloc(sizeof *packed);
     mn_net_pack(&f->p, packed);
     float want[N * MN_NUM_CLASSES], got[N * MN_NUM_CLASSES];
-    mn_net_predict(&f->p, f->ws, x, N, want);
+    predict_training_path(f, x, N, want);
     const int batches[] = {N, BATCH, 1};
     for (size_t k = 0; k < sizeof batches / sizeof batches[0]; k++) {
         const int n = batches[k];
@@ -143,6 +150,45 @@ static void test_packed_prediction_matches(void **state)
         }
     }
     free(packed);
+}
+
+static void test_backward_needs_kept_state(void **state)
+{
+    /* an inference pass keeps nothing for backward (no argmax, other layouts): a
+     * backward after it, or over more images than the pass saw, is refused */
+    fixture *f = *state;
+    mn_packed_weights *packed = malloc(sizeof *packed);
+    float probs[BATCH * MN_NUM_CLASSES];
+    mn_error err;
+    mn_net_pack(&f->p, packed);
+    memset(f->g.memory, 0, MN_NUM_PARAMS * sizeof(float));
+    assert_int_equal(mn_net_backward(&f->p, &f->g, f->ws, f->labels, BATCH, &err), MN_ERR_ARG);
+    mn_net_forward(&f->p, f->ws, f->x, BATCH, true, 3);
+    mn_net_predict_packed(&f->p, packed, f->ws, f->x, BATCH, probs);
+    assert_int_equal(mn_net_backward(&f->p, &f->g, f->ws, f->labels, BATCH, &err), MN_ERR_ARG);
+    assert_non_null(strstr(err.msg, "inference"));
+    for (size_t i = 0; i < MN_NUM_PARAMS; i++) /* refused before touching the gradients */
+        assert_true(f->g.memory[i] == 0.0f);
+    mn_net_forward(&f->p, f->ws, f->x, 2, true, 3);
+    assert_int_equal(mn_net_backward(&f->p, &f->g, f->ws, f->labels, BATCH, &err), MN_ERR_ARG);
+    assert_int_equal(mn_net_backward(&f->p, &f->g, f->ws, f->labels, 2, &err), MN_OK);
+    free(packed);
+}
+
+static void test_workspace_thread_count(void **state)
+{
+    /* the caller's thread count, checked; and the same probabilities on 1 thread as on
+     * the fixture's 2: the forward pass splits images, never an image's sums */
+    fixture *f = *state;
+    mn_workspace *one;
+    float two_threads[BATCH * MN_NUM_CLASSES];
+    assert_int_equal(mn_workspace_create(&one, 4, 0, NULL), MN_ERR_ARG);
+    assert_null(one);
+    assert_int_equal(mn_workspace_create(&one, 4, 1, NULL), MN_OK);
+    predict_training_path(f, f->x, BATCH, two_threads);
+    mn_net_forward(&f->p, one, f->x, BATCH, false, 0);
+    assert_memory_equal(mn_workspace_probs(one), two_threads, sizeof two_threads);
+    mn_workspace_destroy(one);
 }
 
 static void test_dropout_seed_determinism(void **state)
@@ -234,7 +280,7 @@ static void test_learns_a_fixed_batch(void **state)
     for (int step = 0; step < 20; step++) {
         mn_net_forward(&f->p, f->ws, f->x, BATCH, true, (uint64_t)step);
         mn_net_loss(f->ws, f->labels, BATCH, NULL);
-        mn_net_backward(&f->p, &f->g, f->ws, f->labels, BATCH);
+        assert_int_equal(mn_net_backward(&f->p, &f->g, f->ws, f->labels, BATCH, NULL), MN_OK);
         mn_adam_update(&adam, f->p.memory, f->g.memory);
     }
     last = loss_at(f, false);
@@ -252,6 +298,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_batch_independence, setup, teardown),
         cmocka_unit_test_setup_teardown(test_packed_prediction_matches, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dropout_seed_determinism, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_backward_needs_kept_state, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_workspace_thread_count, setup, teardown),
         cmocka_unit_test(test_adam_matches_pytorch_formula),
         cmocka_unit_test_setup_teardown(test_learns_a_fixed_batch, setup, teardown),
     };
