@@ -7,6 +7,7 @@
 
 #include "mn_clock.h"
 #include "mn_image.h"
+#include "mn_loss.h"
 #include "model_json.h"
 #include "multipart.h"
 #include "predict.h"
@@ -150,10 +151,7 @@ static bool prepare_input(http_exchange *x, const handler_env *env, const payloa
 static void write_prediction(out_buf *o, const infer_buffers *buf, const live_model *m,
                              bool preview, double started)
 {
-    int best = 0;
-    for (int j = 1; j < MN_NUM_CLASSES; j++)
-        if (buf->probs[j] > buf->probs[best])
-            best = j;
+    const int best = mn_argmax(buf->probs, MN_NUM_CLASSES);
     out_reset(o);
     out_printf(o, "{\"prediction\":%d,\"confidence\":", best);
     out_json_float(o, buf->probs[best]);
