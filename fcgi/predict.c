@@ -126,11 +126,6 @@ static bool prepare_input(worker *w, http_request *r, const payload *p, bool pre
         mn_preprocess_pixels(raw, w->input, w->preview, &err);
         return true;
     }
-    if (mn_image_sniff(p->image, p->image_len) == MN_IMAGE_FORMAT_UNKNOWN) {
-        http_send_error(w, r, 422, "bad_image", NULL,
-                        "not a PNG, JPEG, GIF or BMP image (%zu bytes)", p->image_len);
-        return false;
-    }
     mn_gray_image img;
     mn_image_info info;
     mn_status st = mn_image_decode_gray(p->image, p->image_len, w->srv->opts.max_pixels, &img,
