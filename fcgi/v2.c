@@ -125,14 +125,7 @@ static void infer(worker *w, http_request *r, live_model *m)
         http_send_json(w, r, 200, NULL);
         return;
     }
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-    for (size_t i = 0; i < nprobs; i++) { /* the extension's byte order is little-endian */
-        uint32_t bits;
-        memcpy(&bits, &w->batch_probs[i], sizeof bits);
-        bits = __builtin_bswap32(bits);
-        memcpy(&w->batch_probs[i], &bits, sizeof bits);
-    }
-#endif
+    /* the extension's byte order is little-endian, the host's (configure refuses others) */
     char header[64];
     snprintf(header, sizeof header, "Inference-Header-Content-Length: %zu\r\n", o->len);
     http_send_with_tail(w, r, 200, "application/octet-stream", header, w->batch_probs,
