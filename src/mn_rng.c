@@ -10,12 +10,12 @@ uint64_t mn_mix64(uint64_t x)
     return x ^ (x >> 31);
 }
 
+/* splitmix64 as its author seeds xoshiro with it: the state advances by the golden
+ * gamma (added inside mn_mix64) and each word is the finaliser of the state */
 void mn_rng_seed(mn_rng *rng, uint64_t seed)
 {
-    for (int i = 0; i < 4; i++) {
-        seed = mn_mix64(seed);
-        rng->s[i] = seed;
-    }
+    for (int i = 0; i < 4; i++)
+        rng->s[i] = mn_mix64(seed + (uint64_t)i * 0x9e3779b97f4a7c15ull);
     if (!(rng->s[0] | rng->s[1] | rng->s[2] | rng->s[3]))
         rng->s[0] = 1; /* the all-zero state is a fixed point */
 }
