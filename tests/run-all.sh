@@ -4,10 +4,20 @@
 # every test, then `make distcheck`, then the slow stages: load and fault tests,
 # valgrind, the suite under sanitizers, fuzzing (tests/hardening.sh), the container
 # images and the systemd units. Ends with a line "N passed, N failed".
+#
+#   tests/run-all.sh --build-only   the dependencies, the copy of a configured checkout's
+#                                   sources and the out-of-tree build, then stop
+#                                   (tests/readme-commands.sh checks the README's order)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$PWD
 jobs=$(nproc)
+build_only=no
+case "${1:-}" in
+  --build-only) build_only=yes ;;
+  "") ;;
+  *) echo "usage: tests/run-all.sh [--build-only]" >&2; exit 64 ;;
+esac
 
 stage() { printf '\n=== %s (%s) ===\n' "$*" "$(date +%T)"; }
 
@@ -30,6 +40,10 @@ stage "build (out of tree, -Werror) and make check"
 rm -rf build/ci && mkdir -p build/ci && cd build/ci
 "$srcdir/configure" --enable-werror -q
 make -j"$jobs"
+if [ "$build_only" = yes ]; then
+  echo "built in $top/build/ci (--build-only)"
+  exit 0
+fi
 if ! make -j"$jobs" check; then
   cat test-suite.log
   exit 1
