@@ -51,15 +51,7 @@ fi
 passed=$(sed -n 's/^# PASS: *//p' test-suite.log)
 failed=$(sed -n 's/^# FAIL: *//p' test-suite.log)
 
-stage "make distcheck"
-make -j"$jobs" distcheck DISTCHECK_CONFIGURE_FLAGS=--enable-werror >distcheck.log 2>&1 || {
-  tail -100 distcheck.log
-  exit 1
-}
-tail -4 distcheck.log
-passed=$((passed + 1))
-
-# Slow stages, after the fast tests. Each prints "N passed, N failed" last.
+# The stages below print "N passed, N failed" last.
 count_stage() { # LOG: adds the stage's own summary line to the totals
   local line
   line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$1" | tail -1)
@@ -72,6 +64,18 @@ count_stage() { # LOG: adds the stage's own summary line to the totals
   line=${line#* passed, }
   failed=$((failed + ${line%% failed*}))
 }
+
+stage "make distcheck"
+make -j"$jobs" distcheck DISTCHECK_CONFIGURE_FLAGS=--enable-werror >distcheck.log 2>&1 || {
+  tail -100 distcheck.log
+  exit 1
+}
+tail -4 distcheck.log
+passed=$((passed + 1))
+
+stage "the README's two commands on fresh clones, in either order (tests/readme-commands.sh)"
+if "$top/tests/readme-commands.sh" >readme-commands.log 2>&1; then tail -3 readme-commands.log; else tail -60 readme-commands.log; fi
+count_stage readme-commands.log
 
 # tests/hardening.sh stages against build/ci (see SECURITY.md), then the images
 export top_builddir=$top/build/ci
