@@ -17,7 +17,6 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=tests/lib.sh
 . "$top/tests/lib.sh"
-passed=0 failed=0
 
 export MNIST_TRAIN_FLAGS='--epochs 1 --limit-train 2000 --limit-test 1000 --no-resume'
 work=$(mktemp -d "${TMPDIR:-/tmp}/readme-commands.XXXXXX")
@@ -40,6 +39,7 @@ command1() {
   local dir=$1 port i
   port=$(free_port)
   log "command 1 in $dir (port $port)"
+  # shellcheck disable=SC2016 # the README's command line, expanded by its own shell
   (cd "$dir" && PORT=$port exec setsid bash -c \
     './bootstrap && ./configure && make -j"$(nproc)" serve') >>"$dir.command1.log" 2>&1 &
   serve_pid=$!
