@@ -434,6 +434,50 @@ static mn_status bmp_header(const uint8_t *p, size_t n, header *h, mn_error *err
 
 /* ------------------------------------------------------------------ probe */
 
+static mn_status read_header(mn_image_format format, const uint8_t *p, size_t size, header *h,
+                             mn_error *err)
+{
+    switch (format) {
+    case MN_IMAGE_FORMAT_PNG: return png_header(p, size, h, err);
+    case MN_IMAGE_FORMAT_JPEG: return jpeg_header(p, size, h, err);
+    case MN_IMAGE_FORMAT_GIF: return gif_header(p, size, h, err);
+    case MN_IMAGE_FORMAT_BMP: return bmp_header(p, size, h, err);
+    case MN_IMAGE_FORMAT_UNKNOWN: break;
+    }
+    return mn_fail(err, MN_ERR_FORMAT, "not a PNG, JPEG, GIF or BMP image (%zu bytes)", size);
+}
+
+/* The header's dimensions and the file's size against the limits. */
+static mn_status check_limits(const char *name, const header *h, size_t size,
+                              size_t max_pixels, mn_error *err)
+{
+    if (h->width == 0 || h->height == 0)
+        return mn_fail(err, MN_ERR_LIMIT, "%s image has a zero side (%llux%llu)", name,
+                       (unsigned long long)h->width, (unsigned long long)h->height);
+    /* width and height are below 2^32 each, so the product fits in 64 bits */
+    if (h->width > INT_MAX || h->height > INT_MAX || h->width * h->height > max_pixels)
+        return mn_fail(err, MN_ERR_LIMIT,
+                       "%s image is %llux%llu pixels, more than the limit of %zu pixels",
+                       name, (unsigned long long)h->width, (unsigned long long)h->height,
+                       max_pixels);
+    if (size > INT_MAX)
+        return mn_fail(err, MN_ERR_LIMIT, "image file of %zu bytes is too large", size);
+    return MN_OK;
+}
+
+/* What stb does not check: the data is all there and, for JPEG, its tables defined. */
+static mn_status check_structure(mn_image_format format, const char *name, const header *h,
+                                 const uint8_t *p, size_t size, mn_error *err)
+{
+    if (h->cut_short)
+        return truncated(err, name);
+    if (format == MN_IMAGE_FORMAT_PNG)
+        return png_check_chunks(p, size, err);
+    if (format == MN_IMAGE_FORMAT_JPEG)
+        return jpeg_check_body(p, size, err);
+    return MN_OK;
+}
+
 /* Probe plus the dimensions as stb will produce them (before orientation). */
 static mn_status probe(const uint8_t *p, size_t size, size_t max_pixels, mn_image_info *info,
                        int *stored_w, int *stored_h, mn_error *err)
@@ -441,47 +485,15 @@ static mn_status probe(const uint8_t *p, size_t size, size_t max_pixels, mn_imag
     if (max_pixels == 0)
         max_pixels = MN_IMAGE_DEFAULT_MAX_PIXELS;
     mn_image_format format = mn_image_sniff(p, size);
-    if (format == MN_IMAGE_FORMAT_UNKNOWN)
-        return mn_fail(err, MN_ERR_FORMAT, "not a PNG, JPEG, GIF or BMP image (%zu bytes)",
-                       size);
-
+    const char *name = mn_image_format_name(format);
     header h = {.orientation = 1};
-    mn_status st = MN_OK;
-    switch (format) {
-    case MN_IMAGE_FORMAT_PNG: st = png_header(p, size, &h, err); break;
-    case MN_IMAGE_FORMAT_JPEG: st = jpeg_header(p, size, &h, err); break;
-    case MN_IMAGE_FORMAT_GIF: st = gif_header(p, size, &h, err); break;
-    case MN_IMAGE_FORMAT_BMP: st = bmp_header(p, size, &h, err); break;
-    case MN_IMAGE_FORMAT_UNKNOWN: break;
-    }
+    mn_status st = read_header(format, p, size, &h, err);
+    if (st == MN_OK)
+        st = check_limits(name, &h, size, max_pixels, err);
+    if (st == MN_OK)
+        st = check_structure(format, name, &h, p, size, err);
     if (st != MN_OK)
         return st;
-
-    const char *name = mn_image_format_name(format);
-    if (h.width == 0 || h.height == 0)
-        return mn_fail(err, MN_ERR_LIMIT, "%s image has a zero side (%llux%llu)", name,
-                       (unsigned long long)h.width, (unsigned long long)h.height);
-    /* width and height are below 2^32 each, so the product fits in 64 bits */
-    if (h.width > INT_MAX || h.height > INT_MAX || h.width * h.height > max_pixels)
-        return mn_fail(err, MN_ERR_LIMIT,
-                       "%s image is %llux%llu pixels, more than the limit of %zu pixels",
-                       name, (unsigned long long)h.width, (unsigned long long)h.height,
-                       max_pixels);
-    if (size > INT_MAX)
-        return mn_fail(err, MN_ERR_LIMIT, "image file of %zu bytes is too large", size);
-
-    if (h.cut_short)
-        return truncated(err, name);
-    if (format == MN_IMAGE_FORMAT_PNG) {
-        st = png_check_chunks(p, size, err);
-        if (st != MN_OK)
-            return st;
-    }
-    if (format == MN_IMAGE_FORMAT_JPEG) {
-        st = jpeg_check_body(p, size, err);
-        if (st != MN_OK)
-            return st;
-    }
 
     int w = 0, hh = 0, comp = 0;
     if (!stbi_info_from_memory(p, (int)size, &w, &hh, &comp))
