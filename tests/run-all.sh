@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it (.ci/run): installs what it needs, fetches
 # MNIST into its cache, builds out of the source tree with warnings as errors, runs
-# every test, then `make distcheck`, then the slow stages: load and fault tests,
+# every test, then `make distcheck`, then the README's two commands on a fresh clone
+# (tests/readme-commands.sh), then the slow stages: load and fault tests,
 # valgrind, the suite under sanitizers, fuzzing (tests/hardening.sh), the container
 # images and the systemd units. Ends with a line "N passed, N failed".
 #
