@@ -1,6 +1,5 @@
 #include "config.h"
 
-#include <ctype.h>
 #include <string.h>
 #include <strings.h>
 
@@ -56,7 +55,7 @@ bool base64_decode(const char *src, size_t len, uint8_t *out, size_t *out_len)
 }
 
 bool data_url_split(const char *s, size_t len, const char **payload, size_t *payload_len,
-                    bool *is_base64, char *media, size_t media_size)
+                    bool *is_base64)
 {
     if (len < 5 || strncasecmp(s, "data:", 5) != 0)
         return false;
@@ -66,14 +65,6 @@ bool data_url_split(const char *s, size_t len, const char **payload, size_t *pay
     const char *meta = s + 5;
     size_t meta_len = (size_t)(comma - meta);
     *is_base64 = meta_len >= 7 && strncasecmp(comma - 7, ";base64", 7) == 0;
-    size_t type_len = 0;
-    while (type_len < meta_len && meta[type_len] != ';')
-        type_len++;
-    size_t k = 0;
-    for (; k < type_len && k + 1 < media_size; k++)
-        media[k] = (char)tolower((unsigned char)meta[k]);
-    if (media_size)
-        media[k] = '\0';
     *payload = comma + 1;
     *payload_len = len - (size_t)(comma + 1 - s);
     return true;

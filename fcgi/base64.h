@@ -16,9 +16,9 @@ size_t base64_decoded_max(size_t len);
 bool base64_decode(const char *src, size_t len, uint8_t *out, size_t *out_len);
 
 /* If s[0..len) is a data: URL ("data:[<mediatype>][;base64],<data>"), points
- * *payload at its data part, sets *is_base64, copies the media type (lower-cased,
- * without parameters, may be empty) into media[0..media_size) and returns true. */
+ * *payload at its data part, sets *is_base64 and returns true. The media type is not
+ * looked at: the image decoder sniffs the format from the bytes. */
 bool data_url_split(const char *s, size_t len, const char **payload, size_t *payload_len,
-                    bool *is_base64, char *media, size_t media_size);
+                    bool *is_base64);
 
 #endif

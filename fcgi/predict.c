@@ -111,11 +111,6 @@ static bool prepare_input(http_exchange *x, const handler_env *env, const payloa
         mn_preprocess_pixels(raw, buf->input, buf->preview, &err);
         return true;
     }
-    if (mn_image_sniff(p->image, p->image_len) == MN_IMAGE_FORMAT_UNKNOWN) {
-        http_fail(x, 422, "bad_image", NULL,
-                        "not a PNG, JPEG, GIF or BMP image (%zu bytes)", p->image_len);
-        return false;
-    }
     mn_gray_image img;
     mn_image_info info;
     mn_status st = mn_image_decode_gray(p->image, p->image_len, env->svc->max_pixels, &img,

@@ -88,8 +88,7 @@ static bool parse_image(mn_json *j, uint8_t *decoded, size_t max_decoded, predic
     const char *b64 = text;
     size_t b64_len = text_len;
     bool is_base64 = true;
-    char media[64];
-    if (data_url_split(text, text_len, &b64, &b64_len, &is_base64, media, sizeof media) &&
+    if (data_url_split(text, text_len, &b64, &b64_len, &is_base64) &&
         !is_base64)
         return fail(out, 400, "bad_base64", "data: URLs must be base64-encoded");
     /* the bound is checked before decoding: decoded never receives more */

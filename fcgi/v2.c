@@ -119,14 +119,7 @@ static void send_outputs(http_exchange *x, infer_buffers *buf, const live_model 
         http_send_json(x, 200, NULL);
         return;
     }
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-    for (size_t i = 0; i < nprobs; i++) { /* the extension's byte order is little-endian */
-        uint32_t bits;
-        memcpy(&bits, &buf->batch_probs[i], sizeof bits);
-        bits = __builtin_bswap32(bits);
-        memcpy(&buf->batch_probs[i], &bits, sizeof bits);
-    }
-#endif
+    /* the extension's byte order is little-endian, the host's (configure refuses others) */
     char header[64];
     snprintf(header, sizeof header, "Inference-Header-Content-Length: %zu\r\n", o->len);
     http_send_with_tail(x, 200, "application/octet-stream", header, buf->batch_probs,

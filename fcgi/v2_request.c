@@ -129,13 +129,8 @@ static bool take_binary(parser *ps, long long size, size_t want)
         return refuse(ps, "binary_data_size is %lld and %zu bytes follow the JSON; the shape needs %zu",
                       size, ps->bin_len, want * sizeof(float));
     for (size_t i = 0; i < want; i++) {
-        uint32_t bits;
-        memcpy(&bits, ps->bin + 4 * i, sizeof bits);
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-        bits = __builtin_bswap32(bits);
-#endif
-        float f;
-        memcpy(&f, &bits, sizeof f);
+        float f; /* little-endian, as the host is (configure refuses big-endian ones) */
+        memcpy(&f, ps->bin + 4 * i, sizeof f);
         if (!isfinite(f))
             return refuse(ps, "binary input value %zu is not a finite number", i);
         ps->data[i] = f;

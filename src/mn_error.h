@@ -24,7 +24,4 @@ typedef struct mn_error {
 mn_status mn_fail(mn_error *err, mn_status status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* Short English name of a status ("I/O error", "bad format", ...). */
-const char *mn_status_name(mn_status status);
-
 #endif

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,79 +103,101 @@ static void src_close(idx_src *s)
     memset(s, 0, sizeof *s);
 }
 
+/* One step of reading a raw file into dst[*got..want): from the buffer, or straight
+ * from the file for large reads; *end at the end of the file. */
+static mn_status raw_step(idx_src *s, uint8_t *dst, size_t want, size_t *got, bool *end,
+                          mn_error *err)
+{
+    if (s->in_avail > 0) {
+        size_t take = s->in_avail < want - *got ? s->in_avail : want - *got;
+        memcpy(dst + *got, s->in, take);
+        s->in += take;
+        s->in_avail -= take;
+        *got += take;
+        return MN_OK;
+    }
+    if (s->in_eof) {
+        *end = true;
+        return MN_OK;
+    }
+    if (want - *got < CHUNK_SIZE)
+        return src_fill(s, 1, err);
+    size_t ask = want - *got;
+    size_t n = fread(dst + *got, 1, ask, s->fp);
+    *got += n;
+    if (n < ask) {
+        if (ferror(s->fp))
+            return mn_fail(err, MN_ERR_IO, "%s: read error: %s", s->name, strerror(errno));
+        s->in_eof = 1;
+    }
+    return MN_OK;
+}
+
+/* After a gzip member: the end of the input, or another member (as gzip(1) allows). */
+static mn_status gz_next_member(idx_src *s, bool *end, mn_error *err)
+{
+    mn_status st = src_fill(s, 2, err);
+    if (st != MN_OK)
+        return st;
+    if (s->in_avail == 0) {
+        *end = true; /* the gzip stream ended exactly at the end of the input */
+        return MN_OK;
+    }
+    if (s->in_avail < 2 || s->in[0] != 0x1f || s->in[1] != 0x8b)
+        return mn_fail(err, MN_ERR_FORMAT,
+                       "%s: trailing garbage after the end of the gzip stream", s->name);
+    inflateReset(&s->zs);
+    s->member_done = 0;
+    return MN_OK;
+}
+
+/* One step of inflating into dst[*got..want); *end at the clean end of the input. */
+static mn_status gz_step(idx_src *s, uint8_t *dst, size_t want, size_t *got, bool *end,
+                         mn_error *err)
+{
+    mn_status st = s->member_done ? gz_next_member(s, end, err) : MN_OK;
+    if (st != MN_OK || *end)
+        return st;
+    if ((st = src_fill(s, 1, err)) != MN_OK)
+        return st;
+    if (s->in_avail == 0)
+        return mn_fail(err, MN_ERR_FORMAT,
+                       "%s: truncated gzip stream: the compressed data ends after %zu "
+                       "decompressed bytes, before the end of the stream",
+                       s->name, s->out_pos + *got);
+    uInt in_before = s->in_avail < UINT_MAX ? (uInt)s->in_avail : UINT_MAX;
+    uInt out_before = want - *got < UINT_MAX ? (uInt)(want - *got) : UINT_MAX;
+    s->zs.next_in = s->in;
+    s->zs.avail_in = in_before;
+    s->zs.next_out = dst + *got;
+    s->zs.avail_out = out_before;
+    int zr = inflate(&s->zs, Z_NO_FLUSH);
+    s->in += in_before - s->zs.avail_in;
+    s->in_avail -= in_before - s->zs.avail_in;
+    *got += out_before - s->zs.avail_out;
+    if (zr == Z_STREAM_END)
+        s->member_done = 1;
+    else if (zr == Z_MEM_ERROR)
+        return mn_fail(err, MN_ERR_NOMEM, "%s: out of memory while decompressing", s->name);
+    else if (zr != Z_OK)
+        return mn_fail(err, MN_ERR_FORMAT, "%s: corrupt gzip stream after %zu decompressed bytes: %s",
+                       s->name, s->out_pos + *got, s->zs.msg ? s->zs.msg : zError(zr));
+    return MN_OK;
+}
+
 /* Read up to `want` decompressed bytes; *got < want only at the clean end of the
  * input (for gzip: after a complete final member and no further input). */
 static mn_status src_read(idx_src *s, uint8_t *dst, size_t want, size_t *got_out, mn_error *err)
 {
     size_t got = 0;
+    bool end = false;
     mn_status st = MN_OK;
     *got_out = 0;
-    while (got < want) {
-        if (!s->gz) {
-            if (s->in_avail == 0) {
-                if (s->in_eof)
-                    break;
-                if (want - got >= CHUNK_SIZE) {
-                    /* Large reads go straight to the destination. */
-                    size_t ask = want - got;
-                    size_t n = fread(dst + got, 1, ask, s->fp);
-                    got += n;
-                    if (n < ask) {
-                        if (ferror(s->fp))
-                            return mn_fail(err, MN_ERR_IO, "%s: read error: %s", s->name,
-                                           strerror(errno));
-                        s->in_eof = 1;
-                    }
-                } else if ((st = src_fill(s, 1, err)) != MN_OK) {
-                    return st;
-                }
-                continue;
-            }
-            size_t take = s->in_avail < want - got ? s->in_avail : want - got;
-            memcpy(dst + got, s->in, take);
-            s->in += take;
-            s->in_avail -= take;
-            got += take;
-            continue;
-        }
-
-        if (s->member_done) {
-            if ((st = src_fill(s, 2, err)) != MN_OK)
-                return st;
-            if (s->in_avail == 0)
-                break; /* the gzip stream ended exactly at the end of the input */
-            if (s->in_avail < 2 || s->in[0] != 0x1f || s->in[1] != 0x8b)
-                return mn_fail(err, MN_ERR_FORMAT,
-                               "%s: trailing garbage after the end of the gzip stream", s->name);
-            inflateReset(&s->zs); /* another member follows, as gzip(1) allows */
-            s->member_done = 0;
-        }
-        if ((st = src_fill(s, 1, err)) != MN_OK)
-            return st;
-        if (s->in_avail == 0)
-            return mn_fail(err, MN_ERR_FORMAT,
-                           "%s: truncated gzip stream: the compressed data ends after %zu "
-                           "decompressed bytes, before the end of the stream",
-                           s->name, s->out_pos + got);
-        uInt in_before = s->in_avail < UINT_MAX ? (uInt)s->in_avail : UINT_MAX;
-        uInt out_before = want - got < UINT_MAX ? (uInt)(want - got) : UINT_MAX;
-        s->zs.next_in = s->in;
-        s->zs.avail_in = in_before;
-        s->zs.next_out = dst + got;
-        s->zs.avail_out = out_before;
-        int zr = inflate(&s->zs, Z_NO_FLUSH);
-        s->in += in_before - s->zs.avail_in;
-        s->in_avail -= in_before - s->zs.avail_in;
-        got += out_before - s->zs.avail_out;
-        if (zr == Z_STREAM_END) {
-            s->member_done = 1;
-        } else if (zr == Z_MEM_ERROR) {
-            return mn_fail(err, MN_ERR_NOMEM, "%s: out of memory while decompressing", s->name);
-        } else if (zr != Z_OK) {
-            return mn_fail(err, MN_ERR_FORMAT, "%s: corrupt gzip stream after %zu decompressed bytes: %s",
-                           s->name, s->out_pos + got, s->zs.msg ? s->zs.msg : zError(zr));
-        }
-    }
+    while (st == MN_OK && got < want && !end)
+        st = s->gz ? gz_step(s, dst, want, &got, &end, err)
+                   : raw_step(s, dst, want, &got, &end, err);
+    if (st != MN_OK)
+        return st;
     s->out_pos += got;
     *got_out = got;
     return MN_OK;

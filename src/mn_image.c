@@ -137,6 +137,12 @@ static int exif_orientation(const uint8_t *s, size_t n)
     return 1;
 }
 
+/* Start of frame: any SOFn but DHT (c4), JPG (c8) and DAC (cc), which share the range */
+static bool jpeg_is_sof(uint8_t m)
+{
+    return m >= 0xc0 && m <= 0xcf && m != 0xc4 && m != 0xc8 && m != 0xcc;
+}
+
 /* Cut short after the frame header: still report the size, so that the limit wins. */
 #define JPEG_TRUNCATED()                                  \
     do {                                                  \
@@ -175,8 +181,7 @@ static mn_status jpeg_header(const uint8_t *p, size_t n, header *h, mn_error *er
             JPEG_TRUNCATED();
         const uint8_t *seg = p + i + 2;
         size_t seglen = len - 2;
-        bool sof = m >= 0xc0 && m <= 0xcf && m != 0xc4 && m != 0xc8 && m != 0xcc;
-        if (sof && !have_frame) {
+        if (jpeg_is_sof(m) && !have_frame) {
             if (seglen < 6)
                 JPEG_TRUNCATED();
             h->height = be16(seg + 1);
@@ -205,11 +210,106 @@ static mn_status jpeg_header(const uint8_t *p, size_t n, header *h, mn_error *er
  * each table it uses is defined: the DC and AC tables of a baseline scan, the DC
  * table of a first progressive DC scan, the AC table of a progressive AC scan, and
  * the quantisation table of each of its components. */
+/* What the segments so far defined: the frame's components and the tables. */
+typedef struct jpeg_tables {
+    bool huff[2][4];         /* [DC, AC][table id] */
+    bool quant[4];
+    bool progressive;
+    uint8_t comp_id[4], comp_tq[4];
+    int ncomp;
+} jpeg_tables;
+
+static mn_status jpeg_corrupt(mn_error *err, const char *what)
+{
+    return mn_fail(err, MN_ERR_FORMAT, "corrupt JPEG image: %s", what);
+}
+
+/* SOF: P, Y, X, Nf, then Ci, Hi/Vi, Tqi per component */
+static mn_status jpeg_frame(uint8_t m, const uint8_t *seg, size_t len, jpeg_tables *t,
+                            mn_error *err)
+{
+    t->progressive = m == 0xc2 || m == 0xc6 || m == 0xca || m == 0xce;
+    t->ncomp = len >= 6 ? seg[5] : 0;
+    if (t->ncomp < 1 || t->ncomp > 4 || len < 6 + 3 * (size_t)t->ncomp)
+        return jpeg_corrupt(err, "bad frame header");
+    for (int c = 0; c < t->ncomp; c++) {
+        t->comp_id[c] = seg[6 + 3 * c];
+        t->comp_tq[c] = seg[8 + 3 * c];
+        if (t->comp_tq[c] > 3)
+            return jpeg_corrupt(err, "bad frame header");
+    }
+    return MN_OK;
+}
+
+/* DQT: Pq/Tq, then 64 values of 1 or 2 bytes, per table */
+static mn_status jpeg_dqt(const uint8_t *seg, size_t len, jpeg_tables *t, mn_error *err)
+{
+    for (size_t k = 0; k < len;) {
+        size_t size = 1 + 64 * (size_t)((seg[k] >> 4) + 1);
+        if ((seg[k] >> 4) > 1 || (seg[k] & 15) > 3 || len - k < size)
+            return jpeg_corrupt(err, "bad quantisation table");
+        t->quant[seg[k] & 15] = true;
+        k += size;
+    }
+    return MN_OK;
+}
+
+/* DHT: Tc/Th, 16 counts, the values, per table */
+static mn_status jpeg_dht(const uint8_t *seg, size_t len, jpeg_tables *t, mn_error *err)
+{
+    for (size_t k = 0; k < len;) {
+        if (len - k < 17 || (seg[k] >> 4) > 1 || (seg[k] & 15) > 3)
+            return jpeg_corrupt(err, "bad Huffman table");
+        size_t count = 0;
+        for (int b = 1; b <= 16; b++)
+            count += seg[k + b];
+        if (count > 256 || len - k - 17 < count)
+            return jpeg_corrupt(err, "bad Huffman table");
+        t->huff[seg[k] >> 4][seg[k] & 15] = true;
+        k += 17 + count;
+    }
+    return MN_OK;
+}
+
+/* SOS: Ns, Cs and Td/Ta each, Ss, Se, Ah/Al; every table it uses must be defined */
+static mn_status jpeg_scan(const uint8_t *seg, size_t len, const jpeg_tables *t, mn_error *err)
+{
+    size_t ns = len >= 1 ? seg[0] : 0;
+    if (ns < 1 || ns > 4 || len < 1 + 2 * ns + 3 || t->ncomp == 0)
+        return jpeg_corrupt(err, "bad scan header");
+    uint8_t ss = seg[1 + 2 * ns], ah = seg[3 + 2 * ns] >> 4;
+    bool need_dc = !t->progressive || (ss == 0 && ah == 0), need_ac = !t->progressive || ss > 0;
+    for (size_t c = 0; c < ns; c++) {
+        int td = seg[2 + 2 * c] >> 4, ta = seg[2 + 2 * c] & 15, f = 0;
+        while (f < t->ncomp && t->comp_id[f] != seg[1 + 2 * c])
+            f++;
+        if (f == t->ncomp || td > 3 || ta > 3)
+            return jpeg_corrupt(err, "bad scan header");
+        if ((need_dc && !t->huff[0][td]) || (need_ac && !t->huff[1][ta]))
+            return jpeg_corrupt(err, "a scan uses an undefined Huffman table");
+        if (!t->quant[t->comp_tq[f]])
+            return jpeg_corrupt(err, "a scan uses an undefined quantisation table");
+    }
+    return MN_OK;
+}
+
+static mn_status jpeg_segment(uint8_t m, const uint8_t *seg, size_t len, jpeg_tables *t,
+                              mn_error *err)
+{
+    if (jpeg_is_sof(m))
+        return jpeg_frame(m, seg, len, t, err);
+    if (m == 0xdb)
+        return jpeg_dqt(seg, len, t, err);
+    if (m == 0xc4)
+        return jpeg_dht(seg, len, t, err);
+    if (m == 0xda)
+        return jpeg_scan(seg, len, t, err);
+    return MN_OK;
+}
+
 static mn_status jpeg_check_body(const uint8_t *p, size_t n, mn_error *err)
 {
-    bool huff[2][4] = {{false}}, quant[4] = {false}, progressive = false;
-    uint8_t comp_id[4], comp_tq[4];
-    int ncomp = 0;
+    jpeg_tables tables = {.ncomp = 0};
     size_t i = 2;
     while (i + 1 < n) {
         if (p[i] != 0xff) { /* entropy-coded data: on to the next marker */
@@ -232,60 +332,10 @@ static mn_status jpeg_check_body(const uint8_t *p, size_t n, mn_error *err)
             return MN_OK;
         if (n - i < 4 || be16(p + i + 2) < 2 || n - i - 2 < be16(p + i + 2))
             return truncated(err, "JPEG");
-        const uint8_t *seg = p + i + 4;
         size_t len = be16(p + i + 2) - 2;
-        bool sof = m >= 0xc0 && m <= 0xcf && m != 0xc4 && m != 0xc8 && m != 0xcc;
-        if (sof) {
-            progressive = m == 0xc2 || m == 0xc6 || m == 0xca || m == 0xce;
-            ncomp = len >= 6 ? seg[5] : 0;
-            if (ncomp < 1 || ncomp > 4 || len < 6 + 3 * (size_t)ncomp)
-                return mn_fail(err, MN_ERR_FORMAT, "corrupt JPEG image: bad frame header");
-            for (int c = 0; c < ncomp; c++) {
-                comp_id[c] = seg[6 + 3 * c];
-                comp_tq[c] = seg[8 + 3 * c];
-                if (comp_tq[c] > 3)
-                    return mn_fail(err, MN_ERR_FORMAT, "corrupt JPEG image: bad frame header");
-            }
-        } else if (m == 0xdb) { /* DQT: Pq/Tq, then 64 values of 1 or 2 bytes */
-            for (size_t k = 0; k < len;) {
-                size_t size = 1 + 64 * (size_t)((seg[k] >> 4) + 1);
-                if ((seg[k] >> 4) > 1 || (seg[k] & 15) > 3 || len - k < size)
-                    return mn_fail(err, MN_ERR_FORMAT, "corrupt JPEG image: bad quantisation table");
-                quant[seg[k] & 15] = true;
-                k += size;
-            }
-        } else if (m == 0xc4) { /* DHT: Tc/Th, 16 counts, the values */
-            for (size_t k = 0; k < len;) {
-                if (len - k < 17 || (seg[k] >> 4) > 1 || (seg[k] & 15) > 3)
-                    return mn_fail(err, MN_ERR_FORMAT, "corrupt JPEG image: bad Huffman table");
-                size_t count = 0;
-                for (int b = 1; b <= 16; b++)
-                    count += seg[k + b];
-                if (count > 256 || len - k - 17 < count)
-                    return mn_fail(err, MN_ERR_FORMAT, "corrupt JPEG image: bad Huffman table");
-                huff[seg[k] >> 4][seg[k] & 15] = true;
-                k += 17 + count;
-            }
-        } else if (m == 0xda) { /* SOS: Ns, Cs and Td/Ta each, Ss, Se, Ah/Al */
-            size_t ns = len >= 1 ? seg[0] : 0;
-            if (ns < 1 || ns > 4 || len < 1 + 2 * ns + 3 || ncomp == 0)
-                return mn_fail(err, MN_ERR_FORMAT, "corrupt JPEG image: bad scan header");
-            uint8_t ss = seg[1 + 2 * ns], ah = seg[3 + 2 * ns] >> 4;
-            bool need_dc = !progressive || (ss == 0 && ah == 0), need_ac = !progressive || ss > 0;
-            for (size_t c = 0; c < ns; c++) {
-                int td = seg[2 + 2 * c] >> 4, ta = seg[2 + 2 * c] & 15, f = 0;
-                while (f < ncomp && comp_id[f] != seg[1 + 2 * c])
-                    f++;
-                if (f == ncomp || td > 3 || ta > 3)
-                    return mn_fail(err, MN_ERR_FORMAT, "corrupt JPEG image: bad scan header");
-                if ((need_dc && !huff[0][td]) || (need_ac && !huff[1][ta]))
-                    return mn_fail(err, MN_ERR_FORMAT,
-                                   "corrupt JPEG image: a scan uses an undefined Huffman table");
-                if (!quant[comp_tq[f]])
-                    return mn_fail(err, MN_ERR_FORMAT,
-                                   "corrupt JPEG image: a scan uses an undefined quantisation table");
-            }
-        }
+        mn_status st = jpeg_segment(m, p + i + 4, len, &tables, err);
+        if (st != MN_OK)
+            return st;
         i += 2 + 2 + len;
     }
     return mn_fail(err, MN_ERR_FORMAT, "truncated JPEG image: no end-of-image marker");
@@ -384,6 +434,50 @@ static mn_status bmp_header(const uint8_t *p, size_t n, header *h, mn_error *err
 
 /* ------------------------------------------------------------------ probe */
 
+static mn_status read_header(mn_image_format format, const uint8_t *p, size_t size, header *h,
+                             mn_error *err)
+{
+    switch (format) {
+    case MN_IMAGE_FORMAT_PNG: return png_header(p, size, h, err);
+    case MN_IMAGE_FORMAT_JPEG: return jpeg_header(p, size, h, err);
+    case MN_IMAGE_FORMAT_GIF: return gif_header(p, size, h, err);
+    case MN_IMAGE_FORMAT_BMP: return bmp_header(p, size, h, err);
+    case MN_IMAGE_FORMAT_UNKNOWN: break;
+    }
+    return mn_fail(err, MN_ERR_FORMAT, "not a PNG, JPEG, GIF or BMP image (%zu bytes)", size);
+}
+
+/* The header's dimensions and the file's size against the limits. */
+static mn_status check_limits(const char *name, const header *h, size_t size,
+                              size_t max_pixels, mn_error *err)
+{
+    if (h->width == 0 || h->height == 0)
+        return mn_fail(err, MN_ERR_LIMIT, "%s image has a zero side (%llux%llu)", name,
+                       (unsigned long long)h->width, (unsigned long long)h->height);
+    /* width and height are below 2^32 each, so the product fits in 64 bits */
+    if (h->width > INT_MAX || h->height > INT_MAX || h->width * h->height > max_pixels)
+        return mn_fail(err, MN_ERR_LIMIT,
+                       "%s image is %llux%llu pixels, more than the limit of %zu pixels",
+                       name, (unsigned long long)h->width, (unsigned long long)h->height,
+                       max_pixels);
+    if (size > INT_MAX)
+        return mn_fail(err, MN_ERR_LIMIT, "image file of %zu bytes is too large", size);
+    return MN_OK;
+}
+
+/* What stb does not check: the data is all there and, for JPEG, its tables defined. */
+static mn_status check_structure(mn_image_format format, const char *name, const header *h,
+                                 const uint8_t *p, size_t size, mn_error *err)
+{
+    if (h->cut_short)
+        return truncated(err, name);
+    if (format == MN_IMAGE_FORMAT_PNG)
+        return png_check_chunks(p, size, err);
+    if (format == MN_IMAGE_FORMAT_JPEG)
+        return jpeg_check_body(p, size, err);
+    return MN_OK;
+}
+
 /* Probe plus the dimensions as stb will produce them (before orientation). */
 static mn_status probe(const uint8_t *p, size_t size, size_t max_pixels, mn_image_info *info,
                        int *stored_w, int *stored_h, mn_error *err)
@@ -391,46 +485,15 @@ static mn_status probe(const uint8_t *p, size_t size, size_t max_pixels, mn_imag
     if (max_pixels == 0)
         max_pixels = MN_IMAGE_DEFAULT_MAX_PIXELS;
     mn_image_format format = mn_image_sniff(p, size);
-    if (format == MN_IMAGE_FORMAT_UNKNOWN)
-        return mn_fail(err, MN_ERR_FORMAT, "not a PNG, JPEG, GIF or BMP image");
-
+    const char *name = mn_image_format_name(format);
     header h = {.orientation = 1};
-    mn_status st = MN_OK;
-    switch (format) {
-    case MN_IMAGE_FORMAT_PNG: st = png_header(p, size, &h, err); break;
-    case MN_IMAGE_FORMAT_JPEG: st = jpeg_header(p, size, &h, err); break;
-    case MN_IMAGE_FORMAT_GIF: st = gif_header(p, size, &h, err); break;
-    case MN_IMAGE_FORMAT_BMP: st = bmp_header(p, size, &h, err); break;
-    case MN_IMAGE_FORMAT_UNKNOWN: break;
-    }
+    mn_status st = read_header(format, p, size, &h, err);
+    if (st == MN_OK)
+        st = check_limits(name, &h, size, max_pixels, err);
+    if (st == MN_OK)
+        st = check_structure(format, name, &h, p, size, err);
     if (st != MN_OK)
         return st;
-
-    const char *name = mn_image_format_name(format);
-    if (h.width == 0 || h.height == 0)
-        return mn_fail(err, MN_ERR_LIMIT, "%s image has a zero side (%llux%llu)", name,
-                       (unsigned long long)h.width, (unsigned long long)h.height);
-    /* width and height are below 2^32 each, so the product fits in 64 bits */
-    if (h.width > INT_MAX || h.height > INT_MAX || h.width * h.height > max_pixels)
-        return mn_fail(err, MN_ERR_LIMIT,
-                       "%s image is %llux%llu pixels, more than the limit of %zu pixels",
-                       name, (unsigned long long)h.width, (unsigned long long)h.height,
-                       max_pixels);
-    if (size > INT_MAX)
-        return mn_fail(err, MN_ERR_LIMIT, "image file of %zu bytes is too large", size);
-
-    if (h.cut_short)
-        return truncated(err, name);
-    if (format == MN_IMAGE_FORMAT_PNG) {
-        st = png_check_chunks(p, size, err);
-        if (st != MN_OK)
-            return st;
-    }
-    if (format == MN_IMAGE_FORMAT_JPEG) {
-        st = jpeg_check_body(p, size, err);
-        if (st != MN_OK)
-            return st;
-    }
 
     int w = 0, hh = 0, comp = 0;
     if (!stbi_info_from_memory(p, (int)size, &w, &hh, &comp))

@@ -5,7 +5,7 @@
  * uploads on purpose and whose decoders are a larger attack surface.
  *
  * Order of checks, cheapest first, so that hostile input costs almost nothing:
- *   1. magic bytes (MN_ERR_FORMAT: "not a PNG, JPEG, GIF or BMP image");
+ *   1. magic bytes (MN_ERR_FORMAT: "not a PNG, JPEG, GIF or BMP image (N bytes)");
  *   2. the dimensions read from the header by this module, then again by
  *      stbi_info_from_memory: a zero side or width*height above the caller's pixel cap
  *      is MN_ERR_LIMIT, before a single pixel is decoded;

@@ -10,6 +10,10 @@ uint64_t mn_mix64(uint64_t x)
     return x ^ (x >> 31);
 }
 
+/* Each state word is one splitmix64 step from the previous word (the first from the
+ * seed). The reference seeding steps one splitmix64 state four times instead; this
+ * chain is as good a seeding and is kept because every model trained so far came
+ * from it: a seed must keep reproducing its run. */
 void mn_rng_seed(mn_rng *rng, uint64_t seed)
 {
     for (int i = 0; i < 4; i++) {

@@ -1,7 +1,8 @@
 /* SHA-256 (FIPS 180-4), small and dependency-free.
  *
- * Used to fingerprint the training data (the checksum recorded in model metadata),
- * so it only has to be correct, not fast. The context is a plain value owned by the
+ * Used to fingerprint the training data (the checksum recorded in model metadata and
+ * checkpoints) and to name model versions (mn_versions: the first 12 hex digits of a
+ * model file's digest), so it only has to be correct, not fast. The context is a plain value owned by the
  * caller; nothing here allocates or fails. */
 #ifndef MN_SHA256_H
 #define MN_SHA256_H

@@ -43,7 +43,7 @@ static inline mn_v8 mn_v8_relu(mn_v8 v)
     return (mn_v8)((mn_vi8)v & (v > (mn_v8){0}));
 }
 
-#if defined(HAVE_TARGET_CLONES) && defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)
+#if defined(HAVE_TARGET_CLONES) && defined(__x86_64__)
 #define MN_HOT_KERNEL __attribute__((target_clones("arch=x86-64-v3", "default")))
 #else
 #define MN_HOT_KERNEL

@@ -2,7 +2,8 @@
 # Hardening stages (see SECURITY.md): fuzzing, sanitizers, valgrind, load and fault
 # tests. tests/run-all.sh calls them after the fast tests; each can run alone:
 #
-#   tests/hardening.sh fuzz [--long]    build the libFuzzer targets (clang, ASan+UBSan),
+#   tests/hardening.sh fuzz [--long]    build the libFuzzer targets (configure CC=clang
+#                                       --enable-fuzzing in FUZZ_DIR, make fuzz-targets),
 #                                       replay the seeds and regressions, then fuzz each
 #                                       target FUZZ_SECONDS (60); --long: FUZZ_RUNS
 #                                       (10 million) executions each, one at a time
@@ -24,12 +25,12 @@
 # Environment:
 #   top_builddir      a configured and built tree (default: build/ci if it exists, else
 #                     the source tree if it is configured in place) for the load and
-#                     fault stages and for config.h; mnist-fcgi, mnist-train and
+#                     fault stages; mnist-fcgi, mnist-train and
 #                     mnist-serve are taken from there
 #   MNIST_TEST_MODEL  the model to serve (default: the build's tests/artifacts model, or
 #                     one trained quickly into build/hardening)
 #   MNIST_DATA        the MNIST directory (default ~/.cache/mnist-service/mnist)
-#   FUZZ_DIR (build/fuzz), FUZZ_SECONDS, FUZZ_RUNS, FUZZ_JOBS (parallel targets, default: online CPUs; 1 with
+#   FUZZ_DIR (build/fuzz: the fuzzing build tree, its corpora and logs), FUZZ_SECONDS, FUZZ_RUNS, FUZZ_JOBS (parallel targets, default: online CPUs; 1 with
 #   --long), FUZZ_TARGETS (default: all), LOAD_SECONDS, LOAD_CONNECTIONS
 # Each stage ends with a line "N passed, N failed" and fails when anything failed.
 set -euo pipefail
@@ -117,35 +118,33 @@ fuzz_max_len() {
   esac
 }
 
-# The directory holding config.h for the fuzz build: the build tree's, or a
-# configure run of our own (config.h is all the fuzz build takes from it).
-fuzz_config_dir() {
-  local d
-  for d in "${top_builddir:-}" "$top/build/ci" "$top"; do
-    if [ -n "$d" ] && [ -f "$d/config.h" ]; then
-      echo "$d"
-      return 0
-    fi
-  done
-  d=$fuzz_dir/config
-  if [ ! -f "$d/config.h" ]; then
-    [ -x "$top/configure" ] || (cd "$top" && autoreconf -fi >&2)
-    mkdir -p "$d"
-    (cd "$d" && "$top/configure" -q >&2)
+# fuzz_dir is a build tree of its own, configured with clang and --enable-fuzzing
+# (everything under ASan, UBSan and libFuzzer's coverage); `make fuzz-targets` builds the
+# targets there. A FUZZ_DIR already configured so is reused as it is.
+fuzz_configure() {
+  if [ -f "$fuzz_dir/config.status" ] && grep -q -e '--enable-fuzzing' "$fuzz_dir/config.status"; then
+    return 0
   fi
-  echo "$d"
+  local src=$top
+  [ -x "$top/configure" ] || (cd "$top" && autoreconf -fi >&2)
+  if [ -f "$top/config.status" ]; then
+    src=$top/build/fuzz-src
+    log "the source tree is configured in place; copying its sources to $src"
+    "$top/tests/copy-sources.sh" "$src" || die "cannot copy the sources"
+  fi
+  log "configure CC=clang --enable-fuzzing in $fuzz_dir"
+  mkdir -p "$fuzz_dir"
+  (cd "$fuzz_dir" && "$src/configure" CC=clang CFLAGS='-g -O1' --enable-fuzzing \
+    --disable-openmp -q >&2) || die "configure for fuzzing failed (see $fuzz_dir/config.log)"
 }
 
 fuzz_build() {
   need_pkg clang libclang-rt-14-dev python3-pil libjson-c-dev libstb-dev zlib1g-dev \
-    libopenblas-dev pkg-config make
-  local conf
-  conf=$(fuzz_config_dir)
-  log "building the fuzz targets in $fuzz_dir (config.h from $conf)"
-  mkdir -p "$fuzz_dir"
-  make -s -C "$fuzz_dir" -f "$top/tests/fuzz/fuzz.mk" top="$top" CONFIG_DIR="$conf" \
-    -j"$(nproc)" >&2
-  "$top/tests/fuzz/make-corpus.sh" "$fuzz_dir" "$fuzz_dir/seed_model" >&2
+    pkg-config make
+  fuzz_configure
+  log "building the fuzz targets in $fuzz_dir"
+  make -s -C "$fuzz_dir" -j"$(nproc)" fuzz-targets >&2
+  "$top/tests/fuzz/make-corpus.sh" "$fuzz_dir" "$fuzz_dir/tests/fuzz/seed_model" >&2
 }
 
 fuzz_targets() { echo "${FUZZ_TARGETS:-$FUZZ_ALL}"; }
@@ -162,7 +161,7 @@ fuzz_replay() {
       continue
     fi
     # shellcheck disable=SC2086 # one argument per file; the names have no spaces
-    if ASAN_OPTIONS=detect_leaks=1 "$fuzz_dir/fuzz_$t" -rss_limit_mb=2048 $files \
+    if ASAN_OPTIONS=detect_leaks=1 "$fuzz_dir/tests/fuzz/fuzz_$t" -rss_limit_mb=2048 $files \
         >"$fuzz_dir/replay-$t.log" 2>&1; then
       printf 'ok - replay %s: %d inputs\n' "$t" "$n"
       pass=$((pass + 1))
@@ -191,7 +190,7 @@ fuzz_one() {
     -print_final_stats=1 -artifact_prefix="$fuzz_dir/artifacts/$t/")
   [ "$dict" = - ] || args+=(-dict="$top/tests/fuzz/dict/$dict.dict")
   ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=0 \
-    "$fuzz_dir/fuzz_$t" "${args[@]}" "$fuzz_dir/corpus/$t" "$fuzz_dir/seeds/$t" \
+    "$fuzz_dir/tests/fuzz/fuzz_$t" "${args[@]}" "$fuzz_dir/corpus/$t" "$fuzz_dir/seeds/$t" \
     >"$fuzz_dir/fuzz-$t.log" 2>&1
 }
 

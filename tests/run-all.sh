@@ -1,13 +1,24 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it (.ci/run): installs what it needs, fetches
 # MNIST into its cache, builds out of the source tree with warnings as errors, runs
-# every test, then `make distcheck`, then the slow stages: load and fault tests,
+# every test, then `make distcheck`, then the README's two commands on a fresh clone
+# (tests/readme-commands.sh), then the slow stages: load and fault tests,
 # valgrind, the suite under sanitizers, fuzzing (tests/hardening.sh), the container
 # images and the systemd units. Ends with a line "N passed, N failed".
+#
+#   tests/run-all.sh --build-only   the dependencies, the copy of a configured checkout's
+#                                   sources and the out-of-tree build, then stop
+#                                   (tests/readme-commands.sh checks the README's order)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$PWD
 jobs=$(nproc)
+build_only=no
+case "${1:-}" in
+  --build-only) build_only=yes ;;
+  "") ;;
+  *) echo "usage: tests/run-all.sh [--build-only]" >&2; exit 64 ;;
+esac
 
 stage() { printf '\n=== %s (%s) ===\n' "$*" "$(date +%T)"; }
 
@@ -30,6 +41,10 @@ stage "build (out of tree, -Werror) and make check"
 rm -rf build/ci && mkdir -p build/ci && cd build/ci
 "$srcdir/configure" --enable-werror -q
 make -j"$jobs"
+if [ "$build_only" = yes ]; then
+  echo "built in $top/build/ci (--build-only)"
+  exit 0
+fi
 if ! make -j"$jobs" check; then
   cat test-suite.log
   exit 1
@@ -37,15 +52,7 @@ fi
 passed=$(sed -n 's/^# PASS: *//p' test-suite.log)
 failed=$(sed -n 's/^# FAIL: *//p' test-suite.log)
 
-stage "make distcheck"
-make -j"$jobs" distcheck DISTCHECK_CONFIGURE_FLAGS=--enable-werror >distcheck.log 2>&1 || {
-  tail -100 distcheck.log
-  exit 1
-}
-tail -4 distcheck.log
-passed=$((passed + 1))
-
-# Slow stages, after the fast tests. Each prints "N passed, N failed" last.
+# The stages below print "N passed, N failed" last.
 count_stage() { # LOG: adds the stage's own summary line to the totals
   local line
   line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$1" | tail -1)
@@ -58,6 +65,18 @@ count_stage() { # LOG: adds the stage's own summary line to the totals
   line=${line#* passed, }
   failed=$((failed + ${line%% failed*}))
 }
+
+stage "make distcheck"
+make -j"$jobs" distcheck DISTCHECK_CONFIGURE_FLAGS=--enable-werror >distcheck.log 2>&1 || {
+  tail -100 distcheck.log
+  exit 1
+}
+tail -4 distcheck.log
+passed=$((passed + 1))
+
+stage "the README's two commands on fresh clones, in either order (tests/readme-commands.sh)"
+if "$top/tests/readme-commands.sh" >readme-commands.log 2>&1; then tail -3 readme-commands.log; else tail -60 readme-commands.log; fi
+count_stage readme-commands.log
 
 # tests/hardening.sh stages against build/ci (see SECURITY.md), then the images
 export top_builddir=$top/build/ci

@@ -92,32 +92,21 @@ static bool meta_u64(const mn_metadata *meta, const char *key, uint64_t *out)
     return *end == '\0';
 }
 
-mn_status checkpoint_load(const char *path, const run_settings *settings,
-                          train_state *state, mn_params *params, mn_adam *adam,
-                          mn_error *err)
+/* The settings first: a checkpoint of another run is not an error, just not ours. */
+static mn_status check_settings(const mn_metadata *meta, const char *path,
+                                const run_settings *settings, mn_error *err)
 {
-    mn_st_file *f;
-    mn_status st = mn_st_read(path, (size_t)64 << 20, &f, err);
-    if (st)
-        return st;
-    const mn_metadata *meta = mn_st_metadata(f);
     const char *format = mn_metadata_get(meta, "format");
-    if (!format || strcmp(format, FORMAT) != 0) {
-        mn_st_free(f);
+    if (!format || strcmp(format, FORMAT) != 0)
         return mn_fail(err, MN_ERR_FORMAT, "%s: not a checkpoint of this trainer", path);
-    }
-
-    /* settings first: a checkpoint of another run is not an error, just not ours */
     uint64_t seed;
     double batch_size, lr, train_count, epochs;
     const char *sha = mn_metadata_get(meta, "data_sha256");
     const char *schedule = mn_metadata_get(meta, "schedule");
     if (!meta_u64(meta, "seed", &seed) || !meta_number(meta, "batch_size", &batch_size) ||
         !meta_number(meta, "lr", &lr) || !meta_number(meta, "train_count", &train_count) ||
-        !meta_number(meta, "epochs", &epochs) || !sha || !schedule) {
-        mn_st_free(f);
+        !meta_number(meta, "epochs", &epochs) || !sha || !schedule)
         return mn_fail(err, MN_ERR_FORMAT, "%s: settings missing from the metadata", path);
-    }
     const char *differs = seed != settings->seed ? "seed"
                         : (int)batch_size != settings->batch_size ? "batch size"
                         : (float)lr != settings->lr ? "learning rate"
@@ -126,60 +115,93 @@ mn_status checkpoint_load(const char *path, const run_settings *settings,
                         : (int)epochs != settings->epochs ? "number of epochs"
                         : strcmp(schedule, settings->cosine ? "cosine" : "constant") ? "schedule"
                         : NULL;
-    if (differs) {
-        mn_st_free(f);
+    if (differs)
         return mn_fail(err, MN_ERR_ARG, "%s was made with a different %s", path, differs);
-    }
+    return MN_OK;
+}
 
-    /* then every tensor, checked before anything is copied */
+/* Every tensor of the parameters and of Adam's moments, each of its exact size. */
+static mn_status find_tensors(const mn_st_file *f, const char *path,
+                              const mn_st_tensor *found[3][NT], mn_error *err)
+{
     static const char *const prefixes[3] = {"param.", "adam.m.", "adam.v."};
-    const mn_st_tensor *found[3][NT];
     for (int k = 0; k < 3; k++)
         for (int t = 0; t < NT; t++) {
             char name[64];
             tensor_name(name, sizeof name, prefixes[k], t);
             found[k][t] = mn_st_find(f, name);
-            if (!found[k][t] || found[k][t]->count != mn_net_tensors[t].count) {
-                mn_st_free(f);
+            if (!found[k][t] || found[k][t]->count != mn_net_tensors[t].count)
                 return mn_fail(err, MN_ERR_FORMAT, "%s: tensor %s %s", path, name,
                                found[k][t] ? "has the wrong size" : "is missing");
-            }
         }
+    return MN_OK;
+}
+
+/* The position in the run, read into *out (the caller's state is not touched). */
+static mn_status read_position(const mn_st_file *f, const char *path, train_state *out,
+                               uint64_t *adam_step, mn_error *err)
+{
+    const mn_metadata *meta = mn_st_metadata(f);
     const mn_st_tensor *history = mn_st_find(f, "history");
     double epoch, batch, loss_sum, correct, seen, seconds;
-    uint64_t step, rng[4];
+    uint64_t rng[4];
     const char *rng_text = mn_metadata_get(meta, "rng");
     if (!history || history->ndim != 2 || history->shape[1] != HISTORY_COLS ||
         history->shape[0] > MAX_EPOCHS || !meta_number(meta, "epoch", &epoch) ||
-        !meta_number(meta, "batch", &batch) || !meta_u64(meta, "adam_step", &step) ||
+        !meta_number(meta, "batch", &batch) || !meta_u64(meta, "adam_step", adam_step) ||
         !meta_number(meta, "loss_sum", &loss_sum) || !meta_number(meta, "correct", &correct) ||
         !meta_number(meta, "seen", &seen) || !meta_number(meta, "seconds", &seconds) || !rng_text ||
         sscanf(rng_text, "%" SCNx64 " %" SCNx64 " %" SCNx64 " %" SCNx64, &rng[0], &rng[1],
                &rng[2], &rng[3]) != 4 || epoch < 0 || batch < 0 ||
-        (size_t)epoch != history->shape[0]) {
-        mn_st_free(f);
+        (size_t)epoch != history->shape[0])
         return mn_fail(err, MN_ERR_FORMAT, "%s: incomplete training state", path);
+    memset(out, 0, sizeof *out);
+    out->epoch = (int)epoch;
+    out->batch = (int)batch;
+    memcpy(out->epoch_rng.s, rng, sizeof rng);
+    out->loss_sum = loss_sum;
+    out->correct = (long)correct;
+    out->seen = (long)seen;
+    out->seconds = seconds;
+    out->history_len = (int)history->shape[0];
+    for (int e = 0; e < out->history_len; e++) {
+        const float *row = history->data + (size_t)e * HISTORY_COLS;
+        out->history[e] = (epoch_record){row[0], row[1], row[2], row[3], row[4], row[5]};
     }
+    return MN_OK;
+}
 
+static void copy_tensors(const mn_st_tensor *found[3][NT], mn_params *params, mn_adam *adam)
+{
     float *dst[3] = {params->memory, adam->m, adam->v};
     for (int k = 0; k < 3; k++)
         for (int t = 0; t < NT; t++)
             memcpy(dst[k] + mn_net_tensors[t].offset, found[k][t]->data,
                    mn_net_tensors[t].count * sizeof(float));
-    adam->step = step;
-    memset(state, 0, sizeof *state);
-    state->epoch = (int)epoch;
-    state->batch = (int)batch;
-    memcpy(state->epoch_rng.s, rng, sizeof rng);
-    state->loss_sum = loss_sum;
-    state->correct = (long)correct;
-    state->seen = (long)seen;
-    state->seconds = seconds;
-    state->history_len = (int)history->shape[0];
-    for (int e = 0; e < state->history_len; e++) {
-        const float *row = history->data + (size_t)e * HISTORY_COLS;
-        state->history[e] = (epoch_record){row[0], row[1], row[2], row[3], row[4], row[5]};
+}
+
+mn_status checkpoint_load(const char *path, const run_settings *settings,
+                          train_state *state, mn_params *params, mn_adam *adam,
+                          mn_error *err)
+{
+    mn_st_file *f;
+    mn_status st = mn_st_read(path, (size_t)64 << 20, &f, err);
+    if (st)
+        return st;
+    /* everything is checked before anything is copied */
+    const mn_st_tensor *found[3][NT];
+    train_state loaded;
+    uint64_t adam_step = 0;
+    st = check_settings(mn_st_metadata(f), path, settings, err);
+    if (!st)
+        st = find_tensors(f, path, found, err);
+    if (!st)
+        st = read_position(f, path, &loaded, &adam_step, err);
+    if (!st) {
+        copy_tensors(found, params, adam);
+        adam->step = adam_step;
+        *state = loaded;
     }
     mn_st_free(f);
-    return MN_OK;
+    return st;
 }

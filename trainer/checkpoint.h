@@ -16,8 +16,7 @@
 #include "mn_error.h"
 #include "mn_net.h"
 #include "mn_rng.h"
-
-#define MAX_EPOCHS 1000
+#include "options.h" /* MAX_EPOCHS */
 
 typedef struct epoch_record {
     float train_loss, train_accuracy, test_loss, test_accuracy, seconds, images_per_second;

@@ -9,6 +9,8 @@
 #include "options.h"
 
 #define DEFAULT_OUT "/mnt/model-storage/mnist_model.safetensors"
+#define MN_STR_(x) #x
+#define MN_STR(x) MN_STR_(x)
 
 static void usage(FILE *out)
 {
@@ -21,7 +23,7 @@ static void usage(FILE *out)
         "                         where trainer/fetch-mnist.sh puts them)\n"
         "  -o, --out FILE         model file to publish (env MODEL_PATH;\n"
         "                         default " DEFAULT_OUT ")\n"
-        "  -e, --epochs N         epochs (default 5)\n"
+        "  -e, --epochs N         epochs (default 5, at most " MN_STR(MAX_EPOCHS) ")\n"
         "  -b, --batch-size N     images per step (default 128)\n"
         "  -l, --lr RATE          Adam learning rate, the peak of the schedule (default 0.002)\n"
         "      --schedule NAME    learning-rate schedule: cosine (default: decays the rate\n"
@@ -60,12 +62,59 @@ static bool parse_long(const char *s, long lo, long hi, long *out)
     return true;
 }
 
+static bool set_long(long *dst, const char *arg, long lo, long hi)
+{
+    return parse_long(arg, lo, hi, dst);
+}
+
+static bool set_int(int *dst, const char *arg, int lo, int hi)
+{
+    long v;
+    if (!parse_long(arg, lo, hi, &v))
+        return false;
+    *dst = (int)v;
+    return true;
+}
+
+/* a learning rate in (0, 10) */
+static bool set_lr(float *dst, const char *arg)
+{
+    char *end;
+    errno = 0;
+    float lr = strtof(arg, &end);
+    if (errno || end == arg || *end || !(lr > 0.0f && lr < 10.0f))
+        return false;
+    *dst = lr;
+    return true;
+}
+
+/* any unsigned 64-bit number; strtoull would wrap a negative one */
+static bool set_seed(uint64_t *dst, const char *arg)
+{
+    char *end;
+    errno = 0;
+    unsigned long long s = strtoull(arg, &end, 10);
+    if (errno || end == arg || *end || arg[0] == '-')
+        return false;
+    *dst = s;
+    return true;
+}
+
+static bool set_schedule(bool *cosine, const char *arg)
+{
+    if (strcmp(arg, "cosine") && strcmp(arg, "constant"))
+        return false;
+    *cosine = strcmp(arg, "cosine") == 0;
+    return true;
+}
+
 static void set_string(char *dst, size_t size, const char *src)
 {
     snprintf(dst, size, "%s", src);
 }
 
-options_result options_parse(train_options *opts, int argc, char **argv, FILE *out, FILE *err)
+/* The defaults, then the environment (DATA_DIR, XDG_CACHE_HOME, HOME, MODEL_PATH). */
+static void set_defaults(train_options *opts)
 {
     memset(opts, 0, sizeof *opts);
     opts->epochs = 5;
@@ -77,111 +126,103 @@ options_result options_parse(train_options *opts, int argc, char **argv, FILE *o
     opts->keep_versions = 5;
 
     const char *env = getenv("DATA_DIR");
-    if (env && *env) {
+    const char *cache = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+    if (env && *env)
         set_string(opts->data_dir, sizeof opts->data_dir, env);
-    } else {
-        const char *cache = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
-        if (cache && *cache)
-            snprintf(opts->data_dir, sizeof opts->data_dir, "%s/mnist-service/mnist", cache);
-        else
-            snprintf(opts->data_dir, sizeof opts->data_dir, "%s/.cache/mnist-service/mnist",
-                     home && *home ? home : ".");
-    }
+    else if (cache && *cache)
+        snprintf(opts->data_dir, sizeof opts->data_dir, "%s/mnist-service/mnist", cache);
+    else
+        snprintf(opts->data_dir, sizeof opts->data_dir, "%s/.cache/mnist-service/mnist",
+                 home && *home ? home : ".");
     env = getenv("MODEL_PATH");
     set_string(opts->out_path, sizeof opts->out_path, env && *env ? env : DEFAULT_OUT);
+}
 
-    enum { OPT_LIMIT_TRAIN = 256, OPT_LIMIT_TEST, OPT_RESUME, OPT_NO_RESUME, OPT_SCHEDULE,
-           OPT_KEEP_VERSIONS };
-    static const struct option longopts[] = {
-        {"data", required_argument, NULL, 'd'},
-        {"out", required_argument, NULL, 'o'},
-        {"epochs", required_argument, NULL, 'e'},
-        {"batch-size", required_argument, NULL, 'b'},
-        {"lr", required_argument, NULL, 'l'},
-        {"schedule", required_argument, NULL, OPT_SCHEDULE},
-        {"seed", required_argument, NULL, 's'},
-        {"threads", required_argument, NULL, 't'},
-        {"limit-train", required_argument, NULL, OPT_LIMIT_TRAIN},
-        {"limit-test", required_argument, NULL, OPT_LIMIT_TEST},
-        {"resume", no_argument, NULL, OPT_RESUME},
-        {"no-resume", no_argument, NULL, OPT_NO_RESUME},
-        {"keep-versions", required_argument, NULL, OPT_KEEP_VERSIONS},
-        {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},
-        {NULL, 0, NULL, 0},
-    };
+enum { OPT_LIMIT_TRAIN = 256, OPT_LIMIT_TEST, OPT_RESUME, OPT_NO_RESUME, OPT_SCHEDULE,
+       OPT_KEEP_VERSIONS };
+static const struct option longopts[] = {
+    {"data", required_argument, NULL, 'd'},
+    {"out", required_argument, NULL, 'o'},
+    {"epochs", required_argument, NULL, 'e'},
+    {"batch-size", required_argument, NULL, 'b'},
+    {"lr", required_argument, NULL, 'l'},
+    {"schedule", required_argument, NULL, OPT_SCHEDULE},
+    {"seed", required_argument, NULL, 's'},
+    {"threads", required_argument, NULL, 't'},
+    {"limit-train", required_argument, NULL, OPT_LIMIT_TRAIN},
+    {"limit-test", required_argument, NULL, OPT_LIMIT_TEST},
+    {"resume", no_argument, NULL, OPT_RESUME},
+    {"no-resume", no_argument, NULL, OPT_NO_RESUME},
+    {"keep-versions", required_argument, NULL, OPT_KEEP_VERSIONS},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {NULL, 0, NULL, 0},
+};
+
+/* One option into opts, with its range: false when the value is refused. */
+static bool apply_option(train_options *opts, int key, const char *arg)
+{
+    switch (key) {
+    case 'd': set_string(opts->data_dir, sizeof opts->data_dir, arg); return true;
+    case 'o': set_string(opts->out_path, sizeof opts->out_path, arg); return true;
+    case 'e': return set_int(&opts->epochs, arg, 1, MAX_EPOCHS);
+    case 'b': return set_int(&opts->batch_size, arg, 1, 4096);
+    case 'l': return set_lr(&opts->lr, arg);
+    case OPT_SCHEDULE: return set_schedule(&opts->cosine, arg);
+    case 's': return set_seed(&opts->seed, arg);
+    case 't': return set_int(&opts->threads, arg, 1, 1024);
+    case OPT_LIMIT_TRAIN: return set_long(&opts->limit_train, arg, 1, LONG_MAX);
+    case OPT_LIMIT_TEST: return set_long(&opts->limit_test, arg, 1, LONG_MAX);
+    case OPT_KEEP_VERSIONS: return set_int(&opts->keep_versions, arg, 0, 10000);
+    case OPT_RESUME: opts->resume = true; return true;
+    case OPT_NO_RESUME: opts->resume = false; return true;
+    default: return false;
+    }
+}
+
+static const char *long_name(int key)
+{
+    for (const struct option *o = longopts; o->name; o++)
+        if (o->val == key)
+            return o->name;
+    return "?";
+}
+
+/* getopt_long's complaints (':' missing value, '?' unknown option) as one line each */
+static void report_getopt_error(int c, char **argv, FILE *err)
+{
+    if (c == ':')
+        fprintf(err, "mnist-train: option %s needs a value (see --help)\n", argv[optind - 1]);
+    else if (optopt)
+        fprintf(err, "mnist-train: unknown option -%c (see --help)\n", optopt);
+    else
+        fprintf(err, "mnist-train: unknown option %s (see --help)\n", argv[optind - 1]);
+}
+
+options_result options_parse(train_options *opts, int argc, char **argv, FILE *out, FILE *err)
+{
+    set_defaults(opts);
     optind = 1;
     opterr = 0;
     int c;
-    long v;
     while ((c = getopt_long(argc, argv, ":d:o:e:b:l:s:t:hV", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'd': set_string(opts->data_dir, sizeof opts->data_dir, optarg); break;
-        case 'o': set_string(opts->out_path, sizeof opts->out_path, optarg); break;
-        case 'e':
-            if (!parse_long(optarg, 1, 1000, &v)) goto bad_value;
-            opts->epochs = (int)v;
-            break;
-        case 'b':
-            if (!parse_long(optarg, 1, 4096, &v)) goto bad_value;
-            opts->batch_size = (int)v;
-            break;
-        case 'l': {
-            char *end;
-            errno = 0;
-            float lr = strtof(optarg, &end);
-            if (errno || end == optarg || *end || !(lr > 0.0f && lr < 10.0f)) goto bad_value;
-            opts->lr = lr;
-            break;
+        if (c == 'h') {
+            usage(out);
+            return OPTIONS_EXIT_OK;
         }
-        case 's': {
-            char *end;
-            errno = 0;
-            unsigned long long s = strtoull(optarg, &end, 10);
-            if (errno || end == optarg || *end || optarg[0] == '-') goto bad_value;
-            opts->seed = s;
-            break;
+        if (c == 'V') {
+            fprintf(out, "mnist-train (%s) %s\n", PACKAGE_NAME, PACKAGE_VERSION);
+            return OPTIONS_EXIT_OK;
         }
-        case 't':
-            if (!parse_long(optarg, 1, 1024, &v)) goto bad_value;
-            opts->threads = (int)v;
-            break;
-        case OPT_LIMIT_TRAIN:
-            if (!parse_long(optarg, 1, LONG_MAX, &v)) goto bad_value;
-            opts->limit_train = v;
-            break;
-        case OPT_LIMIT_TEST:
-            if (!parse_long(optarg, 1, LONG_MAX, &v)) goto bad_value;
-            opts->limit_test = v;
-            break;
-        case OPT_SCHEDULE:
-            if (strcmp(optarg, "cosine") && strcmp(optarg, "constant")) goto bad_value;
-            opts->cosine = strcmp(optarg, "cosine") == 0;
-            break;
-        case OPT_KEEP_VERSIONS:
-            if (!parse_long(optarg, 0, 10000, &v)) goto bad_value;
-            opts->keep_versions = (int)v;
-            break;
-        case OPT_RESUME: opts->resume = true; break;
-        case OPT_NO_RESUME: opts->resume = false; break;
-        case 'h': usage(out); return OPTIONS_EXIT_OK;
-        case 'V': fprintf(out, "mnist-train (%s) %s\n", PACKAGE_NAME, PACKAGE_VERSION); return OPTIONS_EXIT_OK;
-        case ':':
-            fprintf(err, "mnist-train: option %s needs a value (see --help)\n", argv[optind - 1]);
-            return OPTIONS_USAGE_ERROR;
-        default:
-            if (optopt)
-                fprintf(err, "mnist-train: unknown option -%c (see --help)\n", optopt);
-            else
-                fprintf(err, "mnist-train: unknown option %s (see --help)\n", argv[optind - 1]);
+        if (c == ':' || c == '?') {
+            report_getopt_error(c, argv, err);
             return OPTIONS_USAGE_ERROR;
         }
-        continue;
-    bad_value:
-        for (const struct option *o = longopts; o->name; o++)
-            if (o->val == c)
-                fprintf(err, "mnist-train: invalid value '%s' for --%s (see --help)\n", optarg, o->name);
-        return OPTIONS_USAGE_ERROR;
+        if (!apply_option(opts, c, optarg)) {
+            fprintf(err, "mnist-train: invalid value '%s' for --%s (see --help)\n", optarg,
+                    long_name(c));
+            return OPTIONS_USAGE_ERROR;
+        }
     }
     if (optind < argc) {
         fprintf(err, "mnist-train: unexpected argument '%s' (see --help)\n", argv[optind]);

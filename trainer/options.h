@@ -6,6 +6,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
+/* The most epochs a run may have (--epochs): the checkpoint keeps a history row for each. */
+#define MAX_EPOCHS 1000
+
 typedef struct train_options {
     char data_dir[4096];   /* --data, env DATA_DIR */
     char out_path[4096];   /* --out, env MODEL_PATH */

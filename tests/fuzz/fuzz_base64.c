@@ -6,8 +6,7 @@
  *    whitespace and padding;
  *  - encoding arbitrary bytes and decoding the result gives the bytes back (padded,
  *    unpadded and with MIME line breaks);
- *  - data_url_split points inside its input and leaves a NUL-terminated media type
- *    for any buffer size, 0 included. */
+ *  - data_url_split's payload is the tail of its input. */
 #include "config.h"
 
 #include <stdint.h>
@@ -107,23 +106,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     free(enc);
 
-    /* data: URLs, with media buffers of several sizes */
-    static const size_t media_sizes[] = {0, 1, 8, 64};
-    for (size_t k = 0; k < 4; k++) {
-        char media[64];
-        memset(media, 0x5a, sizeof media);
-        const char *payload = NULL;
-        size_t payload_len = 0;
-        bool is_base64 = false;
-        if (data_url_split(s, size, &payload, &payload_len, &is_base64, media, media_sizes[k])) {
-            FUZZ_CHECK(payload > s && payload + payload_len == s + size);
-            if (media_sizes[k])
-                FUZZ_CHECK(memchr(media, '\0', media_sizes[k]) != NULL);
-            else
-                FUZZ_CHECK((unsigned char)media[0] == 0x5a); /* untouched */
-            if (k == 3 && is_base64)
-                check_decode(payload, payload_len);
-        }
+    /* data: URLs */
+    const char *payload = NULL;
+    size_t payload_len = 0;
+    bool is_base64 = false;
+    if (data_url_split(s, size, &payload, &payload_len, &is_base64)) {
+        FUZZ_CHECK(payload > s && payload + payload_len == s + size);
+        if (is_base64)
+            check_decode(payload, payload_len);
     }
     return 0;
 }

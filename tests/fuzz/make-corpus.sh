@@ -5,7 +5,7 @@
 #
 #   make-corpus.sh OUTDIR SEED_MODEL
 #
-# SEED_MODEL is the seed_model program that tests/fuzz/fuzz.mk builds (it writes
+# SEED_MODEL is the seed_model program that `make fuzz-targets` builds (it writes
 # model and safetensors files with the project's own writers); the other seeds come
 # from gen_seeds.py (python3-pil). Deterministic: rerunning gives the same files.
 set -euo pipefail

@@ -63,7 +63,7 @@ static fixture *start(bool with_model)
     fx->buf.scratch = malloc(sizeof *fx->buf.scratch);
     fx->buf.batch_input = calloc(2 * MN_IMAGE_PIXELS, sizeof(float));
     fx->buf.batch_probs = calloc(2 * MN_NUM_CLASSES, sizeof(float));
-    assert_int_equal(mn_workspace_create(&fx->buf.ws, 2, NULL), MN_OK);
+    assert_int_equal(mn_workspace_create(&fx->buf.ws, 2, 1, NULL), MN_OK);
     return fx;
 }
 

@@ -527,7 +527,7 @@ static void test_garbage(void **state)
     mn_error err = {{0}};
     assert_int_equal(mn_image_decode_gray(junk, sizeof junk, 0, &img, NULL, &err),
                      MN_ERR_FORMAT);
-    assert_string_equal(err.msg, "not a PNG, JPEG, GIF or BMP image");
+    assert_string_equal(err.msg, "not a PNG, JPEG, GIF or BMP image (4096 bytes)");
 
     /* random bytes behind each real signature: refused, never crash */
     const uint8_t *sigs[] = {(const uint8_t *)"\x89PNG\r\n\x1a\n", (const uint8_t *)"\xff\xd8\xff",
@@ -567,7 +567,9 @@ static void test_other_formats_refused_by_sniffing(void **state)
     assert_true(stbi_info_from_memory(t.data, (int)t.len, &w, &h, &comp));  /* stb would */
     assert_int_equal(mn_image_sniff(t.data, t.len), MN_IMAGE_FORMAT_UNKNOWN);
     assert_int_equal(decode(&t, 0, &img, &err), MN_ERR_FORMAT);
-    assert_string_equal(err.msg, "not a PNG, JPEG, GIF or BMP image");
+    char expected[64];
+    snprintf(expected, sizeof expected, "not a PNG, JPEG, GIF or BMP image (%zu bytes)", t.len);
+    assert_string_equal(err.msg, expected);
     free(t.data);
 
     const char pgm[] = "P5 8 8 255\n"

@@ -1,0 +1,289 @@
+/* Tests for the trainer's checkpoints (trainer/checkpoint.c): a saved run loads back
+ * bit for bit; a truncated, corrupted, foreign or mismatched checkpoint is refused with
+ * its reason, and the caller's state, parameters and Adam moments stay as they were. */
+#include "config.h"
+
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "checkpoint.h"
+
+typedef struct run {
+    run_settings settings;
+    train_state state;
+    mn_params params;
+    mn_adam adam;
+} run;
+
+typedef struct fixture {
+    char dir[64];
+    char path[96];
+    run saved;      /* what was written to path */
+    run target;     /* what the load writes into; starts as a recognisable other run */
+    run before;     /* a copy of target, to prove a refused load changed nothing */
+} fixture;
+
+static void run_alloc(run *r)
+{
+    assert_int_equal(mn_params_alloc(&r->params, NULL), MN_OK);
+    assert_int_equal(mn_adam_init(&r->adam, MN_NUM_PARAMS, 1e-3f, NULL), MN_OK);
+}
+
+static void run_free(run *r)
+{
+    mn_params_free(&r->params);
+    mn_adam_free(&r->adam);
+}
+
+/* A run in the middle of its third epoch, every field derived from seed. */
+static void run_fill(run *r, uint64_t seed)
+{
+    r->settings = (run_settings){.seed = seed, .batch_size = 64, .lr = 2e-3f,
+                                 .train_count = 60000, .epochs = 5, .cosine = true};
+    snprintf(r->settings.data_sha256, sizeof r->settings.data_sha256, "%064x", 0xabc);
+    mn_params_init(&r->params, seed);
+    mn_rng rng;
+    mn_rng_seed(&rng, seed + 1);
+    for (size_t i = 0; i < MN_NUM_PARAMS; i++) {
+        r->adam.m[i] = mn_rng_uniform(&rng) - 0.5f;
+        r->adam.v[i] = mn_rng_uniform(&rng);
+    }
+    r->adam.step = 2 * 938 + 17 + seed;
+    memset(&r->state, 0, sizeof r->state);
+    r->state.epoch = 2;
+    r->state.batch = 17;
+    mn_rng_seed(&r->state.epoch_rng, seed + 2);
+    r->state.loss_sum = 0.1234567890123 * (double)(seed + 1);
+    r->state.correct = 1000 + (long)seed;
+    r->state.seen = 1088;
+    r->state.seconds = 12.5;
+    r->state.history_len = 2;
+    for (int e = 0; e < 2; e++)
+        r->state.history[e] = (epoch_record){0.5f / (float)(e + 1), 0.9f, 0.1f, 0.98f,
+                                             6.25f, 9800.5f + (float)seed};
+}
+
+static void run_copy(run *dst, const run *src)
+{
+    dst->settings = src->settings;
+    dst->state = src->state;
+    memcpy(dst->params.memory, src->params.memory, MN_NUM_PARAMS * sizeof(float));
+    memcpy(dst->adam.m, src->adam.m, MN_NUM_PARAMS * sizeof(float));
+    memcpy(dst->adam.v, src->adam.v, MN_NUM_PARAMS * sizeof(float));
+    dst->adam.step = src->adam.step;
+}
+
+/* Everything a load may write: the state, the parameters, Adam's moments and step. */
+static void assert_same_run(const run *a, const run *b)
+{
+    assert_memory_equal(&a->state, &b->state, sizeof a->state);
+    assert_memory_equal(a->params.memory, b->params.memory, MN_NUM_PARAMS * sizeof(float));
+    assert_memory_equal(a->adam.m, b->adam.m, MN_NUM_PARAMS * sizeof(float));
+    assert_memory_equal(a->adam.v, b->adam.v, MN_NUM_PARAMS * sizeof(float));
+    assert_true(a->adam.step == b->adam.step);
+}
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    snprintf(f->dir, sizeof f->dir, "/tmp/test_checkpoint.XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    snprintf(f->path, sizeof f->path, "%s/model.safetensors.ckpt", f->dir);
+    run_alloc(&f->saved);
+    run_alloc(&f->target);
+    run_alloc(&f->before);
+    run_fill(&f->saved, 7);
+    mn_error err = {{0}};
+    assert_int_equal(checkpoint_save(f->path, &f->saved.settings, &f->saved.state,
+                                     &f->saved.params, &f->saved.adam, &err), MN_OK);
+    /* the run that will try to resume: the saved one's settings, another state */
+    run_fill(&f->target, 99);
+    f->target.settings = f->saved.settings;
+    run_copy(&f->before, &f->target);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    unlink(f->path);
+    rmdir(f->dir);
+    run_free(&f->saved);
+    run_free(&f->target);
+    run_free(&f->before);
+    free(f);
+    return 0;
+}
+
+static mn_status load(fixture *f, const run_settings *settings, mn_error *err)
+{
+    return checkpoint_load(f->path, settings, &f->target.state, &f->target.params,
+                           &f->target.adam, err);
+}
+
+static void test_round_trip(void **state)
+{
+    fixture *f = *state;
+    mn_error err = {{0}};
+    assert_int_equal(load(f, &f->saved.settings, &err), MN_OK);
+    assert_same_run(&f->target, &f->saved);
+}
+
+static void read_file(const char *path, char **data, long *size)
+{
+    FILE *in = fopen(path, "rb");
+    assert_non_null(in);
+    assert_int_equal(fseek(in, 0, SEEK_END), 0);
+    *size = ftell(in);
+    rewind(in);
+    *data = malloc((size_t)*size);
+    assert_non_null(*data);
+    assert_int_equal(fread(*data, 1, (size_t)*size, in), (size_t)*size);
+    fclose(in);
+}
+
+static void write_file(const char *path, const char *data, long size)
+{
+    FILE *out = fopen(path, "wb");
+    assert_non_null(out);
+    assert_int_equal(fwrite(data, 1, (size_t)size, out), (size_t)size);
+    assert_int_equal(fclose(out), 0);
+}
+
+/* Rewrites the checkpoint with the first `from` in its header replaced by `to` (the
+ * same length, so that every offset stays right). */
+static void patch_header(fixture *f, const char *from, const char *to)
+{
+    assert_int_equal(strlen(from), strlen(to));
+    char *data;
+    long size;
+    read_file(f->path, &data, &size);
+    char *at = memmem(data, (size_t)size, from, strlen(from));
+    assert_non_null(at);
+    memcpy(at, to, strlen(to));
+    write_file(f->path, data, size);
+    free(data);
+}
+
+/* A refused load: its status, a message containing `reason`, the target untouched. */
+static void assert_refused(fixture *f, const run_settings *settings, mn_status status,
+                           const char *reason)
+{
+    mn_error err = {{0}};
+    assert_int_equal(load(f, settings, &err), status);
+    if (!strstr(err.msg, reason))
+        fail_msg("message '%s' does not say '%s'", err.msg, reason);
+    assert_same_run(&f->target, &f->before);
+}
+
+static void test_truncated(void **state)
+{
+    fixture *f = *state;
+    char *data;
+    long size;
+    read_file(f->path, &data, &size);
+    static const long keep[] = {0, 7, 200, -1};   /* -1: all but the last byte */
+    for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++) {
+        write_file(f->path, data, keep[i] < 0 ? size - 1 : keep[i]);
+        mn_error err = {{0}};
+        assert_int_not_equal(load(f, &f->saved.settings, &err), MN_OK);
+        assert_true(err.msg[0] != '\0');
+        assert_same_run(&f->target, &f->before);
+    }
+    free(data);
+}
+
+static void test_corrupted(void **state)
+{
+    fixture *f = *state;
+    patch_header(f, "\"format\":", "\"format\"?");           /* not JSON any more */
+    assert_refused(f, &f->saved.settings, MN_ERR_FORMAT, f->path);
+}
+
+static void test_not_a_checkpoint(void **state)
+{
+    fixture *f = *state;
+    patch_header(f, "mnist-train checkpoint 1", "mnist-train checkpoint 2");
+    assert_refused(f, &f->saved.settings, MN_ERR_FORMAT, "not a checkpoint of this trainer");
+}
+
+static void test_missing_setting(void **state)
+{
+    fixture *f = *state;
+    patch_header(f, "\"seed\"", "\"sEed\"");
+    assert_refused(f, &f->saved.settings, MN_ERR_FORMAT, "settings missing");
+}
+
+static void test_missing_tensor(void **state)
+{
+    fixture *f = *state;
+    patch_header(f, "\"adam.v.fc2.bias\"", "\"adam.v.fc2.bIas\"");
+    assert_refused(f, &f->saved.settings, MN_ERR_FORMAT, "tensor adam.v.fc2.bias is missing");
+}
+
+static void test_incomplete_state(void **state)
+{
+    fixture *f = *state;
+    patch_header(f, "\"adam_step\"", "\"adam_stop\"");
+    assert_refused(f, &f->saved.settings, MN_ERR_FORMAT, "incomplete training state");
+}
+
+/* Each setting that must match, changed alone, is named in the refusal. */
+static void test_mismatched_settings(void **state)
+{
+    fixture *f = *state;
+    static const char *const reasons[] = {"seed", "batch size", "learning rate",
+                                          "number of training images", "data set",
+                                          "number of epochs", "schedule"};
+    for (size_t i = 0; i < sizeof reasons / sizeof reasons[0]; i++) {
+        run_settings other = f->saved.settings;
+        switch (i) {
+        case 0: other.seed++; break;
+        case 1: other.batch_size = 128; break;
+        case 2: other.lr = 1e-3f; break;
+        case 3: other.train_count = 1000; break;
+        case 4: other.data_sha256[0] = '1'; break;
+        case 5: other.epochs = 6; break;
+        default: other.cosine = false; break;
+        }
+        char reason[96];
+        snprintf(reason, sizeof reason, "was made with a different %s", reasons[i]);
+        assert_refused(f, &other, MN_ERR_ARG, reason);
+    }
+}
+
+static void test_missing_file(void **state)
+{
+    fixture *f = *state;
+    unlink(f->path);
+    mn_error err = {{0}};
+    assert_int_equal(load(f, &f->saved.settings, &err), MN_ERR_IO);
+    assert_same_run(&f->target, &f->before);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_truncated, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_corrupted, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_not_a_checkpoint, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_missing_setting, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_missing_tensor, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_incomplete_state, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_mismatched_settings, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_missing_file, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

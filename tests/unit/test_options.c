@@ -1,0 +1,240 @@
+/* Tests for mnist-train's command line (trainer/options.c): the defaults and the
+ * environment, every option's effect, every refusal with its one-line message, and
+ * --help/--version. The output streams are memory files, read back after each parse. */
+#include "config.h"
+
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "options.h"
+
+typedef struct parse_result {
+    options_result result;
+    train_options opts;
+    char out[8192];
+    char err[1024];
+} parse_result;
+
+/* Reads a memory stream back into buf (NUL-terminated) and closes it. */
+static void drain(FILE *f, char *buf, size_t size)
+{
+    rewind(f);
+    size_t n = fread(buf, 1, size - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+}
+
+/* Parses "mnist-train" followed by the given arguments (NULL-terminated). */
+static void parse(parse_result *r, ...)
+{
+    char *argv[32] = {"mnist-train"};
+    int argc = 1;
+    va_list ap;
+    va_start(ap, r);
+    for (const char *a; (a = va_arg(ap, const char *)) != NULL;)
+        argv[argc++] = (char *)a;
+    va_end(ap);
+    FILE *out = tmpfile(), *err = tmpfile();
+    assert_non_null(out);
+    assert_non_null(err);
+    r->result = options_parse(&r->opts, argc, argv, out, err);
+    drain(out, r->out, sizeof r->out);
+    drain(err, r->err, sizeof r->err);
+}
+
+static int clear_environment(void **state)
+{
+    (void)state;
+    unsetenv("DATA_DIR");
+    unsetenv("MODEL_PATH");
+    unsetenv("XDG_CACHE_HOME");
+    setenv("HOME", "/home/tester", 1);
+    return 0;
+}
+
+static void test_defaults(void **state)
+{
+    (void)state;
+    parse_result r;
+    parse(&r, NULL);
+    assert_int_equal(r.result, OPTIONS_RUN);
+    assert_string_equal(r.opts.data_dir, "/home/tester/.cache/mnist-service/mnist");
+    assert_string_equal(r.opts.out_path, "/mnt/model-storage/mnist_model.safetensors");
+    assert_int_equal(r.opts.epochs, 5);
+    assert_int_equal(r.opts.batch_size, 128);
+    assert_true(r.opts.lr == 2e-3f);
+    assert_true(r.opts.cosine);
+    assert_int_equal(r.opts.seed, 42);
+    assert_int_equal(r.opts.threads, 0);
+    assert_int_equal(r.opts.limit_train, 0);
+    assert_int_equal(r.opts.limit_test, 0);
+    assert_true(r.opts.resume);
+    assert_int_equal(r.opts.keep_versions, 5);
+    assert_string_equal(r.out, "");
+    assert_string_equal(r.err, "");
+}
+
+static void test_environment(void **state)
+{
+    (void)state;
+    parse_result r;
+    setenv("XDG_CACHE_HOME", "/xdg", 1);
+    parse(&r, NULL);
+    assert_string_equal(r.opts.data_dir, "/xdg/mnist-service/mnist");
+    setenv("DATA_DIR", "/data", 1);
+    setenv("MODEL_PATH", "/models/m.safetensors", 1);
+    parse(&r, NULL);
+    assert_string_equal(r.opts.data_dir, "/data");
+    assert_string_equal(r.opts.out_path, "/models/m.safetensors");
+    /* the command line wins over the environment */
+    parse(&r, "--data", "/cli", "-o", "/cli.safetensors", NULL);
+    assert_string_equal(r.opts.data_dir, "/cli");
+    assert_string_equal(r.opts.out_path, "/cli.safetensors");
+    clear_environment(NULL);
+}
+
+static void test_every_option(void **state)
+{
+    (void)state;
+    parse_result r;
+    parse(&r, "-d", "/d", "--out", "/o", "--epochs", "7", "-b", "64", "--lr", "0.01",
+          "--schedule", "constant", "-s", "18446744073709551615", "-t", "3",
+          "--limit-train", "1000", "--limit-test", "500", "--no-resume", "--keep-versions",
+          "0", NULL);
+    assert_int_equal(r.result, OPTIONS_RUN);
+    assert_string_equal(r.opts.data_dir, "/d");
+    assert_string_equal(r.opts.out_path, "/o");
+    assert_int_equal(r.opts.epochs, 7);
+    assert_int_equal(r.opts.batch_size, 64);
+    assert_true(r.opts.lr == 0.01f);
+    assert_false(r.opts.cosine);
+    assert_true(r.opts.seed == UINT64_MAX);
+    assert_int_equal(r.opts.threads, 3);
+    assert_int_equal(r.opts.limit_train, 1000);
+    assert_int_equal(r.opts.limit_test, 500);
+    assert_false(r.opts.resume);
+    assert_int_equal(r.opts.keep_versions, 0);
+    assert_string_equal(r.err, "");
+
+    /* short forms, the upper limits, and the last of two contrary flags wins */
+    parse(&r, "-e", "1000", "-b", "4096", "-l", "9.5", "-t", "1024", "--keep-versions",
+          "10000", "--no-resume", "--resume", "--schedule", "cosine", NULL);
+    assert_int_equal(r.result, OPTIONS_RUN);
+    assert_int_equal(r.opts.epochs, MAX_EPOCHS);
+    assert_int_equal(r.opts.batch_size, 4096);
+    assert_true(r.opts.lr == 9.5f);
+    assert_int_equal(r.opts.threads, 1024);
+    assert_int_equal(r.opts.keep_versions, 10000);
+    assert_true(r.opts.resume);
+    assert_true(r.opts.cosine);
+}
+
+/* Each refused value, and the exact message naming the option by its long name. */
+static void test_refused_values(void **state)
+{
+    (void)state;
+    static const struct { const char *option, *value, *name; } cases[] = {
+        {"--epochs", "0", "epochs"}, {"-e", "1001", "epochs"}, {"-e", "5x", "epochs"},
+        {"-e", "", "epochs"}, {"--batch-size", "0", "batch-size"},
+        {"-b", "4097", "batch-size"}, {"--lr", "0", "lr"}, {"-l", "10", "lr"},
+        {"-l", "-0.1", "lr"}, {"-l", "nan", "lr"}, {"-l", "1e-3x", "lr"},
+        {"--schedule", "linear", "schedule"}, {"--seed", "-1", "seed"},
+        {"-s", "18446744073709551616", "seed"}, {"-s", "abc", "seed"},
+        {"--threads", "0", "threads"}, {"-t", "1025", "threads"},
+        {"--limit-train", "0", "limit-train"}, {"--limit-test", "-5", "limit-test"},
+        {"--limit-train", "99999999999999999999", "limit-train"},
+        {"--keep-versions", "-1", "keep-versions"}, {"--keep-versions", "10001", "keep-versions"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        parse_result r;
+        parse(&r, cases[i].option, cases[i].value, NULL);
+        char expected[256];
+        snprintf(expected, sizeof expected,
+                 "mnist-train: invalid value '%s' for --%s (see --help)\n", cases[i].value,
+                 cases[i].name);
+        assert_int_equal(r.result, OPTIONS_USAGE_ERROR);
+        assert_string_equal(r.err, expected);
+        assert_string_equal(r.out, "");
+    }
+}
+
+static void test_refused_usage(void **state)
+{
+    (void)state;
+    parse_result r;
+    parse(&r, "--epochs", NULL);
+    assert_int_equal(r.result, OPTIONS_USAGE_ERROR);
+    assert_string_equal(r.err, "mnist-train: option --epochs needs a value (see --help)\n");
+    parse(&r, "-b", NULL);
+    assert_string_equal(r.err, "mnist-train: option -b needs a value (see --help)\n");
+    parse(&r, "-x", NULL);
+    assert_int_equal(r.result, OPTIONS_USAGE_ERROR);
+    assert_string_equal(r.err, "mnist-train: unknown option -x (see --help)\n");
+    parse(&r, "--bogus", NULL);
+    assert_int_equal(r.result, OPTIONS_USAGE_ERROR);
+    assert_string_equal(r.err, "mnist-train: unknown option --bogus (see --help)\n");
+    parse(&r, "--resume=yes", NULL);
+    assert_int_equal(r.result, OPTIONS_USAGE_ERROR);
+    parse(&r, "-e", "3", "extra", NULL);
+    assert_int_equal(r.result, OPTIONS_USAGE_ERROR);
+    assert_string_equal(r.err, "mnist-train: unexpected argument 'extra' (see --help)\n");
+}
+
+static void test_help_and_version(void **state)
+{
+    (void)state;
+    parse_result r;
+    parse(&r, "--epochs", "3", "--help", "--bogus", NULL);
+    assert_int_equal(r.result, OPTIONS_EXIT_OK);
+    assert_string_equal(r.err, "");
+    assert_true(strncmp(r.out, "Usage: mnist-train [OPTION]...\n", 31) == 0);
+    /* every long option is documented, and the epoch limit is the one enforced */
+    static const char *const documented[] = {
+        "--data DIR", "--out FILE", "--epochs N", "--batch-size N", "--lr RATE",
+        "--schedule NAME", "--seed N", "--threads N", "--limit-train N", "--limit-test N",
+        "--resume", "--no-resume", "--keep-versions K", "--help", "--version", "Exit status",
+    };
+    for (size_t i = 0; i < sizeof documented / sizeof documented[0]; i++)
+        assert_non_null(strstr(r.out, documented[i]));
+    char limit[64];
+    snprintf(limit, sizeof limit, "at most %d)", MAX_EPOCHS);
+    assert_non_null(strstr(r.out, limit));
+    parse(&r, "-h", NULL);
+    assert_int_equal(r.result, OPTIONS_EXIT_OK);
+    parse(&r, "-V", NULL);
+    assert_int_equal(r.result, OPTIONS_EXIT_OK);
+    assert_string_equal(r.out, "mnist-train (" PACKAGE_NAME ") " PACKAGE_VERSION "\n");
+}
+
+/* options_parse resets getopt, so a second parse in one process sees all its arguments */
+static void test_parses_twice(void **state)
+{
+    (void)state;
+    parse_result r;
+    parse(&r, "-e", "2", NULL);
+    parse(&r, "-e", "3", NULL);
+    assert_int_equal(r.result, OPTIONS_RUN);
+    assert_int_equal(r.opts.epochs, 3);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(test_defaults, clear_environment),
+        cmocka_unit_test_setup(test_environment, clear_environment),
+        cmocka_unit_test_setup(test_every_option, clear_environment),
+        cmocka_unit_test_setup(test_refused_values, clear_environment),
+        cmocka_unit_test_setup(test_refused_usage, clear_environment),
+        cmocka_unit_test_setup(test_help_and_version, clear_environment),
+        cmocka_unit_test_setup(test_parses_twice, clear_environment),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
