@@ -9,6 +9,7 @@
 #include "options.h"
 
 #define DEFAULT_OUT "/mnt/model-storage/mnist_model.safetensors"
+#define AUGMENT_DEFAULT "affine,elastic,stroke,blur,lowres,contrast"
 
 static void usage(FILE *out)
 {
@@ -35,6 +36,11 @@ static void usage(FILE *out)
         "      --no-resume        ignore any checkpoint and start afresh\n"
         "      --keep-versions K  earlier models kept beside the current one for rollback\n"
         "                         (default 5; 0 keeps only the current one)\n"
+        "      --augment LIST     training-time distortions: none (the original recipe), or\n"
+        "                         a comma-separated list of NAME[=STRENGTH] (strength 0..2,\n"
+        "                         default 1) from affine, elastic, stroke, blur, lowres,\n"
+        "                         contrast (default " AUGMENT_DEFAULT ")\n"
+        "      --no-calibrate     do not fit a softmax temperature after training\n"
         "  -h, --help             show this help\n"
         "  -V, --version          show the version\n"
         "\n"
@@ -75,6 +81,8 @@ options_result options_parse(train_options *opts, int argc, char **argv, FILE *o
     opts->seed = 42;
     opts->resume = true;
     opts->keep_versions = 5;
+    opts->calibrate = true;
+    mn_augment_parse(AUGMENT_DEFAULT, &opts->augment, NULL);
 
     const char *env = getenv("DATA_DIR");
     if (env && *env) {
@@ -91,7 +99,7 @@ options_result options_parse(train_options *opts, int argc, char **argv, FILE *o
     set_string(opts->out_path, sizeof opts->out_path, env && *env ? env : DEFAULT_OUT);
 
     enum { OPT_LIMIT_TRAIN = 256, OPT_LIMIT_TEST, OPT_RESUME, OPT_NO_RESUME, OPT_SCHEDULE,
-           OPT_KEEP_VERSIONS };
+           OPT_KEEP_VERSIONS, OPT_AUGMENT, OPT_NO_CALIBRATE };
     static const struct option longopts[] = {
         {"data", required_argument, NULL, 'd'},
         {"out", required_argument, NULL, 'o'},
@@ -106,6 +114,8 @@ options_result options_parse(train_options *opts, int argc, char **argv, FILE *o
         {"resume", no_argument, NULL, OPT_RESUME},
         {"no-resume", no_argument, NULL, OPT_NO_RESUME},
         {"keep-versions", required_argument, NULL, OPT_KEEP_VERSIONS},
+        {"augment", required_argument, NULL, OPT_AUGMENT},
+        {"no-calibrate", no_argument, NULL, OPT_NO_CALIBRATE},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -162,6 +172,15 @@ options_result options_parse(train_options *opts, int argc, char **argv, FILE *o
             if (!parse_long(optarg, 0, 10000, &v)) goto bad_value;
             opts->keep_versions = (int)v;
             break;
+        case OPT_AUGMENT: {
+            mn_error aug_err;
+            if (mn_augment_parse(optarg, &opts->augment, &aug_err)) {
+                fprintf(err, "mnist-train: --augment: %s (see --help)\n", aug_err.msg);
+                return OPTIONS_USAGE_ERROR;
+            }
+            break;
+        }
+        case OPT_NO_CALIBRATE: opts->calibrate = false; break;
         case OPT_RESUME: opts->resume = true; break;
         case OPT_NO_RESUME: opts->resume = false; break;
         case 'h': usage(out); return OPTIONS_EXIT_OK;

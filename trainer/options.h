@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "mn_augment.h"
+
 typedef struct train_options {
     char data_dir[4096];   /* --data, env DATA_DIR */
     char out_path[4096];   /* --out, env MODEL_PATH */
@@ -19,6 +21,8 @@ typedef struct train_options {
     long limit_test;       /* 0: all */
     bool resume;
     int keep_versions;     /* --keep-versions: earlier versions kept beside the current */
+    mn_augment augment;    /* --augment: training-time distortions (none: the original) */
+    bool calibrate;        /* --no-calibrate: no temperature fitted (T = 1) */
 } train_options;
 
 typedef enum { OPTIONS_RUN, OPTIONS_EXIT_OK, OPTIONS_USAGE_ERROR } options_result;
