@@ -14,6 +14,10 @@
 #define CENTRE ((SIDE - 1) * 0.5f)
 #define ELASTIC_NODES 4
 
+/* fminf/fmaxf are calls into libm without -ffast-math; these values are never NaN */
+static inline float min_f(float a, float b) { return a < b ? a : b; }
+static inline float max_f(float a, float b) { return a > b ? a : b; }
+
 static const char *const names[MN_AUG_KINDS] = {
     "affine", "elastic", "stroke", "blur", "lowres", "contrast",
 };
@@ -117,21 +121,26 @@ static void stream(mn_rng *rng, uint64_t seed, int kind)
     mn_rng_seed(rng, mn_mix64(seed ^ (0x9e3779b97f4a7c15ull * (uint64_t)(kind + 1))));
 }
 
-static float bilinear(const float *img, float x, float y)
+#define PADDED (SIDE + 2) /* a zero border of one pixel: neighbours need no checks */
+
+static void pad(const float *in, float *padded)
+{
+    memset(padded, 0, PADDED * PADDED * sizeof *padded);
+    for (int y = 0; y < SIDE; y++)
+        memcpy(padded + (y + 1) * PADDED + 1, in + y * SIDE, SIDE * sizeof *in);
+}
+
+/* Bilinear sample of the padded image at input coordinates (x, y); 0 outside. */
+static float bilinear(const float *padded, float x, float y)
 {
     if (!(x > -1.0f && x < (float)SIDE && y > -1.0f && y < (float)SIDE))
         return 0.0f;
-    int x0 = (int)floorf(x), y0 = (int)floorf(y);
-    float fx = x - (float)x0, fy = y - (float)y0, sum = 0.0f;
-    for (int dy = 0; dy < 2; dy++)
-        for (int dx = 0; dx < 2; dx++) {
-            int xi = x0 + dx, yi = y0 + dy;
-            if (xi < 0 || xi >= SIDE || yi < 0 || yi >= SIDE)
-                continue;
-            float w = (dx ? fx : 1.0f - fx) * (dy ? fy : 1.0f - fy);
-            sum += w * img[yi * SIDE + xi];
-        }
-    return sum;
+    int x0 = (int)(x + 1.0f) - 1, y0 = (int)(y + 1.0f) - 1; /* floor, as x, y > -1 */
+    float fx = x - (float)x0, fy = y - (float)y0;
+    const float *p = padded + (y0 + 1) * PADDED + (x0 + 1);
+    float top = p[0] + fx * (p[1] - p[0]);
+    float bottom = p[PADDED] + fx * (p[PADDED + 1] - p[PADDED]);
+    return top + fy * (bottom - top);
 }
 
 /* The inverse map of the affine part: output offset from the centre -> input offset. */
@@ -166,28 +175,36 @@ static void draw_elastic(geometry *g, float s, mn_rng *rng)
                 g->field[d][j][i] = 2.5f * s * symmetric(rng);
 }
 
-/* The elastic displacement at output pixel (x, y): bilinear between the nodes. */
-static void displacement(const geometry *g, int x, int y, float *dx, float *dy)
+/* The elastic displacement of row y at every x, bilinear between the nodes: each node
+ * row is interpolated along x first (lerp), then the two around y are blended. */
+static void displacement_row(const geometry *g, int y, float dx[SIDE], float dy[SIDE])
 {
     const float step = (float)(SIDE - 1) / (ELASTIC_NODES - 1);
-    float gx = (float)x / step, gy = (float)y / step;
-    int i = gx >= ELASTIC_NODES - 1 ? ELASTIC_NODES - 2 : (int)gx;
+    float gy = (float)y / step;
     int j = gy >= ELASTIC_NODES - 1 ? ELASTIC_NODES - 2 : (int)gy;
-    float fx = gx - (float)i, fy = gy - (float)j;
-    float d[2];
-    for (int k = 0; k < 2; k++) {
-        float top = g->field[k][j][i] * (1 - fx) + g->field[k][j][i + 1] * fx;
-        float bottom = g->field[k][j + 1][i] * (1 - fx) + g->field[k][j + 1][i + 1] * fx;
-        d[k] = top * (1 - fy) + bottom * fy;
+    float fy = gy - (float)j;
+    for (int x = 0; x < SIDE; x++) {
+        float gx = (float)x / step;
+        int i = gx >= ELASTIC_NODES - 1 ? ELASTIC_NODES - 2 : (int)gx;
+        float fx = gx - (float)i;
+        float d[2];
+        for (int k = 0; k < 2; k++) {
+            float top = g->field[k][j][i] + fx * (g->field[k][j][i + 1] - g->field[k][j][i]);
+            float bottom = g->field[k][j + 1][i] +
+                           fx * (g->field[k][j + 1][i + 1] - g->field[k][j + 1][i]);
+            d[k] = top + fy * (bottom - top);
+        }
+        dx[x] = d[0];
+        dy[x] = d[1];
     }
-    *dx = d[0];
-    *dy = d[1];
 }
 
 static void geometric(const mn_augment *aug, uint64_t seed, const float *in, float *out)
 {
     geometry g = {.a = {{1, 0}, {0, 1}}};
+    float padded[PADDED * PADDED];
     mn_rng rng;
+    pad(in, padded);
     if (aug->strength[MN_AUG_AFFINE] > 0.0f) {
         stream(&rng, seed, MN_AUG_AFFINE);
         draw_affine(&g, aug->strength[MN_AUG_AFFINE], &rng);
@@ -196,33 +213,30 @@ static void geometric(const mn_augment *aug, uint64_t seed, const float *in, flo
         stream(&rng, seed, MN_AUG_ELASTIC);
         draw_elastic(&g, aug->strength[MN_AUG_ELASTIC], &rng);
     }
-    for (int y = 0; y < SIDE; y++)
+    float dx[SIDE] = {0}, dy[SIDE] = {0};
+    for (int y = 0; y < SIDE; y++) {
+        if (g.elastic)
+            displacement_row(&g, y, dx, dy);
+        float oy = (float)y - CENTRE - g.shift[1];
         for (int x = 0; x < SIDE; x++) {
-            float ox = (float)x - CENTRE - g.shift[0], oy = (float)y - CENTRE - g.shift[1];
-            float sx = g.a[0][0] * ox + g.a[0][1] * oy + CENTRE;
-            float sy = g.a[1][0] * ox + g.a[1][1] * oy + CENTRE;
-            if (g.elastic) {
-                float dx, dy;
-                displacement(&g, x, y, &dx, &dy);
-                sx += dx;
-                sy += dy;
-            }
-            out[y * SIDE + x] = bilinear(in, sx, sy);
+            float ox = (float)x - CENTRE - g.shift[0];
+            float sx = g.a[0][0] * ox + g.a[0][1] * oy + CENTRE + dx[x];
+            float sy = g.a[1][0] * ox + g.a[1][1] * oy + CENTRE + dy[x];
+            out[y * SIDE + x] = bilinear(padded, sx, sy);
         }
+    }
 }
 
-/* Gray dilation (sign > 0) or erosion (sign < 0) over a 3x3 cross. */
-static float morph_at(const float *img, int x, int y, int sign)
+/* Gray dilation (sign > 0) or erosion (sign < 0) over a 3x3 cross, on the padded image. */
+static float morph_at(const float *padded, int x, int y, int sign)
 {
-    static const int off[5][2] = {{0, 0}, {1, 0}, {-1, 0}, {0, 1}, {0, -1}};
-    float best = img[y * SIDE + x];
-    for (int k = 1; k < 5; k++) {
-        int xi = x + off[k][0], yi = y + off[k][1];
-        float v = xi < 0 || xi >= SIDE || yi < 0 || yi >= SIDE ? 0.0f : img[yi * SIDE + xi];
-        if (sign > 0 ? v > best : v < best)
-            best = v;
-    }
-    return best;
+    const float *p = padded + (y + 1) * PADDED + (x + 1);
+    float a = p[-1] > p[1] ? p[-1] : p[1], b = p[-PADDED] > p[PADDED] ? p[-PADDED] : p[PADDED];
+    if (sign > 0)
+        return max_f(p[0], max_f(a, b));
+    a = min_f(p[-1], p[1]);
+    b = min_f(p[-PADDED], p[PADDED]);
+    return min_f(p[0], min_f(a, b));
 }
 
 /* Thinning goes half as far as thickening: the service's preprocessing thickens strokes
@@ -231,11 +245,12 @@ static void stroke(float s, mn_rng *rng, const float *in, float *out)
 {
     float amount = s * symmetric(rng);
     int sign = amount > 0.0f ? 1 : -1;
-    float blend = fminf(sign > 0 ? amount : -0.5f * amount, 1.0f);
+    float blend = min_f(sign > 0 ? amount : -0.5f * amount, 1.0f), padded[PADDED * PADDED];
+    pad(in, padded);
     for (int y = 0; y < SIDE; y++)
         for (int x = 0; x < SIDE; x++) {
             float v = in[y * SIDE + x];
-            out[y * SIDE + x] = v + blend * (morph_at(in, x, y, sign) - v);
+            out[y * SIDE + x] = v + blend * (morph_at(padded, x, y, sign) - v);
         }
 }
 
@@ -263,29 +278,34 @@ static void blur(float s, mn_rng *rng, float *img, float *tmp)
     blur_pass(tmp, img, w, 0);
 }
 
-/* Area-average weights of input pixel i for low-res cell c of n (n < SIDE). */
-static float coverage(int c, int i, int n)
+/* weights[c][i]: the share of input pixel i in low-res cell c of n (area averaging) */
+static void area_weights(int n, float weights[14][SIDE])
 {
-    float scale = (float)SIDE / (float)n;
-    float lo = fmaxf((float)c * scale, (float)i), hi = fminf((float)(c + 1) * scale, (float)(i + 1));
-    return hi > lo ? (hi - lo) / scale : 0.0f;
+    const float scale = (float)SIDE / (float)n;
+    for (int c = 0; c < n; c++)
+        for (int i = 0; i < SIDE; i++) {
+            float lo = max_f((float)c * scale, (float)i);
+            float hi = min_f((float)(c + 1) * scale, (float)(i + 1));
+            weights[c][i] = hi > lo ? (hi - lo) / scale : 0.0f;
+        }
 }
 
 static void downsample(const float *in, float *low, int n)
 {
-    float rows[SIDE * SIDE];
+    float weights[14][SIDE], rows[SIDE * 14];
+    area_weights(n, weights);
     for (int y = 0; y < SIDE; y++)
         for (int c = 0; c < n; c++) {
             float sum = 0.0f;
             for (int x = 0; x < SIDE; x++)
-                sum += coverage(c, x, n) * in[y * SIDE + x];
+                sum += weights[c][x] * in[y * SIDE + x];
             rows[y * n + c] = sum;
         }
     for (int r = 0; r < n; r++)
         for (int c = 0; c < n; c++) {
             float sum = 0.0f;
             for (int y = 0; y < SIDE; y++)
-                sum += coverage(r, y, n) * rows[y * n + c];
+                sum += weights[r][y] * rows[y * n + c];
             low[r * n + c] = sum;
         }
 }
@@ -294,7 +314,7 @@ static void downsample(const float *in, float *low, int n)
 static float low_coord(int p, int n)
 {
     float v = ((float)p + 0.5f) * (float)n / (float)SIDE - 0.5f;
-    return fminf(fmaxf(v, 0.0f), (float)(n - 1));
+    return min_f(max_f(v, 0.0f), (float)(n - 1));
 }
 
 static void upsample(const float *low, int n, int blocky, float *out)
@@ -325,16 +345,23 @@ static void lowres(float s, mn_rng *rng, float *img)
     downsample(img, low, n);
     if (quantise)
         for (int i = 0; i < n * n; i++)
-            low[i] = roundf(low[i] * (15.0f / 255.0f)) * (255.0f / 15.0f);
+            low[i] = (float)(int)(low[i] * (15.0f / 255.0f) + 0.5f) * (255.0f / 15.0f);
     upsample(low, n, blocky, img);
 }
 
+/* x^gamma from a table every 4 gray levels, linearly interpolated: 65 powf calls an
+ * image instead of one a pixel */
 static void contrast(float s, mn_rng *rng, float *img)
 {
-    float gamma = expf(0.7f * s * symmetric(rng));
-    for (int i = 0; i < PIXELS; i++)
-        if (img[i] > 0.0f)
-            img[i] = 255.0f * powf(fminf(img[i], 255.0f) * (1.0f / 255.0f), gamma);
+    enum { STEPS = 64 };
+    float gamma = expf(0.7f * s * symmetric(rng)), table[STEPS + 1];
+    for (int k = 0; k <= STEPS; k++)
+        table[k] = 255.0f * powf((float)k / STEPS, gamma);
+    for (int i = 0; i < PIXELS; i++) {
+        float pos = min_f(max_f(img[i], 0.0f), 255.0f) * (STEPS / 255.0f);
+        int k = pos >= STEPS ? STEPS - 1 : (int)pos;
+        img[i] = table[k] + (pos - (float)k) * (table[k + 1] - table[k]);
+    }
 }
 
 /* The service stretches faint strokes back to full white (mn_preprocess.h), so a digit
@@ -343,7 +370,7 @@ static void stretch_to_white(float *img)
 {
     float top = 0.0f;
     for (int i = 0; i < PIXELS; i++)
-        top = fmaxf(top, img[i]);
+        top = max_f(top, img[i]);
     if (!(top > 1.0f) || top >= 255.0f)
         return;
     const float gain = 255.0f / top;
@@ -384,7 +411,7 @@ void mn_augment_image(const mn_augment *aug, uint64_t seed, const uint8_t *in, u
     }
     stretch_to_white(a);
     for (int i = 0; i < PIXELS; i++) {
-        float v = roundf(a[i]);
-        out[i] = (uint8_t)(!(v > 0.0f) ? 0.0f : v >= 255.0f ? 255.0f : v); /* NaN -> 0 */
+        float v = a[i] + 0.5f; /* rounds: v is not negative where it is used */
+        out[i] = (uint8_t)(!(v > 1.0f) ? 0 : v >= 255.0f ? 255 : (int)v); /* NaN -> 0 */
     }
 }
