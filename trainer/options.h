@@ -23,6 +23,8 @@ typedef struct train_options {
     int keep_versions;     /* --keep-versions: earlier versions kept beside the current */
     mn_augment augment;    /* --augment: training-time distortions (none: the original) */
     bool calibrate;        /* --no-calibrate: no temperature fitted (T = 1) */
+    bool as_served;        /* --as-served: distorted images go through the service's
+                              preprocessing (only when augmenting) */
 } train_options;
 
 typedef enum { OPTIONS_RUN, OPTIONS_EXIT_OK, OPTIONS_USAGE_ERROR } options_result;

@@ -21,6 +21,7 @@
 #include "mn_idx.h"
 #include "mn_model.h"
 #include "mn_net.h"
+#include "mn_preprocess.h"
 #include "mn_versions.h"
 #include "report.h"
 #include "train.h"
@@ -38,6 +39,8 @@ typedef struct trainer {
     float *probs;             /* probabilities of every test or calibration image */
     uint8_t *labels;          /* their labels */
     calibration cal;
+    mn_preprocess_scratch *scratch; /* one per OpenMP thread, for --as-served */
+    int nscratch;
     run_settings settings;
     train_state state;
     char ckpt_path[4200];
@@ -58,6 +61,18 @@ static int threads_in_use(void)
     return omp_get_max_threads();
 #else
     return 1;
+#endif
+}
+
+/* This thread's slot among t->scratch. */
+static int thread_index(const trainer *t)
+{
+#ifdef _OPENMP
+    int i = omp_get_thread_num();
+    return i < t->nscratch ? i : 0;
+#else
+    (void)t;
+    return 0;
 #endif
 }
 
@@ -84,13 +99,19 @@ static const mn_augment calibration_augment = {{1.0f, 1.0f, 1.0f, 1.0f, 1.0f, 1.
 static void gather_augmented(trainer *t, const mn_augment *aug, uint64_t seed, uint64_t epoch,
                              const uint32_t *index, long first, int n)
 {
+    const bool served = t->opts->as_served && mn_augment_enabled(aug);
     #pragma omp parallel for schedule(static)
     for (int i = 0; i < n; i++) {
         size_t src = index ? index[first + i] : (size_t)(first + i);
         uint8_t pixels[MN_IMAGE_PIXELS];
+        float *x = t->x + (size_t)i * MN_IMAGE_PIXELS;
         mn_augment_image(aug, mn_augment_seed(seed, epoch, src),
                          t->train.images + src * MN_IMAGE_PIXELS, pixels);
-        mn_normalize_pixels(pixels, MN_IMAGE_PIXELS, t->x + (size_t)i * MN_IMAGE_PIXELS);
+        mn_gray_image gray = {MN_IMAGE_SIDE, MN_IMAGE_SIDE, pixels};
+        /* as the service would see it; an image it would refuse is trained on as it is */
+        if (!served || mn_preprocess_gray(&gray, &t->scratch[thread_index(t)], x, NULL, NULL,
+                                          NULL) != MN_OK)
+            mn_normalize_pixels(pixels, MN_IMAGE_PIXELS, x);
         t->y[i] = t->train.labels[src];
     }
 }
@@ -203,7 +224,9 @@ static int allocate(trainer *t)
     long rows = t->ntest + CALIBRATION_IMAGES; /* the test set's rows, then calibration's */
     t->probs = malloc((size_t)rows * MN_NUM_CLASSES * sizeof *t->probs);
     t->labels = malloc((size_t)rows);
-    if (!t->x || !t->y || !t->order || !t->probs || !t->labels) {
+    t->nscratch = threads_in_use();
+    t->scratch = malloc((size_t)t->nscratch * sizeof *t->scratch);
+    if (!t->x || !t->y || !t->order || !t->probs || !t->labels || !t->scratch) {
         LOG("mnist-train: out of memory\n");
         return EXIT_INTERNAL;
     }
@@ -492,6 +515,7 @@ int train_run(const train_options *opts, volatile sig_atomic_t *stop_signal)
     free(t.order);
     free(t.probs);
     free(t.labels);
+    free(t.scratch);
     mn_workspace_destroy(t.ws);
     mn_adam_free(&t.adam);
     mn_params_free(&t.params);
