@@ -87,7 +87,7 @@ static void test_apply_with_zeros(void **state)
 static void test_fit_recovers_a_known_temperature(void **state)
 {
     (void)state;
-    enum { N = 20000 };
+    enum { N = 8000 };
     const double truth = 2.5;
     float *probs = malloc((size_t)N * K * sizeof *probs), real[K];
     uint8_t *labels = malloc(N);
