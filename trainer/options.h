@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "mn_augment.h"
+
 /* The most epochs a run may have (--epochs): the checkpoint keeps a history row for each. */
 #define MAX_EPOCHS 1000
 
@@ -22,6 +24,10 @@ typedef struct train_options {
     long limit_test;       /* 0: all */
     bool resume;
     int keep_versions;     /* --keep-versions: earlier versions kept beside the current */
+    mn_augment augment;    /* --augment: training-time distortions (none: the original) */
+    bool calibrate;        /* --no-calibrate: no temperature fitted (T = 1) */
+    bool as_served;        /* --as-served: distorted images go through the service's
+                              preprocessing (only when augmenting) */
 } train_options;
 
 typedef enum { OPTIONS_RUN, OPTIONS_EXIT_OK, OPTIONS_USAGE_ERROR } options_result;

@@ -25,9 +25,24 @@ static json_object *number(double v)
     return json_object_new_double_s(v, text);
 }
 
+/* "calibration": the temperature and what it changed; absent when none was fitted. */
+static void add_calibration(json_object *root, const calibration *cal)
+{
+    if (!cal || !cal->images)
+        return;
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "temperature", number(cal->temperature));
+    json_object_object_add(o, "images", json_object_new_int64(cal->images));
+    json_object_object_add(o, "nll_before", number(cal->nll_before));
+    json_object_object_add(o, "nll_after", number(cal->nll_after));
+    json_object_object_add(o, "test_ece_before", number(cal->ece_before));
+    json_object_object_add(o, "test_ece_after", number(cal->ece_after));
+    json_object_object_add(root, "calibration", o);
+}
+
 mn_status report_write(const char *path, const mn_metadata *model_meta,
                        const train_state *state, const evaluation *final_eval,
-                       mn_error *err)
+                       const calibration *cal, mn_error *err)
 {
     json_object *root = json_object_new_object();
     json_object *model = json_object_new_object();
@@ -71,6 +86,7 @@ mn_status report_write(const char *path, const mn_metadata *model_meta,
     json_object_object_add(test, "per_class_accuracy", per_class);
     json_object_object_add(root, "test", test);
     json_object_object_add(root, "training_seconds", number(state->seconds));
+    add_calibration(root, cal);
 
     const char *text = json_object_to_json_string_ext(
         root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);

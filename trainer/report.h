@@ -15,11 +15,19 @@ typedef struct evaluation {
     long confusion[10][10];         /* [true label][predicted] */
 } evaluation;
 
+/* Temperature scaling (mn_calibrate.h), fitted after training. */
+typedef struct calibration {
+    double temperature;             /* 1 when not fitted */
+    long images;                    /* distorted training images it was fitted on; 0: none */
+    double nll_before, nll_after;   /* their mean negative log-likelihood at T = 1 and T */
+    double ece_before, ece_after;   /* test set, 15 bins, fraction */
+} calibration;
+
 /* FILE.safetensors -> FILE.report.json (any other name: NAME.report.json). */
 void report_path_for(const char *model_path, char *out, size_t size);
 
 mn_status report_write(const char *path, const mn_metadata *model_meta,
                        const train_state *state, const evaluation *final_eval,
-                       mn_error *err);
+                       const calibration *cal, mn_error *err);
 
 #endif

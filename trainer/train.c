@@ -15,11 +15,14 @@
 
 #include "checkpoint.h"
 #include "mn_adam.h"
+#include "mn_augment.h"
+#include "mn_calibrate.h"
 #include "mn_gemm.h"
 #include "mn_idx.h"
 #include "mn_loss.h"
 #include "mn_model.h"
 #include "mn_net.h"
+#include "mn_preprocess.h"
 #include "mn_versions.h"
 #include "report.h"
 #include "train.h"
@@ -34,6 +37,11 @@ typedef struct trainer {
     float *x;                 /* one batch of normalised images */
     uint8_t *y;               /* its labels */
     uint32_t *order;          /* this epoch's permutation of the training images */
+    float *probs;             /* probabilities of every test or calibration image */
+    uint8_t *labels;          /* their labels */
+    calibration cal;
+    mn_preprocess_scratch *scratch; /* one per OpenMP thread, for --as-served */
+    int nscratch;
     run_settings settings;
     train_state state;
     char ckpt_path[4200];
@@ -57,6 +65,18 @@ static int threads_in_use(void)
 #endif
 }
 
+/* This thread's slot among t->scratch. */
+static int thread_index(const trainer *t)
+{
+#ifdef _OPENMP
+    int i = omp_get_thread_num();
+    return i < t->nscratch ? i : 0;
+#else
+    (void)t;
+    return 0;
+#endif
+}
+
 static void gather_batch(trainer *t, const mn_dataset *ds, const uint32_t *index, long first,
                          int n)
 {
@@ -66,6 +86,43 @@ static void gather_batch(trainer *t, const mn_dataset *ds, const uint32_t *index
                             t->x + (size_t)i * MN_IMAGE_PIXELS);
         t->y[i] = ds->labels[src];
     }
+}
+
+/* Temperature scaling is fitted on this many training images, spread evenly over the
+ * set and distorted as uploads are (every transform at strength 1, whatever the
+ * training recipe), with random numbers no training epoch draws. */
+#define CALIBRATION_IMAGES 10000L
+#define CALIBRATION_EPOCH UINT64_MAX
+static const mn_augment calibration_augment = {{1.0f, 1.0f, 1.0f, 1.0f, 1.0f, 1.0f}};
+
+/* A training batch, each image distorted by its own random numbers (mn_augment.h):
+ * they come from (seed, epoch, image index), so neither threads nor order matter. */
+static void gather_augmented(trainer *t, const mn_augment *aug, uint64_t seed, uint64_t epoch,
+                             const uint32_t *index, long first, int n)
+{
+    const bool served = t->opts->as_served && mn_augment_enabled(aug);
+    #pragma omp parallel for schedule(static)
+    for (int i = 0; i < n; i++) {
+        size_t src = index ? index[first + i] : (size_t)(first + i);
+        uint8_t pixels[MN_IMAGE_PIXELS];
+        float *x = t->x + (size_t)i * MN_IMAGE_PIXELS;
+        mn_augment_image(aug, mn_augment_seed(seed, epoch, src),
+                         t->train.images + src * MN_IMAGE_PIXELS, pixels);
+        mn_gray_image gray = {MN_IMAGE_SIDE, MN_IMAGE_SIDE, pixels};
+        /* as the service would see it; an image it would refuse is trained on as it is */
+        if (!served || mn_preprocess_gray(&gray, &t->scratch[thread_index(t)], x, NULL, NULL,
+                                          NULL) != MN_OK)
+            mn_normalize_pixels(pixels, MN_IMAGE_PIXELS, x);
+        t->y[i] = t->train.labels[src];
+    }
+}
+
+/* Copies the batch's probabilities and labels out, from row `first` on. */
+static void keep_probs(trainer *t, long first, int n)
+{
+    memcpy(t->probs + (size_t)first * MN_NUM_CLASSES, mn_workspace_probs(t->ws),
+           (size_t)n * MN_NUM_CLASSES * sizeof *t->probs);
+    memcpy(t->labels + first, t->y, (size_t)n);
 }
 
 static void evaluate(trainer *t, evaluation *ev)
@@ -78,6 +135,7 @@ static void evaluate(trainer *t, evaluation *ev)
         gather_batch(t, &t->test, NULL, first, n);
         mn_net_forward(&t->params, t->ws, t->x, n, false, 0);
         loss_sum += (double)mn_net_loss(t->ws, t->y, n, NULL) * n;
+        keep_probs(t, first, n);
         const float *probs = mn_workspace_probs(t->ws);
         for (int i = 0; i < n; i++)
             ev->confusion[t->y[i]][mn_argmax(probs + i * MN_NUM_CLASSES, MN_NUM_CLASSES)]++;
@@ -88,6 +146,44 @@ static void evaluate(trainer *t, evaluation *ev)
         correct += ev->confusion[k][k];
     ev->loss = loss_sum / (double)t->ntest;
     ev->accuracy = 100.0 * (double)correct / (double)t->ntest;
+}
+
+/* Fits the temperature (mn_calibrate.h) and measures the test set's calibration
+ * error before and after it. t->probs holds the test set's probabilities: evaluate()
+ * has just run. */
+static void calibrate(trainer *t)
+{
+    const int bs = mn_workspace_max_batch(t->ws);
+    calibration *c = &t->cal;
+    const long count = t->ntrain < CALIBRATION_IMAGES ? t->ntrain : CALIBRATION_IMAGES;
+    memset(c, 0, sizeof *c);
+    c->temperature = 1.0;
+    c->ece_before = c->ece_after = mn_calibrate_ece(t->probs, t->labels, (size_t)t->ntest,
+                                                    MN_NUM_CLASSES, MN_CALIBRATE_ECE_BINS);
+    if (!t->opts->calibrate)
+        return;
+    for (long i = 0; i < count; i++)
+        t->order[i] = (uint32_t)(i * t->ntrain / count);
+    for (long first = 0; first < count; first += bs) {
+        int n = (int)(count - first < bs ? count - first : bs);
+        gather_augmented(t, &calibration_augment, t->opts->seed, CALIBRATION_EPOCH, t->order,
+                         first, n);
+        mn_net_forward(&t->params, t->ws, t->x, n, false, 0);
+        keep_probs(t, t->ntest + first, n);
+    }
+    const float *probs = t->probs + (size_t)t->ntest * MN_NUM_CLASSES;
+    const uint8_t *labels = t->labels + t->ntest;
+    c->images = count;
+    c->temperature = mn_calibrate_fit(probs, labels, (size_t)count, MN_NUM_CLASSES);
+    c->nll_before = mn_calibrate_nll(probs, labels, (size_t)count, MN_NUM_CLASSES, 1.0);
+    c->nll_after = mn_calibrate_nll(probs, labels, (size_t)count, MN_NUM_CLASSES, c->temperature);
+    for (long r = 0; r < t->ntest; r++)
+        mn_calibrate_apply(t->probs + r * MN_NUM_CLASSES, MN_NUM_CLASSES, c->temperature);
+    c->ece_after = mn_calibrate_ece(t->probs, t->labels, (size_t)t->ntest, MN_NUM_CLASSES,
+                                    MN_CALIBRATE_ECE_BINS);
+    LOG("Calibration: temperature %.4f (NLL %.4f -> %.4f on %ld distorted training images); "
+        "test ECE %.2f%% -> %.2f%%\n", c->temperature, c->nll_before, c->nll_after, count,
+        100.0 * c->ece_before, 100.0 * c->ece_after);
 }
 
 static int load_data(trainer *t)
@@ -121,7 +217,12 @@ static int allocate(trainer *t)
     t->x = malloc((size_t)bs * MN_IMAGE_PIXELS * sizeof *t->x);
     t->y = malloc((size_t)bs);
     t->order = malloc((size_t)t->ntrain * sizeof *t->order);
-    if (!t->x || !t->y || !t->order) {
+    long rows = t->ntest + CALIBRATION_IMAGES; /* the test set's rows, then calibration's */
+    t->probs = malloc((size_t)rows * MN_NUM_CLASSES * sizeof *t->probs);
+    t->labels = malloc((size_t)rows);
+    t->nscratch = threads_in_use();
+    t->scratch = malloc((size_t)t->nscratch * sizeof *t->scratch);
+    if (!t->x || !t->y || !t->order || !t->probs || !t->labels || !t->scratch) {
         LOG("mnist-train: out of memory\n");
         return EXIT_INTERNAL;
     }
@@ -189,7 +290,8 @@ static int train_epochs(trainer *t, volatile sig_atomic_t *stop_signal)
         for (; s->batch < nbatches; s->batch++) {
             long first = (long)s->batch * bs;
             int n = (int)(t->ntrain - first < bs ? t->ntrain - first : bs);
-            gather_batch(t, &t->train, t->order, first, n);
+            gather_augmented(t, &t->opts->augment, t->opts->seed, (uint64_t)s->epoch,
+                             t->order, first, n);
             uint64_t dropout_seed = mn_mix64(t->opts->seed ^ mn_mix64(t->adam.step));
             mn_net_forward(&t->params, t->ws, t->x, n, true, dropout_seed);
             int correct;
@@ -273,6 +375,11 @@ static mn_status model_metadata(const trainer *t, const evaluation *ev, mn_metad
     if (!st) st = mn_metadata_setf(meta, err, "batch_size", "%d", t->opts->batch_size);
     if (!st) st = mn_metadata_setf(meta, err, "lr", "%g", (double)t->opts->lr);
     if (!st) st = mn_metadata_set(meta, "schedule", t->opts->cosine ? "cosine" : "constant", err);
+    char augment[MN_AUGMENT_TEXT];
+    mn_augment_format(&t->opts->augment, augment, sizeof augment);
+    if (!st) st = mn_metadata_set(meta, "augment", augment, err);
+    if (!st && t->cal.images)
+        st = mn_metadata_setf(meta, err, "temperature", "%.4f", t->cal.temperature);
     return st;
 }
 
@@ -320,7 +427,7 @@ static int publish_version(trainer *t, const mn_version_layout *l, const uint8_t
                    access(model, F_OK) == 0;
     bool ok = lock >= 0 && !mn_versions_file(l, version, MN_VERSION_REPORT, report, sizeof report, &err) &&
               !mn_versions_write(l, bytes, len, version, &err);
-    if (ok && report_write(report, meta, &t->state, ev, &err)) {
+    if (ok && report_write(report, meta, &t->state, ev, &t->cal, &err)) {
         what = "report not saved";
         ok = false;
     } else if (ok && mn_versions_switch(l, version, &err)) {
@@ -397,11 +504,15 @@ int train_run(const train_options *opts, volatile sig_atomic_t *stop_signal)
         LOG("Test - Loss: %.4f, Acc: %.2f%% (%ld/%ld correct, %.2f s)\n", ev.loss, ev.accuracy,
             (long)(ev.accuracy * (double)ev.count / 100.0 + 0.5), ev.count, now_seconds() - start);
         LOG("Total training time: %.1f s\n", t.state.seconds);
+        calibrate(&t);
         status = publish(&t, &ev);
     }
     free(t.x);
     free(t.y);
     free(t.order);
+    free(t.probs);
+    free(t.labels);
+    free(t.scratch);
     mn_workspace_destroy(t.ws);
     mn_adam_free(&t.adam);
     mn_params_free(&t.params);

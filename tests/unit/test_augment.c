@@ -1,0 +1,258 @@
+/* Training-time augmentation (mn_augment.h): parsing the --augment list, exact identity
+ * at strength 0, determinism per (seed, epoch, index), variety across samples, and
+ * what each transform must keep: mass, gray range, position. */
+#include "config.h"
+
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "mn_augment.h"
+#include "mn_net.h"
+
+#define SIDE MN_IMAGE_SIDE
+#define PIXELS MN_IMAGE_PIXELS
+
+/* A "0"-like ring of radius 6 and width ~2.5 px at the centre, anti-aliased 0..255. */
+static void ring(uint8_t *img)
+{
+    for (int y = 0; y < SIDE; y++)
+        for (int x = 0; x < SIDE; x++) {
+            double r = hypot(x - 13.5, (y - 13.5) * 0.8);
+            double cover = 1.25 - fabs(r - 6.0);
+            img[y * SIDE + x] = (uint8_t)(cover <= 0 ? 0 : cover >= 1 ? 255 : 255 * cover);
+        }
+}
+
+static double mass(const uint8_t *img)
+{
+    double sum = 0;
+    for (int i = 0; i < PIXELS; i++)
+        sum += img[i];
+    return sum;
+}
+
+static void centre(const uint8_t *img, double *cx, double *cy)
+{
+    double m = mass(img), sx = 0, sy = 0;
+    for (int i = 0; i < PIXELS; i++) {
+        sx += (double)(i % SIDE) * img[i];
+        sy += (double)(i / SIDE) * img[i];
+    }
+    *cx = sx / m;
+    *cy = sy / m;
+}
+
+static mn_augment only(int kind, float strength)
+{
+    mn_augment a;
+    memset(&a, 0, sizeof a);
+    a.strength[kind] = strength;
+    return a;
+}
+
+static void test_parse(void **state)
+{
+    (void)state;
+    mn_augment a;
+    mn_error err;
+    char text[MN_AUGMENT_TEXT];
+    assert_int_equal(mn_augment_parse("none", &a, &err), MN_OK);
+    assert_false(mn_augment_enabled(&a));
+    mn_augment_format(&a, text, sizeof text);
+    assert_string_equal(text, "none");
+    assert_int_equal(mn_augment_parse("lowres=0.5,affine", &a, &err), MN_OK);
+    assert_true(a.strength[MN_AUG_AFFINE] == 1.0f && a.strength[MN_AUG_LOWRES] == 0.5f);
+    assert_true(a.strength[MN_AUG_ELASTIC] == 0.0f && a.strength[MN_AUG_CONTRAST] == 0.0f);
+    mn_augment_format(&a, text, sizeof text);
+    assert_string_equal(text, "affine=1,lowres=0.5");
+    mn_augment b;
+    assert_int_equal(mn_augment_parse(text, &b, &err), MN_OK);
+    assert_memory_equal(&a, &b, sizeof a);
+    assert_int_equal(mn_augment_parse("affine,warp", &a, &err), MN_ERR_ARG);
+    assert_non_null(strstr(err.msg, "'warp'"));
+    assert_int_equal(mn_augment_parse("blur=3", &a, &err), MN_ERR_ARG);
+    assert_non_null(strstr(err.msg, "blur"));
+    assert_int_equal(mn_augment_parse("blur=x", &a, &err), MN_ERR_ARG);
+    assert_int_equal(mn_augment_parse("blur=", &a, &err), MN_ERR_ARG);
+    assert_int_equal(mn_augment_parse("blur,", &a, &err), MN_ERR_ARG);
+    assert_int_equal(mn_augment_parse("", &a, &err), MN_ERR_ARG);
+    assert_int_equal(mn_augment_parse("affine=0", &a, &err), MN_OK);
+    assert_false(mn_augment_enabled(&a));
+}
+
+static void test_seed_depends_on_each_part(void **state)
+{
+    (void)state;
+    uint64_t s = mn_augment_seed(1, 2, 3);
+    assert_true(s == mn_augment_seed(1, 2, 3));
+    assert_true(s != mn_augment_seed(2, 2, 3));
+    assert_true(s != mn_augment_seed(1, 3, 3));
+    assert_true(s != mn_augment_seed(1, 2, 4));
+    assert_true(mn_augment_seed(1, 2, 3) != mn_augment_seed(1, 3, 2)); /* not symmetric */
+}
+
+static void test_zero_strength_is_identity(void **state)
+{
+    (void)state;
+    uint8_t in[PIXELS], out[PIXELS];
+    ring(in);
+    mn_augment none;
+    memset(&none, 0, sizeof none);
+    for (uint64_t seed = 0; seed < 8; seed++) {
+        memset(out, 0xAB, sizeof out);
+        mn_augment_image(&none, seed, in, out);
+        assert_memory_equal(in, out, PIXELS);
+    }
+}
+
+/* Same seed: same bytes; across seeds: mostly different outputs, mostly changed. */
+static void test_deterministic_and_varied(void **state)
+{
+    (void)state;
+    uint8_t in[PIXELS], a[PIXELS], b[PIXELS], first[PIXELS];
+    ring(in);
+    for (int k = 0; k < MN_AUG_KINDS; k++) {
+        mn_augment aug = only(k, 1.0f);
+        int changed = 0, differs_from_first = 0;
+        for (uint64_t i = 0; i < 32; i++) {
+            uint64_t seed = mn_augment_seed(7, 0, i);
+            mn_augment_image(&aug, seed, in, a);
+            mn_augment_image(&aug, seed, in, b);
+            assert_memory_equal(a, b, PIXELS);
+            if (i == 0)
+                memcpy(first, a, PIXELS);
+            changed += memcmp(a, in, PIXELS) != 0;
+            differs_from_first += memcmp(a, first, PIXELS) != 0;
+        }
+        /* lowres applies to half of the images at strength 1, blur changes the bytes
+         * only above a sigma of about 0.3; the others change nearly all */
+        int expected = k == MN_AUG_LOWRES ? 8 : k == MN_AUG_BLUR ? 16 : 24;
+        if (changed < expected || differs_from_first < expected)
+            fail_msg("%s: %d of 32 changed, %d differ from the first", mn_augment_name(k),
+                     changed, differs_from_first);
+    }
+}
+
+/* At the tuned maximum (strength 1) the digit keeps some ink, does not fill the frame
+ * and stays near the centre. */
+static void test_digit_survives(void **state)
+{
+    (void)state;
+    uint8_t in[PIXELS], out[PIXELS];
+    ring(in);
+    mn_augment all;
+    for (int k = 0; k < MN_AUG_KINDS; k++)
+        all.strength[k] = 1.0f;
+    const double m = mass(in);
+    for (uint64_t i = 0; i < 64; i++) {
+        mn_augment_image(&all, mn_augment_seed(3, 1, i), in, out);
+        double cx, cy, mo = mass(out);
+        centre(out, &cx, &cy);
+        if (!(mo > 0.2 * m && mo < 0.5 * 255 * PIXELS) || fabs(cx - 13.5) > 6 || fabs(cy - 13.5) > 6)
+            fail_msg("sample %d: mass %.0f of %.0f, centre (%.1f, %.1f)", (int)i, mo, m, cx, cy);
+    }
+}
+
+/* Gamma keeps black black and white white; only the grays between move. */
+static void test_contrast_keeps_the_ends(void **state)
+{
+    (void)state;
+    uint8_t in[PIXELS], out[PIXELS];
+    ring(in);
+    mn_augment aug = only(MN_AUG_CONTRAST, 2.0f);
+    int grays_moved = 0;
+    for (uint64_t i = 0; i < 16; i++) {
+        mn_augment_image(&aug, mn_augment_seed(5, 0, i), in, out);
+        for (int p = 0; p < PIXELS; p++) {
+            if (in[p] == 0 || in[p] == 255)
+                assert_int_equal(out[p], in[p]);
+            else
+                grays_moved += out[p] != in[p];
+        }
+    }
+    assert_true(grays_moved > 0);
+}
+
+/* Blur spreads the ink over more pixels around the same centre; the faint result is
+ * stretched back to full white, as the service would. */
+static void test_blur_spreads_in_place(void **state)
+{
+    (void)state;
+    uint8_t in[PIXELS], out[PIXELS];
+    ring(in);
+    mn_augment aug = only(MN_AUG_BLUR, 1.0f);
+    int spread = 0;
+    for (uint64_t i = 0; i < 16; i++) {
+        mn_augment_image(&aug, mn_augment_seed(9, 0, i), in, out);
+        double cx, cy;
+        centre(out, &cx, &cy);
+        assert_true(fabs(cx - 13.5) < 0.3 && fabs(cy - 13.5) < 0.3);
+        int lit_in = 0, lit_out = 0, top = 0;
+        for (int p = 0; p < PIXELS; p++) {
+            lit_in += in[p] > 0;
+            lit_out += out[p] > 0;
+            top = out[p] > top ? out[p] : top;
+        }
+        assert_int_equal(top, 255);
+        spread += lit_out > lit_in;
+    }
+    assert_true(spread >= 8);
+}
+
+/* Strokes get thicker for some samples and thinner for others. */
+static void test_stroke_thickens_and_thins(void **state)
+{
+    (void)state;
+    uint8_t in[PIXELS], out[PIXELS];
+    ring(in);
+    mn_augment aug = only(MN_AUG_STROKE, 1.0f);
+    int thicker = 0, thinner = 0;
+    for (uint64_t i = 0; i < 32; i++) {
+        mn_augment_image(&aug, mn_augment_seed(11, 0, i), in, out);
+        thicker += mass(out) > 1.05 * mass(in);
+        thinner += mass(out) < 0.95 * mass(in);
+    }
+    assert_true(thicker >= 6 && thinner >= 6);
+}
+
+/* A low-res copy has at most 16 gray levels when quantised, and few distinct rows
+ * when blocky: at least one sample of 32 shows an image made of <= 14 distinct rows. */
+static void test_lowres_loses_detail(void **state)
+{
+    (void)state;
+    uint8_t in[PIXELS], out[PIXELS];
+    ring(in);
+    mn_augment aug = only(MN_AUG_LOWRES, 2.0f); /* applies to every image */
+    int blocky = 0;
+    for (uint64_t i = 0; i < 32; i++) {
+        mn_augment_image(&aug, mn_augment_seed(13, 0, i), in, out);
+        assert_memory_not_equal(in, out, PIXELS);
+        int distinct_rows = 1;
+        for (int y = 1; y < SIDE; y++)
+            distinct_rows += memcmp(out + y * SIDE, out + (y - 1) * SIDE, SIDE) != 0;
+        blocky += distinct_rows <= 14;
+    }
+    assert_true(blocky >= 4);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_parse),
+        cmocka_unit_test(test_seed_depends_on_each_part),
+        cmocka_unit_test(test_zero_strength_is_identity),
+        cmocka_unit_test(test_deterministic_and_varied),
+        cmocka_unit_test(test_digit_survives),
+        cmocka_unit_test(test_contrast_keeps_the_ends),
+        cmocka_unit_test(test_blur_spreads_in_place),
+        cmocka_unit_test(test_stroke_thickens_and_thins),
+        cmocka_unit_test(test_lowres_loses_detail),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
