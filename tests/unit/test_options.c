@@ -166,6 +166,39 @@ static void test_refused_values(void **state)
     }
 }
 
+/* --augment's list, the calibration and preprocessing flags, and a bad list's message
+ * naming what is wrong in it; the default is the documented recipe (stroke alone). */
+static void test_augment_flags(void **state)
+{
+    (void)state;
+    parse_result r;
+    parse(&r, NULL);
+    assert_true(r.opts.augment.strength[MN_AUG_STROKE] == 1.0f);
+    assert_true(r.opts.augment.strength[MN_AUG_AFFINE] == 0.0f);
+    assert_true(r.opts.calibrate);
+    assert_false(r.opts.as_served);
+
+    parse(&r, "--augment", "affine=0.5,lowres", "--no-calibrate", "--as-served", NULL);
+    assert_int_equal(r.result, OPTIONS_RUN);
+    assert_true(r.opts.augment.strength[MN_AUG_AFFINE] == 0.5f);
+    assert_true(r.opts.augment.strength[MN_AUG_LOWRES] == 1.0f);
+    assert_true(r.opts.augment.strength[MN_AUG_STROKE] == 0.0f);
+    assert_false(r.opts.calibrate);
+    assert_true(r.opts.as_served);
+
+    parse(&r, "--augment", "none", "--as-served", "--no-as-served", NULL);
+    assert_false(mn_augment_enabled(&r.opts.augment));
+    assert_false(r.opts.as_served);
+
+    parse(&r, "--augment", "swirl", NULL);
+    assert_int_equal(r.result, OPTIONS_USAGE_ERROR);
+    assert_string_equal(r.err, "mnist-train: --augment: unknown transform 'swirl' (affine, "
+                               "elastic, stroke, blur, lowres, contrast, or none) (see --help)\n");
+    parse(&r, "--augment", "blur=3", NULL);
+    assert_int_equal(r.result, OPTIONS_USAGE_ERROR);
+    assert_non_null(strstr(r.err, "strength of blur must be a number from 0 to 2, not '3'"));
+}
+
 static void test_refused_usage(void **state)
 {
     (void)state;
@@ -232,6 +265,7 @@ int main(void)
         cmocka_unit_test_setup(test_environment, clear_environment),
         cmocka_unit_test_setup(test_every_option, clear_environment),
         cmocka_unit_test_setup(test_refused_values, clear_environment),
+        cmocka_unit_test_setup(test_augment_flags, clear_environment),
         cmocka_unit_test_setup(test_refused_usage, clear_environment),
         cmocka_unit_test_setup(test_help_and_version, clear_environment),
         cmocka_unit_test_setup(test_parses_twice, clear_environment),
