@@ -57,6 +57,7 @@ mn_status checkpoint_save(const char *path, const run_settings *settings,
     if (!st) st = mn_metadata_set(&meta, "data_sha256", settings->data_sha256, err);
     if (!st) st = mn_metadata_setf(&meta, err, "epochs", "%d", settings->epochs);
     if (!st) st = mn_metadata_set(&meta, "schedule", settings->cosine ? "cosine" : "constant", err);
+    if (!st) st = mn_metadata_set(&meta, "augment", settings->augment, err);
     if (!st) st = mn_metadata_setf(&meta, err, "epoch", "%d", state->epoch);
     if (!st) st = mn_metadata_setf(&meta, err, "batch", "%d", state->batch);
     if (!st) st = mn_metadata_setf(&meta, err, "adam_step", "%" PRIu64, adam->step);
@@ -103,6 +104,9 @@ static mn_status check_settings(const mn_metadata *meta, const char *path,
     double batch_size, lr, train_count, epochs;
     const char *sha = mn_metadata_get(meta, "data_sha256");
     const char *schedule = mn_metadata_get(meta, "schedule");
+    const char *augment = mn_metadata_get(meta, "augment");
+    if (!augment)
+        augment = "none"; /* a trainer before --augment trained on plain images */
     if (!meta_u64(meta, "seed", &seed) || !meta_number(meta, "batch_size", &batch_size) ||
         !meta_number(meta, "lr", &lr) || !meta_number(meta, "train_count", &train_count) ||
         !meta_number(meta, "epochs", &epochs) || !sha || !schedule)
@@ -114,6 +118,7 @@ static mn_status check_settings(const mn_metadata *meta, const char *path,
                         : strcmp(sha, settings->data_sha256) ? "data set"
                         : (int)epochs != settings->epochs ? "number of epochs"
                         : strcmp(schedule, settings->cosine ? "cosine" : "constant") ? "schedule"
+                        : strcmp(augment, settings->augment) ? "augmentation"
                         : NULL;
     if (differs)
         return mn_fail(err, MN_ERR_ARG, "%s was made with a different %s", path, differs);

@@ -17,6 +17,7 @@
 #include "mn_adam.h"
 #include "mn_augment.h"
 #include "mn_calibrate.h"
+#include "mn_clock.h"
 #include "mn_gemm.h"
 #include "mn_idx.h"
 #include "mn_loss.h"
@@ -46,13 +47,6 @@ typedef struct trainer {
     train_state state;
     char ckpt_path[4200];
 } trainer;
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 #define LOG(...) fprintf(stderr, __VA_ARGS__)
 
@@ -284,7 +278,7 @@ static int train_epochs(trainer *t, volatile sig_atomic_t *stop_signal)
             t->order[i] = (uint32_t)i;
         mn_rng_shuffle_u32(&rng, t->order, (size_t)t->ntrain);
         LOG("Epoch [%d/%d]\n", s->epoch + 1, epochs);
-        double start = now_seconds();
+        double start = mn_clock_seconds();
         long seen_before = s->seen;
 
         for (; s->batch < nbatches; s->batch++) {
@@ -307,7 +301,7 @@ static int train_epochs(trainer *t, volatile sig_atomic_t *stop_signal)
                     100.0 * (double)s->correct / (double)s->seen);
             if (*stop_signal) {
                 s->batch++;
-                s->seconds += now_seconds() - start;
+                s->seconds += mn_clock_seconds() - start;
                 LOG("Signal %d: saving a checkpoint at epoch %d, batch %d\n", (int)*stop_signal,
                     s->epoch + 1, s->batch);
                 if (save_checkpoint(t, true))
@@ -316,10 +310,10 @@ static int train_epochs(trainer *t, volatile sig_atomic_t *stop_signal)
                 return 128 + (int)*stop_signal;
             }
         }
-        double train_seconds = now_seconds() - start;
+        double train_seconds = mn_clock_seconds() - start;
         evaluation ev;
         evaluate(t, &ev);
-        double epoch_seconds = now_seconds() - start;
+        double epoch_seconds = mn_clock_seconds() - start;
         epoch_record *r = &s->history[s->history_len++];
         r->train_loss = (float)(s->loss_sum / (double)s->seen);
         r->train_accuracy = (float)(100.0 * (double)s->correct / (double)s->seen);
@@ -381,6 +375,16 @@ static mn_status model_metadata(const trainer *t, const evaluation *ev, mn_metad
     if (!st && t->cal.images)
         st = mn_metadata_setf(meta, err, "temperature", "%.4f", t->cal.temperature);
     return st;
+}
+
+/* The recipe a checkpoint must share to be resumed: the distortions and whether they
+ * pass through the service's preprocessing. */
+static void describe_augmentation(const train_options *opts, char *out, size_t size)
+{
+    char augment[MN_AUGMENT_TEXT];
+    mn_augment_format(&opts->augment, augment, sizeof augment);
+    snprintf(out, size, "%s%s", augment,
+             opts->as_served && mn_augment_enabled(&opts->augment) ? ",as-served" : "");
 }
 
 /* Keeps the newest --keep-versions earlier versions. A failure only costs disk space
@@ -493,16 +497,17 @@ int train_run(const train_options *opts, volatile sig_atomic_t *stop_signal)
                                     .epochs = opts->epochs, .cosine = opts->cosine};
         snprintf(t.settings.data_sha256, sizeof t.settings.data_sha256, "%s",
                  t.train.images_sha256);
+        describe_augmentation(opts, t.settings.augment, sizeof t.settings.augment);
         resume_or_init(&t);
         status = train_epochs(&t, stop_signal);
     }
     if (!status) {
         evaluation ev;
-        double start = now_seconds();
+        double start = mn_clock_seconds();
         evaluate(&t, &ev);
         LOG("Final evaluation on %ld test images:\n", ev.count);
         LOG("Test - Loss: %.4f, Acc: %.2f%% (%ld/%ld correct, %.2f s)\n", ev.loss, ev.accuracy,
-            (long)(ev.accuracy * (double)ev.count / 100.0 + 0.5), ev.count, now_seconds() - start);
+            (long)(ev.accuracy * (double)ev.count / 100.0 + 0.5), ev.count, mn_clock_seconds() - start);
         LOG("Total training time: %.1f s\n", t.state.seconds);
         calibrate(&t);
         status = publish(&t, &ev);

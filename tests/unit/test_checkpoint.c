@@ -50,6 +50,7 @@ static void run_fill(run *r, uint64_t seed)
     r->settings = (run_settings){.seed = seed, .batch_size = 64, .lr = 2e-3f,
                                  .train_count = 60000, .epochs = 5, .cosine = true};
     snprintf(r->settings.data_sha256, sizeof r->settings.data_sha256, "%064x", 0xabc);
+    snprintf(r->settings.augment, sizeof r->settings.augment, "stroke=1");
     mn_params_init(&r->params, seed);
     mn_rng rng;
     mn_rng_seed(&rng, seed + 1);
@@ -245,7 +246,7 @@ static void test_mismatched_settings(void **state)
     fixture *f = *state;
     static const char *const reasons[] = {"seed", "batch size", "learning rate",
                                           "number of training images", "data set",
-                                          "number of epochs", "schedule"};
+                                          "number of epochs", "schedule", "augmentation"};
     for (size_t i = 0; i < sizeof reasons / sizeof reasons[0]; i++) {
         run_settings other = f->saved.settings;
         switch (i) {
@@ -255,7 +256,8 @@ static void test_mismatched_settings(void **state)
         case 3: other.train_count = 1000; break;
         case 4: other.data_sha256[0] = '1'; break;
         case 5: other.epochs = 6; break;
-        default: other.cosine = false; break;
+        case 6: other.cosine = false; break;
+        default: snprintf(other.augment, sizeof other.augment, "stroke=1,as-served"); break;
         }
         char reason[96];
         snprintf(reason, sizeof reason, "was made with a different %s", reasons[i]);
