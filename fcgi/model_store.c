@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "mn_calibrate.h"
 #include "mn_model.h"
 #include "mn_sha256.h"
 #include "model_store.h"
@@ -117,6 +118,7 @@ static live_model *load_file(int fd, const struct stat *st, const char *path, mn
         mn_fail(err, MN_ERR_FORMAT, "%s: %s", path, inner.msg);
         goto fail;
     }
+    m->temperature = mn_model_temperature(&m->meta);
     uint8_t digest[MN_SHA256_DIGEST_SIZE];
     mn_sha256 h;
     mn_sha256_init(&h);
@@ -137,6 +139,16 @@ fail:
         mn_params_free(&m->params);
     free(m);
     return NULL;
+}
+
+void live_model_predict(const live_model *m, mn_workspace *ws, const float *input, int n,
+                        float *probs)
+{
+    mn_net_predict_packed(&m->params, &m->packed, ws, input, n, probs);
+    if (m->temperature != 1.0)
+        for (int i = 0; i < n; i++)
+            mn_calibrate_apply(probs + (size_t)i * MN_NUM_CLASSES, MN_NUM_CLASSES,
+                               m->temperature);
 }
 
 /* Loads the file the path opens when it is new; true when it was swapped in. */

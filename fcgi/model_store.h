@@ -29,11 +29,17 @@ typedef struct live_model {
     mn_params params;
     mn_packed_weights packed;      /* conv weights packed once, at load */
     mn_metadata meta;
+    double temperature;            /* softmax temperature from the metadata (1: none) */
     char version[13];              /* first 12 hex digits of the file's SHA-256 */
     char sha256[65];
     size_t file_bytes;
     time_t loaded_at;
 } live_model;
+
+/* Probabilities for n images (n x 784 normalised pixels) into probs (n x 10): the
+ * network's inference pass, then the model's temperature on each row. */
+void live_model_predict(const live_model *m, mn_workspace *ws, const float *input, int n,
+                        float *probs);
 
 typedef struct model_store model_store;
 

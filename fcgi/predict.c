@@ -176,7 +176,7 @@ void handle_predict(http_exchange *x, const handler_env *env)
     infer_buffers *buf = env->buf;
     payload p;
     if (read_payload(x, buf, &p) && prepare_input(x, env, &p, preprocess)) {
-        mn_net_predict_packed(&m->params, &m->packed, buf->ws, buf->input, 1, buf->probs);
+        live_model_predict(m, buf->ws, buf->input, 1, buf->probs);
         metrics_inference(env->stats, 1);
         write_prediction(x->out, buf, m, preview, started);
         http_send_json(x, 200, NULL);

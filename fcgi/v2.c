@@ -140,9 +140,8 @@ static void infer(http_exchange *x, const handler_env *env, const live_model *m)
         http_fail(x, 400, "bad_request", NULL, "%s", msg);
         return;
     }
-    /* one batched forward pass: the same GEMM kernels as training */
-    mn_net_predict_packed(&m->params, &m->packed, buf->ws, buf->batch_input, req.batch,
-                          buf->batch_probs);
+    /* one batched forward pass: fc1 is one GEMM over the batch */
+    live_model_predict(m, buf->ws, buf->batch_input, req.batch, buf->batch_probs);
     metrics_inference(env->stats, (unsigned long)req.batch);
     send_outputs(x, buf, m, &req);
 }

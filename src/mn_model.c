@@ -2,9 +2,14 @@
 
 #include "mn_model.h"
 
+#include "mn_calibrate.h"
 #include "mn_describe.h"
 
+#include <errno.h>
+#include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static void spec_view(int id, const mn_params *p, mn_st_tensor_view *v)
@@ -53,6 +58,41 @@ mn_status mn_model_serialize(const mn_params *p, const mn_metadata *meta, uint8_
     return mn_st_serialize(v, MN_NUM_TENSORS, meta, out, out_len, err);
 }
 
+/* "temperature" as a whole decimal number within the calibration's range */
+static bool parse_temperature(const char *text, double *out)
+{
+    char *end;
+    errno = 0;
+    double t = strtod(text, &end);
+    if (errno || end == text || *end || !isfinite(t) || t < MN_CALIBRATE_T_MIN ||
+        t > MN_CALIBRATE_T_MAX)
+        return false;
+    *out = t;
+    return true;
+}
+
+static mn_status check_temperature(const mn_metadata *meta, mn_error *err)
+{
+    const char *text = mn_metadata_get(meta, "temperature");
+    double t;
+    if (text && !parse_temperature(text, &t)) {
+        char q[MN_QUOTE_SIZE];
+        return mn_fail(err, MN_ERR_FORMAT,
+                       "metadata temperature %s is not a number from %g to %g",
+                       mn_quote(text, q), MN_CALIBRATE_T_MIN, MN_CALIBRATE_T_MAX);
+    }
+    return MN_OK;
+}
+
+double mn_model_temperature(const mn_metadata *meta)
+{
+    const char *text = meta ? mn_metadata_get(meta, "temperature") : NULL;
+    double t = 1.0;
+    if (text && !parse_temperature(text, &t))
+        t = 1.0;
+    return t;
+}
+
 mn_status mn_model_from_st(const mn_st_file *f, mn_params *p, mn_metadata *meta, mn_error *err)
 {
     mn_status st = check_params(p, err);
@@ -82,6 +122,9 @@ mn_status mn_model_from_st(const mn_st_file *f, mn_params *p, mn_metadata *meta,
         }
         found[i] = t;
     }
+    mn_status meta_st = check_temperature(mn_st_metadata(f), err);
+    if (meta_st != MN_OK)
+        return meta_st;
     /* Every expected tensor is present and names are unique, so any further one is extra. */
     if (mn_st_count(f) != MN_NUM_TENSORS) {
         for (size_t j = 0; j < mn_st_count(f); j++) {

@@ -40,6 +40,11 @@ mn_status mn_model_load(const char *path, mn_params *p, mn_metadata *meta, mn_er
 mn_status mn_model_load_memory(const void *buf, size_t len, mn_params *p, mn_metadata *meta,
                                mn_error *err);
 
+/* The softmax temperature the trainer fitted (metadata "temperature", a decimal in
+ * [MN_CALIBRATE_T_MIN, MN_CALIBRATE_T_MAX]; absent: 1, the plain softmax). Loading
+ * refuses a model whose temperature is anything else, so this only reads. */
+double mn_model_temperature(const mn_metadata *meta);
+
 /* Same from an already parsed file (borrowed). */
 mn_status mn_model_from_st(const mn_st_file *f, mn_params *p, mn_metadata *meta,
                            mn_error *err);

@@ -275,6 +275,31 @@ static void test_save_load_roundtrip(void **state)
     assert_int_equal(count_temp_files(fx->dir), 0);
 }
 
+/* "temperature": read back as saved, 1 when absent, and a model whose temperature is
+ * not a number in the calibration's range is refused whole, leaving P untouched. */
+static void test_temperature(void **state)
+{
+    fixture *fx = *state;
+    mn_error err = { { 0 } };
+    mn_metadata got;
+    assert_true(mn_model_temperature(&fx->meta) == 1.0);
+    assert_int_equal(mn_metadata_set(&fx->meta, "temperature", "1.1250", NULL), MN_OK);
+    assert_int_equal(mn_model_save(fx->path, &fx->p, &fx->meta, &err), MN_OK);
+    assert_int_equal(mn_model_load(fx->path, &fx->q, &got, &err), MN_OK);
+    assert_true(mn_model_temperature(&got) == 1.125);
+
+    static const char *const refused[] = {"0", "0.04", "20.5", "abc", "1.5x", "", "nan",
+                                          "inf", "-1"};
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        assert_int_equal(mn_metadata_set(&fx->meta, "temperature", refused[i], NULL), MN_OK);
+        assert_int_equal(mn_model_save(fx->path, &fx->p, &fx->meta, &err), MN_OK);
+        fx->q.memory[0] = -7.0f;
+        assert_int_equal(mn_model_load(fx->path, &fx->q, &got, &err), MN_ERR_FORMAT);
+        assert_non_null(strstr(err.msg, "metadata temperature"));
+        assert_true(fx->q.memory[0] == -7.0f);
+    }
+}
+
 static void test_serialize_matches_file(void **state)
 {
     fixture *fx = *state;
@@ -610,6 +635,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_save_load_roundtrip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_temperature, setup, teardown),
         cmocka_unit_test_setup_teardown(test_serialize_matches_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_foreign_writer_files_load, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wrong_shapes, setup, teardown),

@@ -13,8 +13,10 @@
 
 #include <cmocka.h>
 
-#include "model_store.h"
+#include "mn_calibrate.h"
+#include "mn_loss.h"
 #include "mn_model.h"
+#include "model_store.h"
 
 typedef struct fixture {
     char dir[512];
@@ -43,8 +45,9 @@ static int teardown(void **state)
     return rc == 0 ? 0 : -1;
 }
 
-/* Saves a model with weights from seed at path (a new file, through a rename). */
-static void save_model(const char *path, uint64_t seed)
+/* Saves a model with weights from seed and the given temperature (NULL: none) at path
+ * (a new file, through a rename). */
+static void save_tempered_model(const char *path, uint64_t seed, const char *temperature)
 {
     mn_params p;
     mn_metadata meta;
@@ -53,9 +56,16 @@ static void save_model(const char *path, uint64_t seed)
     mn_metadata_init(&meta);
     assert_int_equal(mn_metadata_set(&meta, "architecture", "MNISTNet", NULL), MN_OK);
     assert_int_equal(mn_metadata_set(&meta, "test_accuracy", "0.99", NULL), MN_OK);
+    if (temperature)
+        assert_int_equal(mn_metadata_set(&meta, "temperature", temperature, NULL), MN_OK);
     mn_error err;
     assert_int_equal(mn_model_save(path, &p, &meta, &err), MN_OK);
     mn_params_free(&p);
+}
+
+static void save_model(const char *path, uint64_t seed)
+{
+    save_tempered_model(path, seed, NULL);
 }
 
 /* Replaces path with bytes that are no model, through a rename like a publisher. */
@@ -155,6 +165,46 @@ static void test_good_file_swapped_in_old_reference_lives(void **state)
     model_store_destroy(s);
 }
 
+/* live_model_predict: the network's probabilities with the model's temperature applied
+ * to each row of a batch (a model without one answers the plain softmax). */
+static void test_predict_applies_temperature(void **state)
+{
+    fixture *fx = *state;
+    enum { N = 3 };
+    float input[N * MN_IMAGE_PIXELS], plain[N * MN_NUM_CLASSES], got[N * MN_NUM_CLASSES];
+    for (size_t i = 0; i < sizeof input / sizeof input[0]; i++)
+        input[i] = (float)((i * 7919) % 255) / 64.0f - 1.0f;
+    mn_workspace *ws;
+    assert_int_equal(mn_workspace_create(&ws, N, 1, NULL), MN_OK);
+
+    save_model(fx->path, 3);
+    model_store *s = model_store_create(fx->path, 0);
+    live_model *m = model_store_acquire(s);
+    assert_true(m->temperature == 1.0);
+    live_model_predict(m, ws, input, N, plain);
+    mn_net_predict_packed(&m->params, &m->packed, ws, input, N, got);
+    assert_memory_equal(plain, got, sizeof plain);
+    model_release(m);
+
+    save_tempered_model(fx->path, 3, "2.5");
+    assert_true(model_store_poll(s));
+    m = model_store_acquire(s);
+    assert_true(m->temperature == 2.5);
+    live_model_predict(m, ws, input, N, got);
+    for (int r = 0; r < N; r++) {
+        float expect[MN_NUM_CLASSES];
+        memcpy(expect, plain + r * MN_NUM_CLASSES, sizeof expect);
+        mn_calibrate_apply(expect, MN_NUM_CLASSES, 2.5);
+        assert_memory_equal(got + r * MN_NUM_CLASSES, expect, sizeof expect);
+        const int best = mn_argmax(plain + r * MN_NUM_CLASSES, MN_NUM_CLASSES);
+        assert_int_equal(mn_argmax(got + r * MN_NUM_CLASSES, MN_NUM_CLASSES), best);
+        assert_true(got[r * MN_NUM_CLASSES + best] < plain[r * MN_NUM_CLASSES + best]);
+    }
+    model_release(m);
+    model_store_destroy(s);
+    mn_workspace_destroy(ws);
+}
+
 static void test_reference_outlives_store(void **state)
 {
     fixture *fx = *state;
@@ -175,6 +225,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bad_file_keeps_old_model, setup, teardown),
         cmocka_unit_test_setup_teardown(test_good_file_swapped_in_old_reference_lives, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_predict_applies_temperature, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reference_outlives_store, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
