@@ -73,6 +73,44 @@ static int otsu_above(const uint64_t ink_hist[256], int lo, int hi)
     return best_t + 1;
 }
 
+/* The background level from the border histogram: the median of the border pixels
+ * near its dominant level (the 16-level window holding most of them). A plain median
+ * would land inside the digit when the digit covers much of the border (a low
+ * resolution digit filling its canvas). */
+static int border_background(const uint64_t border[256])
+{
+    uint64_t in_window = 0, best = 0;
+    int best_lo = 0;
+    for (int v = 0; v < 256; v++) {
+        in_window += border[v];
+        if (v >= 16)
+            in_window -= border[v - 16];
+        if (in_window > best) {
+            best = in_window;
+            best_lo = max_i(0, v - 15);
+        }
+    }
+    uint64_t window[256] = {0};
+    memcpy(window + best_lo, border + best_lo, sizeof window[0] * (size_t)min_i(16, 256 - best_lo));
+    return hist_rank(window, (best + 1) / 2);
+}
+
+/* Background noise on the ink side: how far the 90th percentile of the border pixels
+ * near the background (within a quarter of the contrast; ink on the border does not
+ * count) lies from it. */
+static int border_noise(const uint64_t border[256], int bg, bool inverted, int contrast)
+{
+    uint64_t near[256] = {0}, count = 0;
+    for (int v = max_i(0, bg - contrast / 4); v <= min_i(255, bg + contrast / 4); v++) {
+        near[v] = border[v];
+        count += border[v];
+    }
+    if (count == 0)
+        return 0;
+    int p10 = hist_rank(near, (count + 9) / 10), p90 = hist_rank(near, (count * 9 + 9) / 10);
+    return inverted ? bg - p10 : p90 - bg;
+}
+
 /* Steps 1 and 2: polarity and the levels. False when there is too little contrast. */
 MN_HOT_KERNEL
 static bool find_levels(const mn_gray_image *img, levels *lv)
@@ -116,11 +154,8 @@ static bool find_levels(const mn_gray_image *img, levels *lv)
                 border[row[x]]++;
         }
     }
-    uint64_t n = (uint64_t)w * (uint64_t)h, bn = 0;
-    for (int v = 0; v < 256; v++)
-        bn += border[v];
-
-    int b = hist_rank(border, (bn + 1) / 2);
+    uint64_t n = (uint64_t)w * (uint64_t)h;
+    int b = border_background(border);
     /* robust extremes: ignore the most extreme 1/10000 of the pixels (hot pixels,
      * dust), but never a whole small digit */
     uint64_t kk = n / 10000 > 0 ? n / 10000 : 1;
@@ -133,12 +168,8 @@ static bool find_levels(const mn_gray_image *img, levels *lv)
     int contrast = lv->ink - lv->bg;
     if (contrast < MN_PREPROCESS_MIN_CONTRAST)
         return false;
-
-    /* background noise: how far the border's 90th percentile (towards the ink) lies
-     * from its median */
-    int p10 = hist_rank(border, (bn + 9) / 10), p90 = hist_rank(border, (bn * 9 + 9) / 10);
-    int noise = lv->inverted ? b - p10 : p90 - b;
-    int margin = min_i(max_i(2 * noise, contrast / 32), contrast / 2);
+    int margin = min_i(max_i(2 * border_noise(border, b, lv->inverted, contrast), contrast / 32),
+                       contrast / 2);
     lv->cut = lv->bg + margin;
 
     uint64_t ink_hist[256] = {0};
@@ -471,12 +502,6 @@ static mn_status no_digit(mn_preprocess_info *info, mn_error *err)
     return mn_fail(err, MN_ERR_FORMAT, MN_PREPROCESS_NO_DIGIT);
 }
 
-static void normalise(const uint8_t pixels[MN_IMAGE_PIXELS], float out[MN_IMAGE_PIXELS])
-{
-    for (int i = 0; i < MN_IMAGE_PIXELS; i++)
-        out[i] = ((float)pixels[i] / 255.0f - MN_MNIST_MEAN) / MN_MNIST_STD;
-}
-
 static mn_status run(const mn_gray_image *img, mn_preprocess_scratch *scratch,
                      float out[MN_IMAGE_PIXELS], uint8_t *preview, mn_preprocess_info *info,
                      mn_error *err)
@@ -534,7 +559,7 @@ static mn_status run(const mn_gray_image *img, mn_preprocess_scratch *scratch,
     memset(pixels, 0, sizeof pixels);
     for (int j = 0; j < dh; j++)
         memcpy(pixels + (oy + j) * MN_IMAGE_SIDE + ox, small[j], (size_t)dw);
-    normalise(pixels, out);
+    mn_normalize_pixels(pixels, MN_IMAGE_PIXELS, out);
     if (preview)
         memcpy(preview, pixels, sizeof pixels);
     if (info) {
@@ -581,6 +606,8 @@ mn_status mn_preprocess_pixels(const float pixels[MN_IMAGE_PIXELS],
         if (!isfinite(pixels[i]) || pixels[i] < 0.0f || pixels[i] > 255.0f)
             return mn_fail(err, MN_ERR_ARG, "pixel %d (row %d, column %d) is %g, not in 0..255",
                            i, i / MN_IMAGE_SIDE, i % MN_IMAGE_SIDE, (double)pixels[i]);
+    /* not mn_normalize_pixels: these values need not be whole (JSON), and rounding them
+     * to 8 bits first would change the answer */
     for (int i = 0; i < MN_IMAGE_PIXELS; i++) {
         out[i] = (pixels[i] / 255.0f - MN_MNIST_MEAN) / MN_MNIST_STD;
         if (preview)

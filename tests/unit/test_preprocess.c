@@ -341,6 +341,55 @@ static void test_mnist_digit_passes_nearly_unchanged(void **state)
     }
 }
 
+/* A box blur of radius r (gray levels between ink and paper, as a low-resolution
+ * digit scaled up smoothly gives). */
+static void blur(canvas *c, int r)
+{
+    float *src = malloc(sizeof(float) * (size_t)c->w * (size_t)c->h);
+    assert_non_null(src);
+    memcpy(src, c->cover, sizeof(float) * (size_t)c->w * (size_t)c->h);
+    for (int y = 0; y < c->h; y++)
+        for (int x = 0; x < c->w; x++) {
+            float sum = 0.0f;
+            int n = 0;
+            for (int v = y - r; v <= y + r; v++)
+                for (int u = x - r; u <= x + r; u++)
+                    if (u >= 0 && v >= 0 && u < c->w && v < c->h) {
+                        sum += src[v * c->w + u];
+                        n++;
+                    }
+            c->cover[y * c->w + x] = sum / (float)n;
+        }
+    free(src);
+}
+
+/* A blurry "0" filling its canvas, ink over much of the border: the background is the
+ * paper's level, not the border's median, and the stroke stays whole (a ring with a
+ * dark hole), not broken into dots by a cut set too high. */
+static void test_digit_filling_its_canvas(void **state)
+{
+    (void)state;
+    canvas c = canvas_new(40, 40);
+    zero(&c, -8, -8, 56, 3);
+    blur(&c, 2);
+    mn_gray_image img = render(&c, 20, 230);
+    uint8_t p[MN_IMAGE_PIXELS];
+    float out[MN_IMAGE_PIXELS];
+    mn_preprocess_info info;
+    assert_int_equal(mn_preprocess_gray(&img, scratch, out, p, &info, NULL), MN_OK);
+    assert_false(info.inverted);
+    assert_true(abs(info.background - 20) <= 2);
+    int lit = 0;
+    for (int i = 0; i < MN_IMAGE_PIXELS; i++)
+        lit += p[i] > 0;
+    assert_true(lit > 150);  /* the whole ring: about 180 non-zero pixels */
+    for (int y = 12; y < 16; y++)
+        for (int x = 12; x < 16; x++)
+            assert_int_equal(p[y * MN_IMAGE_SIDE + x], 0);
+    free(img.pixels);
+    free(c.cover);
+}
+
 static void test_normalisation_matches_preview(void **state)
 {
     (void)state;
@@ -562,6 +611,7 @@ int main(void)
         cmocka_unit_test(test_large_digit_fits_box),
         cmocka_unit_test(test_blank_images_have_no_digit),
         cmocka_unit_test(test_mnist_digit_passes_nearly_unchanged),
+        cmocka_unit_test(test_digit_filling_its_canvas),
         cmocka_unit_test(test_normalisation_matches_preview),
         cmocka_unit_test(test_pixels_path_validates),
         cmocka_unit_test(test_specks_are_ignored),
