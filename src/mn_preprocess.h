@@ -56,6 +56,10 @@ typedef struct mn_preprocess_scratch {
     uint32_t mass[MN_PREPROCESS_GRID_SIDE * MN_PREPROCESS_GRID_SIDE];
     int32_t stack[MN_PREPROCESS_GRID_SIDE * MN_PREPROCESS_GRID_SIDE];
     uint8_t seen[MN_PREPROCESS_GRID_SIDE * MN_PREPROCESS_GRID_SIDE];
+    uint8_t faint[MN_PREPROCESS_GRID_SIDE * MN_PREPROCESS_GRID_SIDE]; /* anything above the cut */
+    uint8_t line_row[MN_PREPROCESS_GRID_SIDE];  /* grid rows / columns on a ruled line */
+    uint8_t line_col[MN_PREPROCESS_GRID_SIDE];
+    int line_cell;  /* input pixels per grid cell side; 0: no line was found */
     float super[(MN_PREPROCESS_BOX * MN_PREPROCESS_SUPER_FACTOR) *
                 (MN_PREPROCESS_BOX * MN_PREPROCESS_SUPER_FACTOR)];
     float grown[(MN_PREPROCESS_BOX * MN_PREPROCESS_SUPER_FACTOR) *
