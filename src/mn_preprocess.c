@@ -266,9 +266,31 @@ static bool tight_box(const mn_gray_image *img, const levels *lv,
 }
 
 /* The component grid: per cell of f x f input pixels, mass[] counts the pixels at or
- * above the mask level, faint[] says whether any is above the background cut. */
+ * above the mask level. */
 static void grid_mass(const mn_gray_image *img, const levels *lv, mn_preprocess_scratch *s,
                       int f, int gw, int gh)
+{
+    const int w = img->width, h = img->height;
+    uint8_t hit[256];
+    for (int v = 0; v < 256; v++)
+        hit[v] = to_ink(v, lv->inverted) >= lv->mask;
+    memset(s->mass, 0, sizeof s->mass[0] * (size_t)gw * (size_t)gh);
+    for (int y = 0; y < h; y++) {
+        const uint8_t *row = img->pixels + (size_t)y * (size_t)w;
+        uint32_t *grid_row = s->mass + (size_t)(y / f) * (size_t)gw;
+        for (int gx = 0; gx < gw; gx++) {
+            uint32_t c = 0;
+            for (int x = gx * f, end = min_i(w, x + f); x < end; x++)
+                c += hit[row[x]];
+            grid_row[gx] += c;
+        }
+    }
+}
+
+/* The same, and faint[] says whether any pixel of a cell is above the background cut
+ * (for the line search: ruled lines are often fainter than the mask level). */
+static void grid_mass_faint(const mn_gray_image *img, const levels *lv,
+                            mn_preprocess_scratch *s, int f, int gw, int gh)
 {
     const int w = img->width, h = img->height;
     uint32_t code[256];  /* both tests in one look-up: mask hit in the low half */
@@ -346,11 +368,38 @@ static void clear_lines(uint32_t *mass, const uint8_t *flag, int n, int len, int
     }
 }
 
-/* Ruled lines: flagged, and taken out of the components. */
-static void find_lines(mn_preprocess_scratch *s, int f, int gw, int gh)
+/* Whether a pixel above the cut and its inward neighbour lie on both of the image's
+ * left and right edges (left_right) or top and bottom ones: a line across the whole
+ * image puts them there, a lone noisy pixel does not. MNIST-like input and clean
+ * photos have a clean border, and the line search (which costs) is then skipped. */
+static bool edges_show_ink(const mn_gray_image *img, const levels *lv, bool left_right)
 {
-    bool rows = flag_lines(s->faint, gh, gw, 1, gw, s->line_row);
-    bool cols = flag_lines(s->faint, gw, gh, gw, 1, s->line_col);
+    const int w = img->width, h = img->height, n = left_right ? h : w;
+    if (w < 2 || h < 2)
+        return false;
+    const size_t in_step = left_right ? 1 : (size_t)w;  /* towards the inside */
+    bool first = false, last = false;
+    for (int k = 0; k < n && !(first && last); k++) {
+        size_t a = left_right ? (size_t)k * (size_t)w : (size_t)k;
+        size_t b = left_right ? a + (size_t)w - 1 : (size_t)(h - 1) * (size_t)w + (size_t)k;
+        first = first || (to_ink(img->pixels[a], lv->inverted) > lv->cut &&
+                          to_ink(img->pixels[a + in_step], lv->inverted) > lv->cut);
+        last = last || (to_ink(img->pixels[b], lv->inverted) > lv->cut &&
+                        to_ink(img->pixels[b - in_step], lv->inverted) > lv->cut);
+    }
+    return first && last;
+}
+
+/* Ruled lines: flagged, and taken out of the components. */
+static void find_lines(mn_preprocess_scratch *s, int f, int gw, int gh, bool rows_possible,
+                       bool cols_possible)
+{
+    bool rows = rows_possible && flag_lines(s->faint, gh, gw, 1, gw, s->line_row);
+    bool cols = cols_possible && flag_lines(s->faint, gw, gh, gw, 1, s->line_col);
+    if (!rows)
+        memset(s->line_row, 0, sizeof s->line_row);
+    if (!cols)
+        memset(s->line_col, 0, sizeof s->line_col);
     s->line_cell = rows || cols ? f : 0;
     if (rows)
         clear_lines(s->mass, s->line_row, gh, gw, 1, gw);
@@ -365,8 +414,12 @@ static bool find_digit(const mn_gray_image *img, const levels *lv, mn_preprocess
     const int w = img->width, h = img->height;
     const int f = (max_i(w, h) - 1) / GRID + 1;  /* input pixels per grid cell side */
     const int gw = (w + f - 1) / f, gh = (h + f - 1) / f;
-    grid_mass(img, lv, s, f, gw, gh);
-    find_lines(s, f, gw, gh);
+    const bool rows = edges_show_ink(img, lv, true), cols = edges_show_ink(img, lv, false);
+    if (rows || cols)
+        grid_mass_faint(img, lv, s, f, gw, gh);
+    else
+        grid_mass(img, lv, s, f, gw, gh);
+    find_lines(s, f, gw, gh, rows, cols);
 
     /* pass 1: the largest component */
     memset(s->seen, 0, (size_t)gw * (size_t)gh);
