@@ -74,10 +74,10 @@ static int otsu_above(const uint64_t ink_hist[256], int lo, int hi)
 }
 
 /* The background level from the border histogram: the median of the border pixels
- * near its dominant level (the 16-level window holding most of them). A plain median
- * would land inside the digit when the digit covers much of the border (a low
- * resolution digit filling its canvas). */
-static int border_background(const uint64_t border[256])
+ * in the densest 16-level window when it holds at least half of them (*dominant: a
+ * clean paper level, around which the noise is then measured), else the border's
+ * median. */
+static int border_background(const uint64_t border[256], bool *dominant)
 {
     uint64_t in_window = 0, best = 0;
     int best_lo = 0;
@@ -90,18 +90,20 @@ static int border_background(const uint64_t border[256])
             best_lo = max_i(0, v - 15);
         }
     }
-    uint64_t window[256] = {0};
+    uint64_t window[256] = {0}, total = 0;
     memcpy(window + best_lo, border + best_lo, sizeof window[0] * (size_t)min_i(16, 256 - best_lo));
-    return hist_rank(window, (best + 1) / 2);
+    for (int v = 0; v < 256; v++)
+        total += border[v];
+    *dominant = best * 2 >= total;
+    return *dominant ? hist_rank(window, (best + 1) / 2) : hist_rank(border, (total + 1) / 2);
 }
 
 /* Background noise on the ink side: how far the 90th percentile of the border pixels
- * near the background (within a quarter of the contrast; ink on the border does not
- * count) lies from it. */
-static int border_noise(const uint64_t border[256], int bg, bool inverted, int contrast)
+ * within `reach` levels of the background lies from it. */
+static int border_noise(const uint64_t border[256], int bg, bool inverted, int reach)
 {
     uint64_t near[256] = {0}, count = 0;
-    for (int v = max_i(0, bg - contrast / 4); v <= min_i(255, bg + contrast / 4); v++) {
+    for (int v = max_i(0, bg - reach); v <= min_i(255, bg + reach); v++) {
         near[v] = border[v];
         count += border[v];
     }
@@ -155,7 +157,8 @@ static bool find_levels(const mn_gray_image *img, levels *lv)
         }
     }
     uint64_t n = (uint64_t)w * (uint64_t)h;
-    int b = border_background(border);
+    bool dominant;
+    int b = border_background(border, &dominant);
     /* robust extremes: ignore the most extreme 1/10000 of the pixels (hot pixels,
      * dust), but never a whole small digit */
     uint64_t kk = n / 10000 > 0 ? n / 10000 : 1;
@@ -168,7 +171,10 @@ static bool find_levels(const mn_gray_image *img, levels *lv)
     int contrast = lv->ink - lv->bg;
     if (contrast < MN_PREPROCESS_MIN_CONTRAST)
         return false;
-    int margin = min_i(max_i(2 * border_noise(border, b, lv->inverted, contrast), contrast / 32),
+    /* near a dominant paper level, so that ink on the border is not noise; without one
+     * (uneven light) over the whole border */
+    int reach = dominant ? contrast / 4 : 255;
+    int margin = min_i(max_i(2 * border_noise(border, b, lv->inverted, reach), contrast / 32),
                        contrast / 2);
     lv->cut = lv->bg + margin;
 

@@ -2,16 +2,19 @@
  *
  * From an 8-bit grayscale image (mn_image_decode_gray: alpha already composited on
  * white), in this order:
- *   1. polarity from the border: the background is the median of the border pixels
- *      in its densest 16-level window (not the whole border's median: a digit that
- *      fills its canvas, such as a low-resolution one scaled up, covers much of the
- *      border); the digit is on whichever side (darker or lighter) reaches further
- *      from it, robustly (the 1/10000 extreme, so a few hot pixels do not count).
- *      Dark ink is inverted so that the digit is white on black, as in MNIST;
- *   2. background removal: values up to a cut just above the background (its noise,
- *      measured on the border pixels near the background level, at least 1/32 of the
- *      contrast) become exactly 0, and the range from the cut to the ink level is
- *      stretched to 0..255;
+ *   1. polarity from the border: the background is the border's median, or, when
+ *      one 16-level window holds at least half of the border pixels (a dominant
+ *      paper level), the median of those; the digit is on whichever side (darker or
+ *      lighter) reaches further from it, robustly (the 1/10000 extreme, so a few hot
+ *      pixels do not count). Dark ink is inverted so that the digit is white on
+ *      black, as in MNIST;
+ *   2. background removal: values up to a cut just above the background become
+ *      exactly 0, and the range from the cut to the ink level is stretched to 0..255.
+ *      The cut is twice the background noise (at least 1/32, at most 1/2 of the
+ *      contrast): with a dominant paper level, measured on the border pixels within a
+ *      quarter of the contrast of it, so that a digit covering much of the border (a
+ *      low-resolution digit scaled up to fill its canvas) is not taken for noise;
+ *      else on the whole border, so that uneven light stays under the cut;
  *   3. crop to the digit's bounding box: pixels above an Otsu threshold are grouped
  *      into 8-connected components (on a grid of at most 256x256 cells, so the cost
  *      does not depend on the image size). Ruled or squared paper's lines are taken

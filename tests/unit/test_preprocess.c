@@ -341,48 +341,27 @@ static void test_mnist_digit_passes_nearly_unchanged(void **state)
     }
 }
 
-/* A box blur of radius r (gray levels between ink and paper, as a low-resolution
- * digit scaled up smoothly gives). */
-static void blur(canvas *c, int r)
-{
-    float *src = malloc(sizeof(float) * (size_t)c->w * (size_t)c->h);
-    assert_non_null(src);
-    memcpy(src, c->cover, sizeof(float) * (size_t)c->w * (size_t)c->h);
-    for (int y = 0; y < c->h; y++)
-        for (int x = 0; x < c->w; x++) {
-            float sum = 0.0f;
-            int n = 0;
-            for (int v = y - r; v <= y + r; v++)
-                for (int u = x - r; u <= x + r; u++)
-                    if (u >= 0 && v >= 0 && u < c->w && v < c->h) {
-                        sum += src[v * c->w + u];
-                        n++;
-                    }
-            c->cover[y * c->w + x] = sum / (float)n;
-        }
-    free(src);
-}
-
-/* A blurry "0" filling its canvas, ink over much of the border: the background is the
- * paper's level, not the border's median, and the stroke stays whole (a ring with a
- * dark hole), not broken into dots by a cut set too high. */
+/* A "0" filling its canvas, its ink on much of the border (a low-resolution digit
+ * scaled up): the background is the paper's dominant level, and the noise above it is
+ * measured on the border pixels near that level, not on the ink there, so the cut
+ * stays near the paper and the strokes keep their anti-aliased rim (with the ink
+ * counted as noise the cut went to half the contrast: about 150 pixels lit, not 176). */
 static void test_digit_filling_its_canvas(void **state)
 {
     (void)state;
     canvas c = canvas_new(40, 40);
     zero(&c, -8, -8, 56, 3);
-    blur(&c, 2);
     mn_gray_image img = render(&c, 20, 230);
     uint8_t p[MN_IMAGE_PIXELS];
     float out[MN_IMAGE_PIXELS];
     mn_preprocess_info info;
     assert_int_equal(mn_preprocess_gray(&img, scratch, out, p, &info, NULL), MN_OK);
     assert_false(info.inverted);
-    assert_true(abs(info.background - 20) <= 2);
+    assert_int_equal(info.background, 20);
     int lit = 0;
     for (int i = 0; i < MN_IMAGE_PIXELS; i++)
         lit += p[i] > 0;
-    assert_true(lit > 150);  /* the whole ring: about 180 non-zero pixels */
+    assert_true(lit >= 165);
     for (int y = 12; y < 16; y++)
         for (int x = 12; x < 16; x++)
             assert_int_equal(p[y * MN_IMAGE_SIDE + x], 0);
