@@ -73,6 +73,46 @@ static int otsu_above(const uint64_t ink_hist[256], int lo, int hi)
     return best_t + 1;
 }
 
+/* The background level from the border histogram: the median of the border pixels
+ * in the densest 16-level window when it holds at least half of them (*dominant: a
+ * clean paper level, around which the noise is then measured), else the border's
+ * median. */
+static int border_background(const uint64_t border[256], bool *dominant)
+{
+    uint64_t in_window = 0, best = 0;
+    int best_lo = 0;
+    for (int v = 0; v < 256; v++) {
+        in_window += border[v];
+        if (v >= 16)
+            in_window -= border[v - 16];
+        if (in_window > best) {
+            best = in_window;
+            best_lo = max_i(0, v - 15);
+        }
+    }
+    uint64_t window[256] = {0}, total = 0;
+    memcpy(window + best_lo, border + best_lo, sizeof window[0] * (size_t)min_i(16, 256 - best_lo));
+    for (int v = 0; v < 256; v++)
+        total += border[v];
+    *dominant = best * 2 >= total;
+    return *dominant ? hist_rank(window, (best + 1) / 2) : hist_rank(border, (total + 1) / 2);
+}
+
+/* Background noise on the ink side: how far the 90th percentile of the border pixels
+ * within `reach` levels of the background lies from it. */
+static int border_noise(const uint64_t border[256], int bg, bool inverted, int reach)
+{
+    uint64_t near[256] = {0}, count = 0;
+    for (int v = max_i(0, bg - reach); v <= min_i(255, bg + reach); v++) {
+        near[v] = border[v];
+        count += border[v];
+    }
+    if (count == 0)
+        return 0;
+    int p10 = hist_rank(near, (count + 9) / 10), p90 = hist_rank(near, (count * 9 + 9) / 10);
+    return inverted ? bg - p10 : p90 - bg;
+}
+
 /* Steps 1 and 2: polarity and the levels. False when there is too little contrast. */
 MN_HOT_KERNEL
 static bool find_levels(const mn_gray_image *img, levels *lv)
@@ -116,11 +156,9 @@ static bool find_levels(const mn_gray_image *img, levels *lv)
                 border[row[x]]++;
         }
     }
-    uint64_t n = (uint64_t)w * (uint64_t)h, bn = 0;
-    for (int v = 0; v < 256; v++)
-        bn += border[v];
-
-    int b = hist_rank(border, (bn + 1) / 2);
+    uint64_t n = (uint64_t)w * (uint64_t)h;
+    bool dominant;
+    int b = border_background(border, &dominant);
     /* robust extremes: ignore the most extreme 1/10000 of the pixels (hot pixels,
      * dust), but never a whole small digit */
     uint64_t kk = n / 10000 > 0 ? n / 10000 : 1;
@@ -133,12 +171,11 @@ static bool find_levels(const mn_gray_image *img, levels *lv)
     int contrast = lv->ink - lv->bg;
     if (contrast < MN_PREPROCESS_MIN_CONTRAST)
         return false;
-
-    /* background noise: how far the border's 90th percentile (towards the ink) lies
-     * from its median */
-    int p10 = hist_rank(border, (bn + 9) / 10), p90 = hist_rank(border, (bn * 9 + 9) / 10);
-    int noise = lv->inverted ? b - p10 : p90 - b;
-    int margin = min_i(max_i(2 * noise, contrast / 32), contrast / 2);
+    /* near a dominant paper level, so that ink on the border is not noise; without one
+     * (uneven light) over the whole border */
+    int reach = dominant ? contrast / 4 : 255;
+    int margin = min_i(max_i(2 * border_noise(border, b, lv->inverted, reach), contrast / 32),
+                       contrast / 2);
     lv->cut = lv->bg + margin;
 
     uint64_t ink_hist[256] = {0};
@@ -194,25 +231,31 @@ static bool overlaps(rect a, rect b)
     return a.x0 <= b.x1 && b.x0 <= a.x1 && a.y0 <= b.y1 && b.y0 <= a.y1;
 }
 
-/* Tight box of the pixels with ink level >= level inside r; false if there are none. */
-static bool tight_box(const mn_gray_image *img, const levels *lv, int level, rect r, rect *out)
+/* Tight box of the pixels with ink level >= level inside r, ruled lines left out;
+ * false if there are none. */
+static bool tight_box(const mn_gray_image *img, const levels *lv,
+                      const mn_preprocess_scratch *s, int level, rect r, rect *out)
 {
     uint8_t hit[256];
     for (int v = 0; v < 256; v++)
         hit[v] = to_ink(v, lv->inverted) >= level;
+    const int f = s->line_cell;
+#define ON_LINE_COLUMN(x) (f && s->line_col[(x) / f])
     rect t = {r.x1 + 1, r.y1 + 1, r.x0 - 1, r.y0 - 1};
     for (int y = r.y0; y <= r.y1; y++) {
         const uint8_t *row = img->pixels + (size_t)y * (size_t)img->width;
         int first = -1, last = -1;
+        if (f && s->line_row[y / f])
+            continue;
         for (int x = r.x0; x <= r.x1; x++)
-            if (hit[row[x]]) {
+            if (hit[row[x]] && !ON_LINE_COLUMN(x)) {
                 first = x;
                 break;
             }
         if (first < 0)
             continue;
         for (int x = r.x1; x >= first; x--)
-            if (hit[row[x]]) {
+            if (hit[row[x]] && !ON_LINE_COLUMN(x)) {
                 last = x;
                 break;
             }
@@ -221,23 +264,22 @@ static bool tight_box(const mn_gray_image *img, const levels *lv, int level, rec
         t.y0 = min_i(t.y0, y);
         t.y1 = max_i(t.y1, y);
     }
+#undef ON_LINE_COLUMN
     if (t.x0 > t.x1)
         return false;
     *out = t;
     return true;
 }
 
-/* Step 3: the digit's bounding box in input pixels. False if only specks were found. */
-static bool find_digit(const mn_gray_image *img, const levels *lv, mn_preprocess_scratch *s,
-                       rect *digit)
+/* The component grid: per cell of f x f input pixels, mass[] counts the pixels at or
+ * above the mask level. */
+static void grid_mass(const mn_gray_image *img, const levels *lv, mn_preprocess_scratch *s,
+                      int f, int gw, int gh)
 {
     const int w = img->width, h = img->height;
-    const int f = (max_i(w, h) - 1) / GRID + 1;  /* input pixels per grid cell side */
-    const int gw = (w + f - 1) / f, gh = (h + f - 1) / f;
     uint8_t hit[256];
     for (int v = 0; v < 256; v++)
         hit[v] = to_ink(v, lv->inverted) >= lv->mask;
-
     memset(s->mass, 0, sizeof s->mass[0] * (size_t)gw * (size_t)gh);
     for (int y = 0; y < h; y++) {
         const uint8_t *row = img->pixels + (size_t)y * (size_t)w;
@@ -249,6 +291,141 @@ static bool find_digit(const mn_gray_image *img, const levels *lv, mn_preprocess
             grid_row[gx] += c;
         }
     }
+}
+
+/* The same, and faint[] says whether any pixel of a cell is above the background cut
+ * (for the line search: ruled lines are often fainter than the mask level). */
+static void grid_mass_faint(const mn_gray_image *img, const levels *lv,
+                            mn_preprocess_scratch *s, int f, int gw, int gh)
+{
+    const int w = img->width, h = img->height;
+    uint32_t code[256];  /* both tests in one look-up: mask hit in the low half */
+    for (int v = 0; v < 256; v++) {
+        int i = to_ink(v, lv->inverted);
+        code[v] = (uint32_t)(i >= lv->mask) | (uint32_t)(i > lv->cut) << 16;
+    }
+    memset(s->mass, 0, sizeof s->mass[0] * (size_t)gw * (size_t)gh);
+    memset(s->faint, 0, (size_t)gw * (size_t)gh);
+    for (int y = 0; y < h; y++) {
+        const uint8_t *row = img->pixels + (size_t)y * (size_t)w;
+        uint32_t *grid_row = s->mass + (size_t)(y / f) * (size_t)gw;
+        uint8_t *faint_row = s->faint + (size_t)(y / f) * (size_t)gw;
+        for (int gx = 0; gx < gw; gx++) {
+            uint32_t c = 0;  /* at most f per half: no carry */
+            for (int x = gx * f, end = min_i(w, x + f); x < end; x++)
+                c += code[row[x]];
+            grid_row[gx] += c & 0xFFFFu;
+            faint_row[gx] |= (c >> 16) != 0;
+        }
+    }
+}
+
+/* Flags the runs of n grid lines (rows or columns: cell k of line i is
+ * faint[i * across + k * along], len cells long) where
+ * at least 90% of the cells show something and the run is thin (at most 1/32 of the
+ * side, at least one cell): a ruled or squared paper's line crossing the whole image,
+ * not a digit's stroke, which neither spans the image nor is that thin. */
+static bool flag_lines(const uint8_t *faint, int n, int len, int along, int across,
+                       uint8_t *flag)
+{
+    const int thin = max_i(1, n / 32);
+    bool any = false;
+    for (int i = 0; i < n; i++) {
+        int lit = 0;
+        for (int k = 0; k < len; k++)
+            lit += faint[(size_t)i * (size_t)across + (size_t)k * (size_t)along];
+        flag[i] = len >= 16 && lit * 10 >= len * 9;
+    }
+    for (int i = 0; i < n;) {
+        int end = i;
+        while (end < n && flag[end])
+            end++;
+        if (end - i > thin)
+            memset(flag + i, 0, (size_t)(end - i));
+        any = any || (end > i && end - i <= thin);
+        i = end > i ? end : i + 1;
+    }
+    return any;
+}
+
+/* Takes the cells of the flagged runs of lines out of the components (as in
+ * flag_lines: cell k of line i at mass[i * across + k * along]), except where the
+ * cells on both sides of the run show ink: there a stroke crosses the line and must
+ * stay in one piece. */
+static void clear_lines(uint32_t *mass, const uint8_t *flag, int n, int len, int along,
+                        int across)
+{
+    for (int i = 0; i < n;) {
+        if (!flag[i]) {
+            i++;
+            continue;
+        }
+        int end = i;
+        while (end < n && flag[end])
+            end++;
+        for (int k = 0; k < len; k++) {
+            size_t at = (size_t)k * (size_t)along;
+            bool crossed = i > 0 && end < n && mass[(size_t)(i - 1) * (size_t)across + at] &&
+                           mass[(size_t)end * (size_t)across + at];
+            for (int j = i; j < end && !crossed; j++)
+                mass[(size_t)j * (size_t)across + at] = 0;
+        }
+        i = end;
+    }
+}
+
+/* Whether a pixel above the cut and its inward neighbour lie on both of the image's
+ * left and right edges (left_right) or top and bottom ones: a line across the whole
+ * image puts them there, a lone noisy pixel does not. MNIST-like input and clean
+ * photos have a clean border, and the line search (which costs) is then skipped. */
+static bool edges_show_ink(const mn_gray_image *img, const levels *lv, bool left_right)
+{
+    const int w = img->width, h = img->height, n = left_right ? h : w;
+    if (w < 2 || h < 2)
+        return false;
+    const size_t in_step = left_right ? 1 : (size_t)w;  /* towards the inside */
+    bool first = false, last = false;
+    for (int k = 0; k < n && !(first && last); k++) {
+        size_t a = left_right ? (size_t)k * (size_t)w : (size_t)k;
+        size_t b = left_right ? a + (size_t)w - 1 : (size_t)(h - 1) * (size_t)w + (size_t)k;
+        first = first || (to_ink(img->pixels[a], lv->inverted) > lv->cut &&
+                          to_ink(img->pixels[a + in_step], lv->inverted) > lv->cut);
+        last = last || (to_ink(img->pixels[b], lv->inverted) > lv->cut &&
+                        to_ink(img->pixels[b - in_step], lv->inverted) > lv->cut);
+    }
+    return first && last;
+}
+
+/* Ruled lines: flagged, and taken out of the components. */
+static void find_lines(mn_preprocess_scratch *s, int f, int gw, int gh, bool rows_possible,
+                       bool cols_possible)
+{
+    bool rows = rows_possible && flag_lines(s->faint, gh, gw, 1, gw, s->line_row);
+    bool cols = cols_possible && flag_lines(s->faint, gw, gh, gw, 1, s->line_col);
+    if (!rows)
+        memset(s->line_row, 0, sizeof s->line_row);
+    if (!cols)
+        memset(s->line_col, 0, sizeof s->line_col);
+    s->line_cell = rows || cols ? f : 0;
+    if (rows)
+        clear_lines(s->mass, s->line_row, gh, gw, 1, gw);
+    if (cols)
+        clear_lines(s->mass, s->line_col, gw, gh, gw, 1);
+}
+
+/* Step 3: the digit's bounding box in input pixels. False if only specks were found. */
+static bool find_digit(const mn_gray_image *img, const levels *lv, mn_preprocess_scratch *s,
+                       rect *digit)
+{
+    const int w = img->width, h = img->height;
+    const int f = (max_i(w, h) - 1) / GRID + 1;  /* input pixels per grid cell side */
+    const int gw = (w + f - 1) / f, gh = (h + f - 1) / f;
+    const bool rows = edges_show_ink(img, lv, true), cols = edges_show_ink(img, lv, false);
+    if (rows || cols)
+        grid_mass_faint(img, lv, s, f, gw, gh);
+    else
+        grid_mass(img, lv, s, f, gw, gh);
+    find_lines(s, f, gw, gh, rows, cols);
 
     /* pass 1: the largest component */
     memset(s->seen, 0, (size_t)gw * (size_t)gh);
@@ -289,11 +466,11 @@ static bool find_digit(const mn_gray_image *img, const levels *lv, mn_preprocess
               (int)(((int64_t)cells.x1 + 1) * f < w ? ((int64_t)cells.x1 + 1) * f : w) - 1,
               (int)(((int64_t)cells.y1 + 1) * f < h ? ((int64_t)cells.y1 + 1) * f : h) - 1};
     rect t;
-    if (!tight_box(img, lv, lv->mask, r, &t))
+    if (!tight_box(img, lv, s, lv->mask, r, &t))
         return false;
     rect wide = {max_i(0, t.x0 - 2), max_i(0, t.y0 - 2), min_i(w - 1, t.x1 + 2),
                  min_i(h - 1, t.y1 + 2)};
-    if (!tight_box(img, lv, lv->cut + 1, wide, digit))
+    if (!tight_box(img, lv, s, lv->cut + 1, wide, digit))
         *digit = t;
     return true;
 }
@@ -349,6 +526,50 @@ static void area_average(const mn_gray_image *img, const float value[256], rect 
     }
     *sw_out = sw;
     *sh_out = sh;
+}
+
+/* Whether the input span [a, b) (rows or columns, from the crop's origin o) touches a
+ * ruled line. */
+static bool span_on_line(const uint8_t *flag, int f, int o, double a, double b)
+{
+    for (int k = (o + (int)floor(a)) / f; k <= (o + (int)ceil(b) - 1) / f; k++)
+        if (flag[k])
+            return true;
+    return false;
+}
+
+/* Ruled lines out of the scaled crop (super[oy..oy+sh)[ox..ox+sw), s input pixels per
+ * super pixel): a super row or column on a line is replaced by the mean of the
+ * nearest ones off it on either side, so a stroke the line crossed continues. */
+static void fill_lines(const mn_preprocess_scratch *s, rect c, double scale, int ox, int oy,
+                       int sw, int sh, float *super)
+{
+    const int f = s->line_cell;
+    uint8_t on_row[SUPER], on_col[SUPER];
+    for (int j = 0; j < sh; j++)
+        on_row[j] = span_on_line(s->line_row, f, c.y0, j * scale, (j + 1) * scale);
+    for (int i = 0; i < sw; i++)
+        on_col[i] = span_on_line(s->line_col, f, c.x0, i * scale, (i + 1) * scale);
+    for (int pass = 0; pass < 2; pass++) {  /* rows, then columns */
+        const uint8_t *on = pass ? on_col : on_row;
+        const int n = pass ? sw : sh, m = pass ? sh : sw;
+        const size_t step = pass ? 1 : SUPER, across = pass ? SUPER : 1;
+        float *base = super + (size_t)oy * SUPER + ox;
+        for (int j = 0; j < n; j++) {
+            if (!on[j])
+                continue;
+            int a = j - 1, b = j + 1;
+            while (a >= 0 && on[a])
+                a--;
+            while (b < n && on[b])
+                b++;
+            for (int k = 0; k < m; k++) {
+                float va = a >= 0 ? base[(size_t)a * step + (size_t)k * across] : 0.0f;
+                float vb = b < n ? base[(size_t)b * step + (size_t)k * across] : 0.0f;
+                base[(size_t)j * step + (size_t)k * across] = (va + vb) / 2.0f;
+            }
+        }
+    }
 }
 
 /* Mean stroke width, in super pixels, of the pixels at least half as bright as the
@@ -427,12 +648,17 @@ static void scale_to_box(const mn_gray_image *img, const float value[256], rect 
     float *super = scratch->super, *grown = scratch->grown;
     int sw, sh;
     area_average(img, value, c, SUPER, 0, 0, SUPER_FACTOR, super, &sw, &sh);
+    const double side = max_i(c.x1 - c.x0 + 1, c.y1 - c.y0 + 1);
+    if (scratch->line_cell)
+        fill_lines(scratch, c, side / SUPER, 0, 0, sw, sh, super);
     double width = stroke_width(super, sw, sh) / SUPER_FACTOR;  /* in output pixels */
     if (width > 0.0 && width < MN_PREPROCESS_THIN_STROKE) {
         /* grow by r on each side, and scale the digit smaller so that it still fits */
         int r = min_i(MAX_GROW, (int)lround((MN_PREPROCESS_STROKE - width) * SUPER_FACTOR / 2.0));
         if (r > 0) {
             area_average(img, value, c, SUPER - 2 * r, r, r, r + SUPER_FACTOR, grown, &sw, &sh);
+            if (scratch->line_cell)
+                fill_lines(scratch, c, side / (SUPER - 2 * r), r, r, sw, sh, grown);
             sw += 2 * r;
             sh += 2 * r;
             dilate(grown, sw, sh, r, super);
@@ -469,12 +695,6 @@ static mn_status no_digit(mn_preprocess_info *info, mn_error *err)
     if (info)
         info->no_digit = true;
     return mn_fail(err, MN_ERR_FORMAT, MN_PREPROCESS_NO_DIGIT);
-}
-
-static void normalise(const uint8_t pixels[MN_IMAGE_PIXELS], float out[MN_IMAGE_PIXELS])
-{
-    for (int i = 0; i < MN_IMAGE_PIXELS; i++)
-        out[i] = ((float)pixels[i] / 255.0f - MN_MNIST_MEAN) / MN_MNIST_STD;
 }
 
 static mn_status run(const mn_gray_image *img, mn_preprocess_scratch *scratch,
@@ -534,7 +754,7 @@ static mn_status run(const mn_gray_image *img, mn_preprocess_scratch *scratch,
     memset(pixels, 0, sizeof pixels);
     for (int j = 0; j < dh; j++)
         memcpy(pixels + (oy + j) * MN_IMAGE_SIDE + ox, small[j], (size_t)dw);
-    normalise(pixels, out);
+    mn_normalize_pixels(pixels, MN_IMAGE_PIXELS, out);
     if (preview)
         memcpy(preview, pixels, sizeof pixels);
     if (info) {
@@ -581,6 +801,8 @@ mn_status mn_preprocess_pixels(const float pixels[MN_IMAGE_PIXELS],
         if (!isfinite(pixels[i]) || pixels[i] < 0.0f || pixels[i] > 255.0f)
             return mn_fail(err, MN_ERR_ARG, "pixel %d (row %d, column %d) is %g, not in 0..255",
                            i, i / MN_IMAGE_SIDE, i % MN_IMAGE_SIDE, (double)pixels[i]);
+    /* not mn_normalize_pixels: these values need not be whole (JSON), and rounding them
+     * to 8 bits first would change the answer */
     for (int i = 0; i < MN_IMAGE_PIXELS; i++) {
         out[i] = (pixels[i] / 255.0f - MN_MNIST_MEAN) / MN_MNIST_STD;
         if (preview)

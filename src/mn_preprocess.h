@@ -2,29 +2,42 @@
  *
  * From an 8-bit grayscale image (mn_image_decode_gray: alpha already composited on
  * white), in this order:
- *   1. polarity from the border: the border's median is the background; the digit is
- *      on whichever side (darker or lighter) reaches further from it, robustly (the
- *      1/10000 extreme, so a few hot pixels do not count). Dark ink is inverted so
- *      that the digit is white on black, as in MNIST;
- *   2. background removal: values up to a cut just above the background (its noise
- *      on the border, at least 1/32 of the contrast) become exactly 0, and the range
- *      from the cut to the ink level is stretched to 0..255;
+ *   1. polarity from the border: the background is the border's median, or, when
+ *      one 16-level window holds at least half of the border pixels (a dominant
+ *      paper level), the median of those; the digit is on whichever side (darker or
+ *      lighter) reaches further from it, robustly (the 1/10000 extreme, so a few hot
+ *      pixels do not count). Dark ink is inverted so that the digit is white on
+ *      black, as in MNIST;
+ *   2. background removal: values up to a cut just above the background become
+ *      exactly 0, and the range from the cut to the ink level is stretched to 0..255.
+ *      The cut is twice the background noise (at least 1/32, at most 1/2 of the
+ *      contrast): with a dominant paper level, measured on the border pixels within a
+ *      quarter of the contrast of it, so that a digit covering much of the border (a
+ *      low-resolution digit scaled up to fill its canvas) is not taken for noise;
+ *      else on the whole border, so that uneven light stays under the cut;
  *   3. crop to the digit's bounding box: pixels above an Otsu threshold are grouped
  *      into 8-connected components (on a grid of at most 256x256 cells, so the cost
- *      does not depend on the image size); components much smaller than the largest
- *      one and away from it are noise and do not count. The box is then tightened to
+ *      does not depend on the image size). Ruled or squared paper's lines are taken
+ *      out first: grid rows or columns where 90% of the cells show anything above the
+ *      cut, in runs at most 1/32 of the side thick (a digit's stroke neither spans
+ *      the image nor is that thin), leave the components except where a stroke
+ *      crosses them, and are ignored by the crop. Components smaller than 1/10 of
+ *      the largest are dropped unless they are at least 1/100 of it and within a
+ *      quarter of its size of its box (a detached bar). The box is then tightened to
  *      the digit's pixels, keeping their faint anti-aliased rim;
  *   4. area averaging (a box filter with fractional coverage) to fit a 20x20 box,
  *      keeping the aspect ratio, done on a 4x finer grid and then 4x4-averaged (the
  *      same result): there, strokes thinner than 1.4 output pixels (a ballpoint in a
  *      phone photo) are thickened to about 2, MNIST's pen, by a gray dilation, the
  *      digit being scaled a little smaller so that it still fits. If the strokes come
- *      out fainter than full white, they are stretched back to 255;
+ *      out fainter than full white, they are stretched back to 255. The rows and
+ *      columns of ruled lines are filled there from the nearest ones off the line,
+ *      so that a stroke the line crossed continues;
  *   5. placement in 28x28 with the centre of mass at (14, 14), in pixel-index
  *      coordinates (pixel (i, j) sits at (i, j), as scipy.ndimage.center_of_mass
  *      counts), by rounding the offset to whole pixels and clamping so that the box
  *      stays inside, as MNIST itself was made;
- *   6. normalisation of the 8-bit result: (p/255 - MN_MNIST_MEAN) / MN_MNIST_STD.
+ *   6. normalisation of the 8-bit result (mn_normalize_pixels).
  *
  * An image with no digit (uniform, contrast under 32 levels, or only specks) is
  * refused with MN_ERR_FORMAT, the message MN_PREPROCESS_NO_DIGIT and
@@ -50,12 +63,16 @@
 #define MN_PREPROCESS_THIN_STROKE 1.4 /* strokes thinner than this (in 28x28 pixels)... */
 #define MN_PREPROCESS_STROKE 2.0      /* ...are thickened to about this */
 
-/* Working memory for one preprocessing call (about 630 KiB): allocate it once per
+/* Working memory for one preprocessing call (about 680 KiB): allocate it once per
  * thread (malloc or embed it; no initialisation needed) and reuse it. */
 typedef struct mn_preprocess_scratch {
     uint32_t mass[MN_PREPROCESS_GRID_SIDE * MN_PREPROCESS_GRID_SIDE];
     int32_t stack[MN_PREPROCESS_GRID_SIDE * MN_PREPROCESS_GRID_SIDE];
     uint8_t seen[MN_PREPROCESS_GRID_SIDE * MN_PREPROCESS_GRID_SIDE];
+    uint8_t faint[MN_PREPROCESS_GRID_SIDE * MN_PREPROCESS_GRID_SIDE]; /* anything above the cut */
+    uint8_t line_row[MN_PREPROCESS_GRID_SIDE];  /* grid rows / columns on a ruled line */
+    uint8_t line_col[MN_PREPROCESS_GRID_SIDE];
+    int line_cell;  /* input pixels per grid cell side; 0: no line was found */
     float super[(MN_PREPROCESS_BOX * MN_PREPROCESS_SUPER_FACTOR) *
                 (MN_PREPROCESS_BOX * MN_PREPROCESS_SUPER_FACTOR)];
     float grown[(MN_PREPROCESS_BOX * MN_PREPROCESS_SUPER_FACTOR) *

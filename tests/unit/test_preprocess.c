@@ -341,6 +341,34 @@ static void test_mnist_digit_passes_nearly_unchanged(void **state)
     }
 }
 
+/* A "0" filling its canvas, its ink on much of the border (a low-resolution digit
+ * scaled up): the background is the paper's dominant level, and the noise above it is
+ * measured on the border pixels near that level, not on the ink there, so the cut
+ * stays near the paper and the strokes keep their anti-aliased rim (with the ink
+ * counted as noise the cut went to half the contrast: about 150 pixels lit, not 176). */
+static void test_digit_filling_its_canvas(void **state)
+{
+    (void)state;
+    canvas c = canvas_new(40, 40);
+    zero(&c, -8, -8, 56, 3);
+    mn_gray_image img = render(&c, 20, 230);
+    uint8_t p[MN_IMAGE_PIXELS];
+    float out[MN_IMAGE_PIXELS];
+    mn_preprocess_info info;
+    assert_int_equal(mn_preprocess_gray(&img, scratch, out, p, &info, NULL), MN_OK);
+    assert_false(info.inverted);
+    assert_int_equal(info.background, 20);
+    int lit = 0;
+    for (int i = 0; i < MN_IMAGE_PIXELS; i++)
+        lit += p[i] > 0;
+    assert_true(lit >= 165);
+    for (int y = 12; y < 16; y++)
+        for (int x = 12; x < 16; x++)
+            assert_int_equal(p[y * MN_IMAGE_SIDE + x], 0);
+    free(img.pixels);
+    free(c.cover);
+}
+
 static void test_normalisation_matches_preview(void **state)
 {
     (void)state;
@@ -411,6 +439,63 @@ static void test_specks_are_ignored(void **state)
     assert_memory_equal(a, b, sizeof a);
     free(clean.pixels);
     free(dirty.pixels);
+    free(c.cover);
+}
+
+/* Gray lines every `spacing` pixels across the whole image, `width` thick: rows, and
+ * columns too when `squared`. */
+static void rule(mn_gray_image *img, int spacing, int width, int level, bool squared)
+{
+    for (int y = 0; y < img->height; y++)
+        for (int x = 0; x < img->width; x++) {
+            bool on = y % spacing < width || (squared && x % spacing < width);
+            uint8_t *p = &img->pixels[y * img->width + x];
+            if (on && level < *p)
+                *p = (uint8_t)level;
+        }
+}
+
+/* A digit on ruled or squared paper: the lines (crossing it too) are not the digit;
+ * the result is the plain paper's within the lines' small gaps. */
+static void test_ruled_paper_lines_are_removed(void **state)
+{
+    (void)state;
+    canvas c = canvas_new(320, 320);
+    seven(&c, 70, 50, 200, 9);
+    mn_gray_image plain = render(&c, 250, 20);
+    float out[MN_IMAGE_PIXELS];
+    uint8_t a[MN_IMAGE_PIXELS], b[MN_IMAGE_PIXELS];
+    mn_preprocess_info ia, ib;
+    assert_int_equal(mn_preprocess_gray(&plain, scratch, out, a, &ia, NULL), MN_OK);
+    for (int squared = 0; squared < 2; squared++) {
+        mn_gray_image ruled = render(&c, 250, 20);
+        rule(&ruled, 32, 2, 110, squared);
+        assert_int_equal(mn_preprocess_gray(&ruled, scratch, out, b, &ib, NULL), MN_OK);
+        assert_true(abs(ib.crop_x - ia.crop_x) <= 2 && abs(ib.crop_w - ia.crop_w) <= 4);
+        assert_true(abs(ib.crop_y - ia.crop_y) <= 2 && abs(ib.crop_h - ia.crop_h) <= 4);
+        assert_true(correlation(a, b, MN_IMAGE_PIXELS) > 0.97);
+        assert_mnist_like(b, &ib);
+        free(ruled.pixels);
+    }
+    free(plain.pixels);
+    free(c.cover);
+}
+
+/* A digit whose thick bar crosses its whole canvas is not a ruled line: the bar stays. */
+static void test_a_bar_across_the_canvas_is_kept(void **state)
+{
+    (void)state;
+    canvas c = canvas_new(64, 64);
+    stroke(&c, 0, 8, 64, 8, 4);   /* the top bar of a "7", edge to edge */
+    stroke(&c, 56, 8, 24, 62, 4);
+    mn_gray_image img = render(&c, 0, 255);
+    float out[MN_IMAGE_PIXELS];
+    uint8_t p[MN_IMAGE_PIXELS];
+    mn_preprocess_info info;
+    assert_int_equal(mn_preprocess_gray(&img, scratch, out, p, &info, NULL), MN_OK);
+    assert_int_equal(info.crop_y, 4);  /* the bar's top edge, not the stem's */
+    assert_int_equal(info.crop_w, 64);
+    free(img.pixels);
     free(c.cover);
 }
 
@@ -562,9 +647,12 @@ int main(void)
         cmocka_unit_test(test_large_digit_fits_box),
         cmocka_unit_test(test_blank_images_have_no_digit),
         cmocka_unit_test(test_mnist_digit_passes_nearly_unchanged),
+        cmocka_unit_test(test_digit_filling_its_canvas),
         cmocka_unit_test(test_normalisation_matches_preview),
         cmocka_unit_test(test_pixels_path_validates),
         cmocka_unit_test(test_specks_are_ignored),
+        cmocka_unit_test(test_ruled_paper_lines_are_removed),
+        cmocka_unit_test(test_a_bar_across_the_canvas_is_kept),
         cmocka_unit_test(test_photo_like_input),
         cmocka_unit_test(test_thin_pen_in_a_big_photo),
         cmocka_unit_test(test_transparent_canvas_png_end_to_end),
