@@ -62,6 +62,8 @@
 #define MN_PREPROCESS_SUPER_FACTOR 4  /* scaling works on a 4x finer grid (80x80) */
 #define MN_PREPROCESS_THIN_STROKE 1.4 /* strokes thinner than this (in 28x28 pixels)... */
 #define MN_PREPROCESS_STROKE 2.0      /* ...are thickened to about this */
+#define MN_PREPROCESS_PAPER_BLOCKS 32 /* the paper's brightness is estimated on this grid */
+#define MN_PREPROCESS_PAPER_REACH 3   /* blocks: wider ink than 2*3+1 blocks is paper */
 
 /* Working memory for one preprocessing call (about 680 KiB): allocate it once per
  * thread (malloc or embed it; no initialisation needed) and reuse it. */
@@ -72,6 +74,7 @@ typedef struct mn_preprocess_scratch {
     uint8_t faint[MN_PREPROCESS_GRID_SIDE * MN_PREPROCESS_GRID_SIDE]; /* anything above the cut */
     uint8_t line_row[MN_PREPROCESS_GRID_SIDE];  /* grid rows / columns on a ruled line */
     uint8_t line_col[MN_PREPROCESS_GRID_SIDE];
+    uint8_t flat[MN_PREPROCESS_GRID_SIDE * MN_PREPROCESS_GRID_SIDE]; /* the flat-fielded copy */
     int line_cell;  /* input pixels per grid cell side; 0: no line was found */
     float super[(MN_PREPROCESS_BOX * MN_PREPROCESS_SUPER_FACTOR) *
                 (MN_PREPROCESS_BOX * MN_PREPROCESS_SUPER_FACTOR)];

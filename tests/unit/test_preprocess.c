@@ -549,6 +549,86 @@ static void test_photo_like_input(void **state)
     free(clean_c.cover);
 }
 
+/* Renders a "0" on 400x300 paper (level 230, ink 40, noise of +-4); with `shadow`, the
+ * light on the left 30% of the sheet (a soft edge crossing the digit) is cut to 45%
+ * and the rest falls off to 80% to the right, darkening paper and ink alike. (A shadow
+ * over most of the border would be taken for the paper, and the lit paper for ink.) */
+static mn_gray_image shadowed_zero(bool shadow)
+{
+    const int w = 400, h = 300;
+    canvas c = canvas_new(w, h);
+    zero(&c, 60, 40, 220, 7);
+    mn_gray_image img = render(&c, 0, 0);
+    uint32_t s = 11;
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            double edge = (x - 0.3 * w) / 6.0;  /* the shadow's soft edge */
+            double cast = 0.45 + 0.55 / (1.0 + exp(-edge));
+            double light = shadow ? cast * (1.0 - 0.2 * x / w) : 1.0;
+            double cov = c.cover[(size_t)y * w + x];
+            s = s * 1103515245u + 12345u;
+            double v = light * (230 + (40 - 230) * cov) + (double)((s >> 16) % 9) - 4;
+            img.pixels[(size_t)y * w + x] = (uint8_t)lround(v < 0 ? 0 : v > 255 ? 255 : v);
+        }
+    free(c.cover);
+    return img;
+}
+
+static void test_shadow_is_flattened(void **state)
+{
+    (void)state;
+    /* the shadowed paper is far darker than the lit paper's cut: one global cut would
+     * call it ink and crop the shadow; estimated locally, the paper's light divides
+     * out and the digit comes out like the same digit on evenly lit paper */
+    mn_gray_image flat = shadowed_zero(false), shaded = shadowed_zero(true);
+    float out[MN_IMAGE_PIXELS];
+    uint8_t a[MN_IMAGE_PIXELS], b[MN_IMAGE_PIXELS];
+    mn_preprocess_info info;
+    assert_int_equal(mn_preprocess_gray(&flat, scratch, out, a, &info, NULL), MN_OK);
+    assert_int_equal(mn_preprocess_gray(&shaded, scratch, out, b, &info, NULL), MN_OK);
+    assert_mnist_like(b, &info);
+    int both = 0, either = 0;  /* inked pixels: intersection over union */
+    for (int i = 0; i < MN_IMAGE_PIXELS; i++) {
+        both += a[i] > 64 && b[i] > 64;
+        either += a[i] > 64 || b[i] > 64;
+    }
+    assert_true(both * 10 >= either * 8);
+    assert_true(correlation(a, b, MN_IMAGE_PIXELS) > 0.9);
+    /* the crop is the digit's box (60 + 0.2 * 220 .. 60 + 0.8 * 220), not the shadow */
+    assert_true(abs(info.crop_x - 104) <= 12 && abs(info.crop_w - 132) <= 24);
+    free(flat.pixels);
+    free(shaded.pixels);
+}
+
+static void test_even_light_is_left_alone(void **state)
+{
+    (void)state;
+    /* a clean scan larger than the component grid, with a thick bar along the top edge
+     * (ink on the border, as a digit filling its canvas has): evenly lit, so not
+     * flat-fielded; that would work on a 4x downsampled copy, and the crop would come
+     * out in multiples of 4 pixels instead of the bars' exact box */
+    const int w = 1003, h = 803;
+    mn_gray_image img = {w, h, malloc((size_t)w * (size_t)h)};
+    assert_non_null(img.pixels);
+    uint32_t s = 5;
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            bool bar = y < 121 && x >= 301 && x < 702;        /* top bar, on the edge */
+            bool stem = x >= 601 && x < 702 && y < 651;       /* down stroke */
+            s = s * 1103515245u + 12345u;
+            int noise = (int)((s >> 16) % 5) - 2;
+            img.pixels[(size_t)y * w + x] = (uint8_t)((bar || stem ? 30 : 225) + noise);
+        }
+    float out[MN_IMAGE_PIXELS];
+    mn_preprocess_info info;
+    assert_int_equal(mn_preprocess_gray(&img, scratch, out, NULL, &info, NULL), MN_OK);
+    assert_int_equal(info.crop_x, 301);
+    assert_int_equal(info.crop_y, 0);
+    assert_int_equal(info.crop_w, 401);
+    assert_int_equal(info.crop_h, 651);
+    free(img.pixels);
+}
+
 static void test_thin_pen_in_a_big_photo(void **state)
 {
     (void)state;
@@ -654,6 +734,8 @@ int main(void)
         cmocka_unit_test(test_ruled_paper_lines_are_removed),
         cmocka_unit_test(test_a_bar_across_the_canvas_is_kept),
         cmocka_unit_test(test_photo_like_input),
+        cmocka_unit_test(test_shadow_is_flattened),
+        cmocka_unit_test(test_even_light_is_left_alone),
         cmocka_unit_test(test_thin_pen_in_a_big_photo),
         cmocka_unit_test(test_transparent_canvas_png_end_to_end),
         cmocka_unit_test(test_arguments),
