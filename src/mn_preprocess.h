@@ -8,6 +8,16 @@
  *      lighter) reaches further from it, robustly (the 1/10000 extreme, so a few hot
  *      pixels do not count). Dark ink is inverted so that the digit is white on
  *      black, as in MNIST;
+ *   1b. uneven light (a shadow, a gradient): the paper's level is estimated locally,
+ *      as the means of 32x32 blocks closed over 7 blocks (ink narrower than that gives
+ *      way to the paper around it). When that paper, along one stretch of at least an
+ *      eighth of the border ring of blocks, is darker than the lightest border paper
+ *      by more than the cut's margin (and 1/8 of the contrast) yet lighter than 7/8 of
+ *      the way to the ink (a stroke reaching the edge is not a shadow), the image is
+ *      flat-fielded into the scratch (at most 256x256, averaged down): each ink level
+ *      i becomes 255 (i - p) / (255 - p), p the paper's level interpolated there, as
+ *      light darkens paper and ink alike; the steps below then run on that copy, with
+ *      polarity and levels found again. Evenly lit input is not touched;
  *   2. background removal: values up to a cut just above the background become
  *      exactly 0, and the range from the cut to the ink level is stretched to 0..255.
  *      The cut is twice the background noise (at least 1/32, at most 1/2 of the
@@ -65,7 +75,7 @@
 #define MN_PREPROCESS_PAPER_BLOCKS 32 /* the paper's brightness is estimated on this grid */
 #define MN_PREPROCESS_PAPER_REACH 3   /* blocks: wider ink than 2*3+1 blocks is paper */
 
-/* Working memory for one preprocessing call (about 680 KiB): allocate it once per
+/* Working memory for one preprocessing call (about 755 KiB): allocate it once per
  * thread (malloc or embed it; no initialisation needed) and reuse it. */
 typedef struct mn_preprocess_scratch {
     uint32_t mass[MN_PREPROCESS_GRID_SIDE * MN_PREPROCESS_GRID_SIDE];
