@@ -11,7 +11,7 @@
 #define DEFAULT_OUT "/mnt/model-storage/mnist_model.safetensors"
 #define MN_STR_(x) #x
 #define MN_STR(x) MN_STR_(x)
-#define AUGMENT_DEFAULT "stroke" /* the only one that paid off: README, "Augmentation" */
+#define AUGMENT_DEFAULT "stroke=0.5" /* README, "Augmentation": MNIST kept, the rest within noise */
 
 static void usage(FILE *out)
 {

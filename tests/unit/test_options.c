@@ -167,13 +167,13 @@ static void test_refused_values(void **state)
 }
 
 /* --augment's list, the calibration and preprocessing flags, and a bad list's message
- * naming what is wrong in it; the default is the documented recipe (stroke alone). */
+ * naming what is wrong in it; the default is the documented recipe (stroke at half strength). */
 static void test_augment_flags(void **state)
 {
     (void)state;
     parse_result r;
     parse(&r, NULL);
-    assert_true(r.opts.augment.strength[MN_AUG_STROKE] == 1.0f);
+    assert_true(r.opts.augment.strength[MN_AUG_STROKE] == 0.5f);
     assert_true(r.opts.augment.strength[MN_AUG_AFFINE] == 0.0f);
     assert_true(r.opts.calibrate);
     assert_false(r.opts.as_served);
