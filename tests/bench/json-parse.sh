@@ -1,4 +1,5 @@
 #!/bin/sh
+# shellcheck disable=SC2086,SC2046 # flag lists and file lists are split into words on purpose
 # The v2 infer body parser, old against new, in one binary (tests/bench/json-parse.c):
 # bodies of 1, 64 and 256 MNIST test images as tests/bench/infer-batch.sh writes them
 # (6 decimals) and as Python's json writes unrounded floats (17 digits). With MODEL,
@@ -54,7 +55,7 @@ for side in old new; do
     "$src"/mn_error.c "$src"/mn_atomic.c $(ls "$src"/mn_json*.c "$src"/mn_describe.c 2>/dev/null) \
     $libs -pthread -lm
 done
-for round in 1 2 3 4 5; do
+for _ in 1 2 3 4 5; do
   printf 'mn_st_parse %s, best of 200 (us): old %s new %s\n' "$(basename "$model")" \
     "$("$work/st-old" "$model")" "$("$work/st-new" "$model")"
 done
