@@ -322,26 +322,28 @@ typedef struct top_fields {
     int binary_output;            /* the outputs' binary_data, or -1 */
 } top_fields;
 
+/* a literal, so that the compiler checks the format at every optimisation level */
+#define TWICE "\"%s\" appears twice"
+
 static bool top_member(parser *ps, const mn_json_str *key, void *ctx)
 {
     top_fields *top = ctx;
     v2_request *req = top->req;
-    static const char *const twice = "\"%s\" appears twice";
     if (mn_json_str_is(key, "inputs")) {
         if (top->inputs)
-            return refuse(ps, twice, "inputs");
+            return refuse(ps, TWICE, "inputs");
         top->inputs = true;
         return parse_inputs(ps, req, top->max_batch);
     }
     if (mn_json_str_is(key, "outputs")) {
         if (top->outputs)
-            return refuse(ps, twice, "outputs");
+            return refuse(ps, TWICE, "outputs");
         top->outputs = true;
         return parse_outputs(ps, req, &top->binary_output);
     }
     if (mn_json_str_is(key, "id")) {
         if (req->id)
-            return refuse(ps, twice, "id");
+            return refuse(ps, TWICE, "id");
         mn_json_str id;
         if (!mn_json_string(&ps->j, &id))
             return false;
@@ -351,7 +353,7 @@ static bool top_member(parser *ps, const mn_json_str *key, void *ctx)
     }
     if (mn_json_str_is(key, "parameters")) {
         if (top->params)
-            return refuse(ps, twice, "parameters");
+            return refuse(ps, TWICE, "parameters");
         top->params = true;
         bool seen;
         return parse_parameters(ps, "binary_data_output", &top->binary_default, NULL, &seen);
