@@ -892,6 +892,7 @@ static mn_status run(const mn_gray_image *img, mn_preprocess_scratch *scratch,
     }
     if (!contrast)
         return no_digit(info, err);
+    const int in_w = img->width, in_h = img->height;
     mn_gray_image flat;
     int ds = 1;  /* input pixels per pixel of the image worked on */
     if (flatten_if_uneven(img, &lv, scratch, &flat, &ds)) {
@@ -947,10 +948,11 @@ static mn_status run(const mn_gray_image *img, mn_preprocess_scratch *scratch,
     if (preview)
         memcpy(preview, pixels, sizeof pixels);
     if (info) {
+        /* in input pixels; the last downsampled pixel may cover less than ds */
         info->crop_x = crop.x0 * ds;
         info->crop_y = crop.y0 * ds;
-        info->crop_w = (crop.x1 - crop.x0 + 1) * ds;
-        info->crop_h = (crop.y1 - crop.y0 + 1) * ds;
+        info->crop_w = min_i((crop.x1 + 1) * ds, in_w) - info->crop_x;
+        info->crop_h = min_i((crop.y1 + 1) * ds, in_h) - info->crop_y;
         info->box_w = dw;
         info->box_h = dh;
         info->offset_x = ox;

@@ -549,15 +549,15 @@ static void test_photo_like_input(void **state)
     free(clean_c.cover);
 }
 
-/* Renders a "0" on 400x300 paper (level 230, ink 40, noise of +-4); with `shadow`, the
+/* Renders a "0" of size 220 at (left, top) on w x h paper (level 230, ink 40, noise of
+ * +-4); with `shadow`, the
  * light on the left 30% of the sheet (a soft edge crossing the digit) is cut to 45%
  * and the rest falls off to 80% to the right, darkening paper and ink alike. (A shadow
  * over most of the border would be taken for the paper, and the lit paper for ink.) */
-static mn_gray_image shadowed_zero(bool shadow)
+static mn_gray_image shadowed_zero(bool shadow, int w, int h, double left, double top)
 {
-    const int w = 400, h = 300;
     canvas c = canvas_new(w, h);
-    zero(&c, 60, 40, 220, 7);
+    zero(&c, left, top, 220, 7);
     mn_gray_image img = render(&c, 0, 0);
     uint32_t s = 11;
     for (int y = 0; y < h; y++)
@@ -580,7 +580,8 @@ static void test_shadow_is_flattened(void **state)
     /* the shadowed paper is far darker than the lit paper's cut: one global cut would
      * call it ink and crop the shadow; estimated locally, the paper's light divides
      * out and the digit comes out like the same digit on evenly lit paper */
-    mn_gray_image flat = shadowed_zero(false), shaded = shadowed_zero(true);
+    mn_gray_image flat = shadowed_zero(false, 400, 300, 60, 40);
+    mn_gray_image shaded = shadowed_zero(true, 400, 300, 60, 40);
     float out[MN_IMAGE_PIXELS];
     uint8_t a[MN_IMAGE_PIXELS], b[MN_IMAGE_PIXELS];
     mn_preprocess_info info;
@@ -598,6 +599,22 @@ static void test_shadow_is_flattened(void **state)
     assert_true(abs(info.crop_x - 104) <= 12 && abs(info.crop_w - 132) <= 24);
     free(flat.pixels);
     free(shaded.pixels);
+}
+
+static void test_shadowed_crop_stays_inside_an_odd_image(void **state)
+{
+    (void)state;
+    /* flat-fielding works on a 2x downsampled copy of this 401x301 sheet; the digit runs
+     * off its right and bottom edges, into the last, half-covered pixels of that copy,
+     * and the crop reported in input pixels must still end at the image's edge */
+    mn_gray_image img = shadowed_zero(true, 401, 301, 230, 90);
+    float out[MN_IMAGE_PIXELS];
+    mn_preprocess_info info;
+    assert_int_equal(mn_preprocess_gray(&img, scratch, out, NULL, &info, NULL), MN_OK);
+    assert_true(info.crop_x >= 0 && info.crop_y >= 0);
+    assert_int_equal(info.crop_x + info.crop_w, img.width);
+    assert_int_equal(info.crop_y + info.crop_h, img.height);
+    free(img.pixels);
 }
 
 static void test_even_light_is_left_alone(void **state)
@@ -735,6 +752,7 @@ int main(void)
         cmocka_unit_test(test_a_bar_across_the_canvas_is_kept),
         cmocka_unit_test(test_photo_like_input),
         cmocka_unit_test(test_shadow_is_flattened),
+        cmocka_unit_test(test_shadowed_crop_stays_inside_an_odd_image),
         cmocka_unit_test(test_even_light_is_left_alone),
         cmocka_unit_test(test_thin_pen_in_a_big_photo),
         cmocka_unit_test(test_transparent_canvas_png_end_to_end),
