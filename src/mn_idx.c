@@ -345,8 +345,11 @@ fail:
     return st;
 }
 
-static mn_status images_from(idx_src *s, mn_idx_images *out, mn_error *err)
+/* The two readers, shaped alike so that one function opens a buffer or a file for
+ * either (out is an mn_idx_images or an mn_idx_labels, zeroed on failure). */
+static mn_status images_from(idx_src *s, void *dest, mn_error *err)
 {
+    mn_idx_images *out = dest;
     idx_header h;
     uint8_t *data;
     mn_status st = idx_load(s, 3, &h, &data, out->sha256, err);
@@ -361,8 +364,9 @@ static mn_status images_from(idx_src *s, mn_idx_images *out, mn_error *err)
     return MN_OK;
 }
 
-static mn_status labels_from(idx_src *s, mn_idx_labels *out, mn_error *err)
+static mn_status labels_from(idx_src *s, void *dest, mn_error *err)
 {
+    mn_idx_labels *out = dest;
     idx_header h;
     uint8_t *data;
     mn_status st = idx_load(s, 1, &h, &data, out->sha256, err);
@@ -384,64 +388,64 @@ static mn_status labels_from(idx_src *s, mn_idx_labels *out, mn_error *err)
     return MN_OK;
 }
 
-mn_status mn_idx_parse_images(const uint8_t *buf, size_t len, const char *name,
-                              mn_idx_images *out, mn_error *err)
+typedef mn_status (*idx_reader)(idx_src *s, void *out, mn_error *err);
+
+static mn_status parse_buffer(const uint8_t *buf, size_t len, const char *name,
+                              idx_reader read, void *out, mn_error *err)
 {
     idx_src s;
-    if (!out)
-        return mn_fail(err, MN_ERR_ARG, "mn_idx_parse_images: no output");
-    memset(out, 0, sizeof *out);
     if (!name)
         name = "<buffer>";
     if (!buf && len > 0)
         return mn_fail(err, MN_ERR_ARG, "%s: no buffer", name);
     src_open_mem(&s, buf, len, name);
-    mn_status st = images_from(&s, out, err);
+    mn_status st = read(&s, out, err);
     src_close(&s);
     return st;
+}
+
+static mn_status read_path(const char *path, idx_reader read, void *out, mn_error *err)
+{
+    idx_src s;
+    mn_status st = src_open_file(&s, path, err);
+    if (st == MN_OK)
+        st = read(&s, out, err);
+    src_close(&s);
+    return st;
+}
+
+mn_status mn_idx_parse_images(const uint8_t *buf, size_t len, const char *name,
+                              mn_idx_images *out, mn_error *err)
+{
+    if (!out)
+        return mn_fail(err, MN_ERR_ARG, "mn_idx_parse_images: no output");
+    memset(out, 0, sizeof *out);
+    return parse_buffer(buf, len, name, images_from, out, err);
 }
 
 mn_status mn_idx_parse_labels(const uint8_t *buf, size_t len, const char *name,
                               mn_idx_labels *out, mn_error *err)
 {
-    idx_src s;
     if (!out)
         return mn_fail(err, MN_ERR_ARG, "mn_idx_parse_labels: no output");
     memset(out, 0, sizeof *out);
-    if (!name)
-        name = "<buffer>";
-    if (!buf && len > 0)
-        return mn_fail(err, MN_ERR_ARG, "%s: no buffer", name);
-    src_open_mem(&s, buf, len, name);
-    mn_status st = labels_from(&s, out, err);
-    src_close(&s);
-    return st;
+    return parse_buffer(buf, len, name, labels_from, out, err);
 }
 
 mn_status mn_idx_read_images(const char *path, mn_idx_images *out, mn_error *err)
 {
-    idx_src s;
     if (!out || !path)
         return mn_fail(err, MN_ERR_ARG, "mn_idx_read_images: no path or output");
     memset(out, 0, sizeof *out);
-    mn_status st = src_open_file(&s, path, err);
-    if (st == MN_OK)
-        st = images_from(&s, out, err);
-    src_close(&s);
-    return st;
+    return read_path(path, images_from, out, err);
 }
 
 mn_status mn_idx_read_labels(const char *path, mn_idx_labels *out, mn_error *err)
 {
-    idx_src s;
     if (!out || !path)
         return mn_fail(err, MN_ERR_ARG, "mn_idx_read_labels: no path or output");
     memset(out, 0, sizeof *out);
-    mn_status st = src_open_file(&s, path, err);
-    if (st == MN_OK)
-        st = labels_from(&s, out, err);
-    src_close(&s);
-    return st;
+    return read_path(path, labels_from, out, err);
 }
 
 void mn_idx_images_free(mn_idx_images *images)
