@@ -86,37 +86,41 @@ static bool parse_data(parser *ps, int depth)
     return mn_json_expect(&ps->j, ']');
 }
 
-/* A "parameters" object: the one boolean or integer member named `name` into *flag
- * or *size (whichever is not NULL), others skipped. *seen tells whether it was there. */
+/* The one parameter a "parameters" object is read for: a boolean into *flag or a
+ * byte count into *size (whichever is not NULL); other members are skipped. */
+typedef struct parameter {
+    const char *name;
+    bool *flag;
+    long long *size;
+    bool seen;
+} parameter;
+
+static bool parameter_member(parser *ps, const mn_json_str *key, void *ctx)
+{
+    parameter *p = ctx;
+    if (!mn_json_str_is(key, p->name))
+        return mn_json_skip(&ps->j, V2_SKIP_DEPTH);
+    if (p->seen)
+        return refuse(ps, "parameter \"%s\" appears twice", p->name);
+    p->seen = true;
+    if (p->flag)
+        return mn_json_bool(&ps->j, p->flag) ||
+               refuse(ps, "parameter \"%s\" must be true or false", p->name);
+    double d = 0;
+    if (!mn_json_number(&ps->j, &d) || !(d >= 0 && d < 1e15) || d != (double)(long long)d)
+        return refuse(ps, "parameter \"%s\" must be a byte count", p->name);
+    *p->size = (long long)d;
+    return true;
+}
+
+/* A "parameters" object; *seen tells whether it held `name`. */
 static bool parse_parameters(parser *ps, const char *name, bool *flag, long long *size,
                              bool *seen)
 {
-    *seen = false;
-    if (!mn_json_expect(&ps->j, '{'))
-        return false;
-    if (mn_json_accept(&ps->j, '}'))
-        return true;
-    do {
-        mn_json_str key;
-        if (!member_key(ps, &key))
-            return false;
-        if (!mn_json_str_is(&key, name)) {
-            if (!mn_json_skip(&ps->j, V2_SKIP_DEPTH))
-                return false;
-            continue;
-        }
-        if (*seen)
-            return refuse(ps, "parameter \"%s\" appears twice", name);
-        *seen = true;
-        double d = 0;
-        if (flag ? !mn_json_bool(&ps->j, flag)
-                 : !mn_json_number(&ps->j, &d) || !(d >= 0 && d < 1e15) || d != (double)(long long)d)
-            return refuse(ps, "parameter \"%s\" must be %s", name,
-                          flag ? "true or false" : "a byte count");
-        if (size)
-            *size = (long long)d;
-    } while (mn_json_accept(&ps->j, ','));
-    return mn_json_expect(&ps->j, '}');
+    parameter p = {name, flag, size, false};
+    bool ok = parse_object(ps, parameter_member, &p);
+    *seen = p.seen;
+    return ok;
 }
 
 /* The input's values from the binary part of the body (little-endian FP32, row
