@@ -19,6 +19,8 @@ Options:
                         the share caught, refused or "not sure")
     --threshold P       the "not sure" threshold (default: NOT_SURE_BELOW in www/app.js)
     --per-digit         also print each digit's accuracy and its most common misreading
+    --misses            also print every misread image: its file (MNIST: its index),
+                        label, answer and confidence
     --scan              also print, for thresholds 0.50..0.95, the share of right and of
                         wrong answers (over the digit sets that are not mnist-*) and of
                         non-digits "not sure"
@@ -61,7 +63,7 @@ def spread(items, limit):
 
 
 def dir_items(path, limit):
-    """[(label or None, loader)] of a set directory; loader -> (body, ctype, path)."""
+    """[(label or None, loader, name)] of a set directory; loader -> (body, ctype, path)."""
     with open(os.path.join(path, "labels.csv")) as f:
         rows = list(csv.DictReader(f))
     items = []
@@ -71,29 +73,31 @@ def dir_items(path, limit):
         file = os.path.join(path, row["file"])
         ctype = CTYPES[os.path.splitext(file)[1].lower()]
         label = None if row["label"] == "none" else int(row["label"])
-        items.append((label, lambda file=file, ctype=ctype: (open(file, "rb").read(), ctype, "/predict")))
+        items.append((label, lambda file=file, ctype=ctype: (open(file, "rb").read(), ctype, "/predict"),
+                      row["file"]))
     return items
 
 
 def mnist_items(name, data, limit):
-    """[(label, loader)] of one of the MNIST test sets (see the module's help)."""
+    """[(label, loader, index)] of one of the MNIST test sets (see the module's help)."""
     images, labels = H.read_idx(data)
     if name == "mnist-user":
         idx = spread(list(range(len(images))), min(limit or 2000, 2000))
         rng = random.Random(2024)  # the same images as tests/integration/accuracy.sh
         kinds = ["jpeg", "png", "png"]
         bodies = {i: H.user_like(images[i], rng, kinds[i % 3]) for i in idx}
-        return [(labels[i], lambda i=i: bodies[i] + ("/predict",)) for i in idx]
+        return [(labels[i], lambda i=i: bodies[i] + ("/predict",), str(i)) for i in idx]
     idx = spread(list(range(len(images))), limit)
     if name == "mnist-raw":
-        return [(labels[i], lambda i=i: (H.png(images[i]), "image/png", "/predict?preprocess=0")) for i in idx]
+        return [(labels[i], lambda i=i: (H.png(images[i]), "image/png", "/predict?preprocess=0"), str(i))
+                for i in idx]
     return [(labels[i], lambda i=i: H.multipart([("file", f"{i}.png", "image/png", H.png(images[i]))])
-             + ("/predict",)) for i in idx]
+             + ("/predict",), str(i)) for i in idx]
 
 
 def ask(client, item):
     """(label, status, prediction, confidence) of one image."""
-    label, load = item
+    label, load, _ = item
     body, ctype, path = load()
     if path == "/predict" and not ctype.startswith("multipart/"):
         body, ctype = H.multipart([("file", "image", ctype, body)])  # as the web UI sends it
@@ -120,6 +124,13 @@ def print_nondigit_row(name, s, secs):
           flush=True)
 
 
+def print_misses(items, answers):
+    for (_, _, name), (label, status, pred, conf) in zip(items, answers):
+        if label is not None and pred != label:
+            said = f"{pred} ({conf:.3f})" if status == 200 else f"HTTP {status}"
+            print(f"#   miss {name}: {label} read as {said}", flush=True)
+
+
 def print_scan(answers):
     """How each candidate "not sure" threshold splits right, wrong and non-digit answers."""
     print("\n# the out-of-distribution sets' answers under each threshold")
@@ -142,6 +153,7 @@ def main():
     ap.add_argument("--threshold", type=float)
     ap.add_argument("--scan", action="store_true")
     ap.add_argument("--per-digit", action="store_true")
+    ap.add_argument("--misses", action="store_true")
     args = ap.parse_args()
     threshold = args.threshold if args.threshold is not None else ui_threshold()
     floors = dict((f.split("=")[0], float(f.split("=")[1])) for f in args.floor)
@@ -171,6 +183,8 @@ def main():
                 print("#   per digit: " + ", ".join(
                     f"{d} {fmt(acc, 0)}" + (f" (->{w})" if w is not None else "")
                     for d, (acc, w) in enumerate(M.per_digit_accuracy(answers))), flush=True)
+            if args.misses:
+                print_misses(items, answers)
             figure, what = s["accuracy"], "accuracy"
         if name in floors:
             H.ok(figure >= floors[name], f"{name}: {what} {figure:.2f} % >= {floors[name]} % "
