@@ -114,6 +114,41 @@ static int border_noise(const uint64_t border[256], int bg, bool inverted, int r
     return inverted ? bg - p10 : p90 - bg;
 }
 
+/* Counts the steps between neighbours among the n pixels a[] that lie within reach of
+ * the background: *flat those between equal levels. */
+static void count_steps(const uint8_t *a, int n, int bg, int reach, uint64_t *steps,
+                        uint64_t *flat)
+{
+    for (int i = 0; i + 1 < n; i++)
+        if (abs(a[i] - bg) <= reach && abs(a[i + 1] - bg) <= reach) {
+            (*steps)++;
+            *flat += a[i] == a[i + 1];
+        }
+}
+
+/* Whether the border ring (k thick) is noiseless: at least half of the steps between
+ * neighbouring pixels near the background are between equal levels, as in a drawing,
+ * a scan with a clean background or a scaled-up low-resolution digit. There the
+ * spread of levels near the background is ink touching the border (or the gray
+ * blocks of a digit stored at 8x8), not noise, and measuring it as noise would cut
+ * that ink away. Noise on paper, in photos and in JPEG, rarely repeats a level. */
+static bool border_is_flat(const mn_gray_image *img, int k, int bg, int reach)
+{
+    const int w = img->width, h = img->height;
+    uint64_t steps = 0, flat = 0;
+    for (int y = 0; y < h; y++) {
+        const uint8_t *row = img->pixels + (size_t)y * (size_t)w;
+        if (y < k || y >= h - k) {
+            count_steps(row, w, bg, reach, &steps, &flat);
+        } else {
+            const int right = max_i(k, w - k);
+            count_steps(row, min_i(k, w), bg, reach, &steps, &flat);
+            count_steps(row + right, w - right, bg, reach, &steps, &flat);
+        }
+    }
+    return steps > 0 && flat * 2 >= steps;
+}
+
 /* Steps 1 and 2: polarity and the levels. False when there is too little contrast. */
 MN_HOT_KERNEL
 static bool find_levels(const mn_gray_image *img, levels *lv)
@@ -176,8 +211,9 @@ static bool find_levels(const mn_gray_image *img, levels *lv)
     /* near a dominant paper level, so that ink on the border is not noise; without one
      * (uneven light) over the whole border */
     int reach = dominant ? contrast / 4 : 255;
-    int margin = min_i(max_i(2 * border_noise(border, b, lv->inverted, reach), contrast / 32),
-                       contrast / 2);
+    int noise = border_is_flat(img, k, b, reach) ? 0
+                : border_noise(border, b, lv->inverted, reach);
+    int margin = min_i(max_i(2 * noise, contrast / 32), contrast / 2);
     lv->cut = lv->bg + margin;
 
     uint64_t ink_hist[256] = {0};

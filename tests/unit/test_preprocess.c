@@ -574,6 +574,51 @@ static mn_gray_image shadowed_zero(bool shadow, int w, int h, double left, doubl
     return img;
 }
 
+/* A "2" stored as 8x8 block counts (0..16 scaled to 0..255, as old scanners kept
+ * digits) and scaled up 16 times, blocky. Its gray blocks lie on the border too. */
+static const uint8_t blocky_two[8][8] = {
+    {0, 0, 0, 32, 112, 191, 159, 16},  {0, 0, 80, 159, 64, 0, 64, 112},
+    {0, 0, 0, 0, 0, 0, 32, 143},       {0, 0, 0, 0, 0, 16, 175, 16},
+    {0, 0, 0, 0, 80, 191, 16, 0},      {48, 112, 16, 175, 128, 0, 0, 0},
+    {128, 239, 255, 96, 0, 0, 0, 0},   {16, 64, 32, 128, 191, 80, 0, 0},
+};
+
+static mn_gray_image blocky_digit(bool binary)
+{
+    mn_gray_image img = {128, 128, malloc(128 * 128)};
+    assert_non_null(img.pixels);
+    for (int y = 0; y < 128; y++)
+        for (int x = 0; x < 128; x++) {
+            uint8_t v = blocky_two[y / 16][x / 16];
+            img.pixels[y * 128 + x] = binary && v ? 255 : v;
+        }
+    return img;
+}
+
+static void test_gray_blocks_on_the_border_are_ink(void **state)
+{
+    (void)state;
+    /* the border holds gray blocks (16..128) besides the black paper; they are ink,
+     * not noise: the border is flat (neighbours repeat their level), so nothing of
+     * the digit is cut away, and it covers about as many pixels as the same blocks
+     * all white */
+    mn_gray_image gray = blocky_digit(false), white = blocky_digit(true);
+    float out[MN_IMAGE_PIXELS];
+    uint8_t a[MN_IMAGE_PIXELS], b[MN_IMAGE_PIXELS];
+    mn_preprocess_info info;
+    assert_int_equal(mn_preprocess_gray(&gray, scratch, out, a, &info, NULL), MN_OK);
+    assert_false(info.inverted);
+    assert_int_equal(mn_preprocess_gray(&white, scratch, out, b, &info, NULL), MN_OK);
+    int lit_gray = 0, lit_white = 0;
+    for (int i = 0; i < MN_IMAGE_PIXELS; i++) {
+        lit_gray += a[i] > 0;
+        lit_white += b[i] > 0;
+    }
+    assert_true(lit_gray * 10 >= lit_white * 9);
+    free(gray.pixels);
+    free(white.pixels);
+}
+
 static void test_shadow_is_flattened(void **state)
 {
     (void)state;
@@ -751,6 +796,7 @@ int main(void)
         cmocka_unit_test(test_ruled_paper_lines_are_removed),
         cmocka_unit_test(test_a_bar_across_the_canvas_is_kept),
         cmocka_unit_test(test_photo_like_input),
+        cmocka_unit_test(test_gray_blocks_on_the_border_are_ink),
         cmocka_unit_test(test_shadow_is_flattened),
         cmocka_unit_test(test_shadowed_crop_stays_inside_an_odd_image),
         cmocka_unit_test(test_even_light_is_left_alone),
