@@ -24,7 +24,10 @@
  *      contrast): with a dominant paper level, measured on the border pixels within a
  *      quarter of the contrast of it, so that a digit covering much of the border (a
  *      low-resolution digit scaled up to fill its canvas) is not taken for noise;
- *      else on the whole border, so that uneven light stays under the cut;
+ *      else on the whole border, so that uneven light stays under the cut. A border
+ *      whose neighbouring pixels near the background mostly repeat their level (a
+ *      drawing, a clean scan, a scaled-up low-resolution digit) has no noise: what
+ *      spreads its levels is ink touching it, and the cut is then the least margin;
  *   3. crop to the digit's bounding box: pixels above an Otsu threshold are grouped
  *      into 8-connected components (on a grid of at most 256x256 cells, so the cost
  *      does not depend on the image size). Ruled or squared paper's lines are taken
