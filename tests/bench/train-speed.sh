@@ -6,6 +6,9 @@
 # to Haswell, which picks a slower OpenBLAS kernel on newer CPUs).
 #
 # Usage: tests/bench/train-speed.sh [BUILD_DIR]   (default: the source tree)
+#   MNIST_TRAIN_FLAGS adds mnist-train options, as for make model (e.g. '--augment none
+#   --no-calibrate' for the original recipe; an older build may not know them).
+#   ONLY=configured runs the first configuration alone.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 build=${1:-$top}
@@ -19,7 +22,9 @@ run() { # LABEL ENV-PREFIX...
   local label=$1
   shift
   echo "== $label"
-  /usr/bin/python3 - "$@" "$train" --data "$data" --out "$work/model.safetensors" --no-resume <<'PY'
+  # shellcheck disable=SC2086 # MNIST_TRAIN_FLAGS is a list of options
+  /usr/bin/python3 - "$@" "$train" --data "$data" --out "$work/model.safetensors" --no-resume \
+    ${MNIST_TRAIN_FLAGS:-} <<'PY'
 import resource, subprocess, sys, time, re
 cmd = sys.argv[1:]
 start = time.monotonic()
@@ -41,4 +46,5 @@ PY
 }
 
 run "as configured (OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset})" env
-run "OPENBLAS_CORETYPE unset" env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE
+[ "${ONLY:-}" = configured ] ||
+  run "OPENBLAS_CORETYPE unset" env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE
