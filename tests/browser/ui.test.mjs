@@ -582,6 +582,29 @@ test('the model card shows /health, the page is strict about what it loads', { t
   });
 });
 
+test('format.js writes figures as both pages show them', { timeout: TIMEOUT }, async () => {
+  await withPage(openPage(DESKTOP, { waitReady: false }), async ({ page, problems }) => {
+    // the module the pages import, as the browser loads it from the service
+    const got = await page.evaluate(async () => {
+      const f = await import('./format.js');
+      return {
+        percent: [0, 0.0004, 0.5, 0.98765, 0.9996, 1, NaN].map(f.percent),
+        duration: [0.42, 9.44, 10.4, 89.4, 185, 5399, 7620, NaN].map(f.duration),
+        bytes: [512, 1638, 1687560].map(f.bytes),
+        dateTime: [f.dateTime('2026-11-28T15:34:19Z'), f.dateTime('not a time'), f.dateTime(1764344059)],
+      };
+    });
+    assert.deepEqual(got.percent, ['0.0%', '<0.1%', '50.0%', '98.8%', '>99.9%', '100.0%', '–']);
+    assert.deepEqual(got.duration,
+      ['0.4 s', '9.4 s', '10 s', '89 s', '3 min 5 s', '89 min 59 s', '2 h 7 min', '–'],
+      'one decimal below 10 s, whole seconds to 90 s, then minutes and hours');
+    assert.deepEqual(got.bytes, ['512 B', '1.6 KB', '1.6 MB']);
+    assert.match(got.dateTime[0], /^Nov 28, 2026, 3:34\sPM$/, 'in the reader\'s locale (en-US) and time zone (UTC)');
+    assert.deepEqual(got.dateTime.slice(1), [null, null], 'null for what is not an ISO time');
+    await assertClean(page, problems);
+  });
+});
+
 test('on a phone: finger drawing works, no horizontal scroll, screenshots', { timeout: TIMEOUT }, async () => {
   await withPage(openPage(PHONE), async ({ page, problems }) => {
     const scroll = () => page.evaluate(() => document.documentElement.scrollWidth);
