@@ -152,13 +152,17 @@ warnings() {
   kc get events --field-selector "involvedObject.name=$1,type=Warning" \
     -o jsonpath='{range .items[*]}{.reason}{": "}{.message}{"\n"}{end}' 2>/dev/null
 }
+# describe KIND NAME: `kubectl describe` of one object, for a report
+describe() {
+  say "--- kubectl describe $1 $2:"
+  kc describe "$1" "$2" 2>&1 | sed 's/^/    /' >&2
+}
 # explain POD [--previous]: events, describe and the last log lines of one pod
 explain() {
   local pod=$1 previous=${2:-}
   say "--- warning events of pod $pod:"
   warnings "$pod" | tail -n 15 | sed 's/^/    /' >&2
-  say "--- kubectl describe pod $pod:"
-  kc describe pod "$pod" 2>&1 | sed 's/^/    /' >&2
+  describe pod "$pod"
   say "--- last log lines of pod $pod:"
   { { [ -n "$previous" ] && kc logs "$pod" --tail=30 --previous 2>/dev/null; } ||
     kc logs "$pod" --tail=30 2>&1; } | sed 's/^/    /' >&2 || true
@@ -218,6 +222,16 @@ report_pods() {
       shown=$((shown + 1))
     fi
   done < <(pods "$1")
+}
+# timed_out SECONDS WHAT SELECTOR KIND NAME [HINT]: ends a wait that ran out of time:
+# says so (and HINT), reports the pods of SELECTOR (none when empty), describes KIND
+# NAME, exits 1
+timed_out() {
+  say "timed out after ${1}s waiting for $2"
+  [ -z "${6:-}" ] || say "$6"
+  [ -z "$3" ] || report_pods "$3"
+  describe "$4" "$5"
+  exit 1
 }
 
 # the Job's state: its true conditions (Complete, Failed, ...) and its image
@@ -327,8 +341,7 @@ rollback_failed() {
     *) say "rollback FAILED${code:+ (exit $code)}" ;;
   esac
   [ -z "$pod" ] || explain "$pod" || true # (a failed query must not end the report)
-  say "--- kubectl describe job $rollback_job:"
-  kc describe job "$rollback_job" 2>&1 | sed 's/^/    /' >&2
+  describe job "$rollback_job"
   exit 1
 }
 
@@ -363,12 +376,7 @@ run_rollback() {
       exit 0
     fi
     fatal_pods "$rollback_pods" rollback || die "Job $rollback_job cannot succeed (above)"
-    if [ $SECONDS -ge $deadline ]; then
-      say "timed out after ${rollback_timeout}s waiting for Job $rollback_job"
-      report_pods "$rollback_pods"
-      kc describe job "$rollback_job" 2>&1 | sed 's/^/    /' >&2
-      exit 1
-    fi
+    [ $SECONDS -lt $deadline ] || timed_out "$rollback_timeout" "Job $rollback_job" "$rollback_pods" job "$rollback_job"
     sleep "$poll"
   done
 }
@@ -450,17 +458,11 @@ elif [ $run_job = 1 ] || [ $wait_only = 1 ]; then
         say "--- the trainer's last log lines:"
         sed 's/^/    /' "$work/job.log" >&2
       fi
-      say "--- kubectl describe job $job:"
-      kc describe job "$job" 2>&1 | sed 's/^/    /' >&2
+      describe job "$job"
       exit 1
     fi
     fatal_pods "$job_pods" training || die "Job $job cannot succeed (above); fix it and run kube/deploy.sh again"
-    if [ $SECONDS -ge $deadline ]; then
-      say "timed out after ${job_timeout}s waiting for Job $job"
-      report_pods "$job_pods"
-      kc describe job "$job" 2>&1 | sed 's/^/    /' >&2
-      exit 1
-    fi
+    [ $SECONDS -lt $deadline ] || timed_out "$job_timeout" "Job $job" "$job_pods" job "$job"
     sleep "$poll"
   done
 fi
@@ -482,14 +484,10 @@ if [ $dry_run = 0 ]; then
       break
     fi
     fatal_pods "$inference_pods" inference || die "the rollout cannot succeed (above)"
-    if [ $SECONDS -ge $deadline ]; then
-      say "timed out after ${rollout_timeout}s: $status"
-      say "pods that never become ready: their readiness probe (GET /health) fails; /health says why (no model yet?)"
-      report_pods "$inference_pods"
-      say "--- kubectl describe deployment $deployment:"
-      kc describe deployment "$deployment" 2>&1 | sed 's/^/    /' >&2
-      exit 1
-    fi
+    [ $SECONDS -lt $deadline ] ||
+      timed_out "$rollout_timeout" "the rollout of Deployment $deployment ($status)" "$inference_pods" \
+        deployment "$deployment" \
+        "pods that never become ready: their readiness probe (GET /health) fails; /health says why (no model yet?)"
     sleep "$poll"
   done
 fi
@@ -506,12 +504,7 @@ while :; do
   address=$(kc get service "$service" \
     -o jsonpath='{.status.loadBalancer.ingress[0].ip}{.status.loadBalancer.ingress[0].hostname}' 2>/dev/null || true)
   [ -z "$address" ] || break
-  if [ $SECONDS -ge $deadline ]; then
-    say "timed out after ${lb_timeout}s waiting for the load balancer of Service $service"
-    say "--- kubectl describe service $service:"
-    kc describe service "$service" 2>&1 | sed 's/^/    /' >&2
-    exit 1
-  fi
+  [ $SECONDS -lt $deadline ] || timed_out "$lb_timeout" "the load balancer of Service $service" "" service "$service"
   sleep "$poll"
 done
 say "the service is at http://$address/"

@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# Shared helpers for the shell tests: check/pass/fail and a summary line.
+# Shared helpers for the shell tests: check/pass/fail, require and a summary line.
 passed=0
 failed=0
 pass() { passed=$((passed + 1)); printf 'ok %d - %s\n' $((passed + failed)) "$1"; }
@@ -13,4 +13,17 @@ check() {
 finish() {
   printf '%d passed, %d failed\n' "$passed" "$failed"
   [ "$failed" -eq 0 ]
+}
+# require DESCRIPTION COMMAND...: like check, but the test cannot go on without it:
+# a failure prints the summary and exits 1.
+require() {
+  local what=$1
+  shift
+  if "$@"; then
+    pass "$what"
+  else
+    fail "$what"
+    finish
+    exit 1
+  fi
 }

@@ -18,48 +18,16 @@
 // that need one are skipped there).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import {
+  BASE, MOCK, TIMEOUT, DESKTOP, PHONE, launchChromium, openRecordedPage, withPage, assertClean, screenshot,
+} from './harness.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const BASE = (process.env.MNIST_UI_URL || '').replace(/\/+$/, '');
-const MOCK = process.env.MNIST_UI_MOCK === '1';
-const ARTIFACTS = process.env.ARTIFACTS_DIR ||
-  path.join(process.env.top_builddir || path.resolve(here, '..', '..'), 'tests', 'artifacts');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const TIMEOUT = 60_000;
-
-const DESKTOP = { viewport: { width: 1280, height: 900 } };
-const PHONE = {
-  viewport: { width: 360, height: 740 },
-  deviceScaleFactor: 2,
-  isMobile: true,
-  hasTouch: true,
-};
 const SERIES = ['train_loss', 'test_loss', 'train_accuracy', 'test_accuracy'];
-
-if (!BASE) throw new Error('MNIST_UI_URL is not set: run tests/browser/run.sh, or set it to a running service');
 
 let browser;
 
 before(async () => {
-  fs.mkdirSync(ARTIFACTS, { recursive: true });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {
@@ -92,44 +60,9 @@ async function facts(t) {
   return { health: health.body, report: report.body };
 }
 
-/**
- * A new context and page that records what should not happen: console errors and
- * warnings, uncaught exceptions, CSP violations and requests to another origin (as
- * ui.test.mjs does).
- */
-async function openPage(options = DESKTOP, { url = '/model.html', beforeLoad, colorScheme = 'light' } = {}) {
-  const context = await browser.newContext({
-    ...options, locale: 'en-US', timezoneId: 'UTC', reducedMotion: 'reduce', colorScheme,
-  });
-  const page = await context.newPage();
-  const problems = { console: [], pageErrors: [], foreign: [] };
-  page.on('console', (msg) => {
-    if (msg.type() === 'error' || msg.type() === 'warning') problems.console.push(`${msg.type()}: ${msg.text()}`);
-  });
-  page.on('pageerror', (err) => problems.pageErrors.push(String(err)));
-  page.on('request', (req) => {
-    const u = req.url();
-    if (!u.startsWith(BASE + '/') && !u.startsWith('data:') && !u.startsWith('blob:')) problems.foreign.push(u);
-  });
-  await page.addInitScript(() => {
-    window.__csp = [];
-    document.addEventListener('securitypolicyviolation', (e) => {
-      window.__csp.push(`${e.violatedDirective} blocked ${e.blockedURI || 'inline'} (${e.sourceFile}:${e.lineNumber})`);
-    });
-  });
-  if (beforeLoad) await beforeLoad(page);
-  const response = await page.goto(BASE + url, { waitUntil: 'load' });
-  assert.equal(response.status(), 200, `${url} loads`);
-  return { context, page, problems, response };
-}
-
-async function assertClean(page, problems, allowed = []) {
-  const csp = await page.evaluate(() => window.__csp);
-  assert.deepEqual(csp, [], 'no Content-Security-Policy violations');
-  assert.deepEqual(problems.pageErrors, [], 'no uncaught exceptions');
-  assert.deepEqual(problems.foreign, [], 'no request leaves the origin');
-  const unexpected = problems.console.filter((m) => !allowed.some((re) => re.test(m)));
-  assert.deepEqual(unexpected, [], 'no console errors or warnings');
+/** The model page (or `url`) on a recorded page (harness.mjs). */
+function openPage(options = DESKTOP, { url = '/model.html', beforeLoad, colorScheme = 'light' } = {}) {
+  return openRecordedPage(browser, options, { url, beforeLoad, colorScheme });
 }
 
 /** Waits until the page has drawn the report. */
@@ -208,21 +141,13 @@ function assertCurve(charts, report, how) {
   }
 }
 
-async function screenshot(page, name) {
-  const file = path.join(ARTIFACTS, name);
-  await page.screenshot({ path: file, fullPage: true });
-  console.log(`# screenshot ${file}`);
-  return file;
-}
-
 // -------------------------------------------------------------------------- tests
 
 test('the model page draws the training curve and confusion matrix from the report', { timeout: TIMEOUT }, async (t) => {
   const want = await facts(t);
   if (!want) return;
   const { health, report } = want;
-  const { context, page, problems, response } = await openPage(DESKTOP);
-  try {
+  await withPage(openPage(DESKTOP), async ({ page, problems, response }) => {
     const csp = response.headers()['content-security-policy'] || '';
     assert.match(csp, /default-src 'self'/, `the page is served with a strict CSP (got "${csp}")`);
     await rendered(page);
@@ -328,16 +253,13 @@ test('the model page draws the training curve and confusion matrix from the repo
 
     await screenshot(page, 'model-desktop.png');
     await assertClean(page, problems);
-  } finally {
-    await context.close();
-  }
+  });
 });
 
 test('on a phone and in dark mode: fits, redraws to its width, screenshots', { timeout: TIMEOUT }, async (t) => {
   const want = await facts(t);
   if (!want) return;
-  const { context, page, problems } = await openPage(PHONE);
-  try {
+  await withPage(openPage(PHONE), async ({ page, problems }) => {
     await rendered(page);
     const layout = await page.evaluate(() => {
       const wrap = document.querySelector('.matrix-scroll');
@@ -352,12 +274,9 @@ test('on a phone and in dark mode: fits, redraws to its width, screenshots', { t
     assertCurve(await chartsOnPage(page), want.report, 'phone');
     await screenshot(page, 'model-phone.png');
     await assertClean(page, problems);
-  } finally {
-    await context.close();
-  }
+  });
 
-  const dark = await openPage(DESKTOP, { colorScheme: 'dark' });
-  try {
+  await withPage(openPage(DESKTOP, { colorScheme: 'dark' }), async (dark) => {
     await rendered(dark.page);
     const bg = await dark.page.evaluate(() => getComputedStyle(document.body).backgroundColor);
     assert.notEqual(bg, 'rgb(244, 245, 249)', 'the dark theme applies');
@@ -373,16 +292,13 @@ test('on a phone and in dark mode: fits, redraws to its width, screenshots', { t
     }, before, { timeout: 5_000 });
     assertCurve(await chartsOnPage(dark.page), want.report, 'resized');
     await assertClean(dark.page, dark.problems);
-  } finally {
-    await dark.context.close();
-  }
+  });
 });
 
 test('the keyboard reaches everything on the model page, and the figures table opens', { timeout: TIMEOUT }, async (t) => {
   const want = await facts(t);
   if (!want) return;
-  const { context, page, problems } = await openPage(DESKTOP);
-  try {
+  await withPage(openPage(DESKTOP), async ({ page, problems }) => {
     await rendered(page);
     const order = [];
     for (let i = 0; i < 10; i++) {
@@ -415,9 +331,7 @@ test('the keyboard reaches everything on the model page, and the figures table o
     assert.equal(await page.locator('#epochs-table tbody tr').count(), want.report.epochs.length);
     await screenshot(page, 'model-desktop-figures.png');
     await assertClean(page, problems);
-  } finally {
-    await context.close();
-  }
+  });
 });
 
 test('no report and no model give a clear message; the page recovers', { timeout: TIMEOUT }, async () => {
@@ -434,7 +348,7 @@ test('no report and no model give a clear message; the page recovers', { timeout
     contentType: 'application/json',
     body: JSON.stringify({ status: 'unavailable', error: { code: 'no_model', message: 'no model loaded yet' }, uptime_seconds: 1.2 }),
   };
-  const { context, page, problems } = await openPage(DESKTOP, {
+  await withPage(openPage(DESKTOP, {
     beforeLoad: async (p) => {
       await p.route((u) => u.pathname === '/health' || u.pathname === '/model/report', (route) => {
         const pathname = new URL(route.request().url()).pathname;
@@ -443,8 +357,7 @@ test('no report and no model give a clear message; the page recovers', { timeout
         return route.fallback();
       });
     },
-  });
-  try {
+  }), async ({ page, problems }) => {
     const alert = page.getByRole('alert');
     await alert.filter({ hasText: 'This model has no training report.' }).waitFor({ timeout: 10_000 });
     assert.equal(await page.isVisible('#curve-card'), false, 'no empty curve');
@@ -466,14 +379,11 @@ test('no report and no model give a clear message; the page recovers', { timeout
       assert.equal(await page.isVisible('#report-message'), false, 'the message goes away');
     }
     await assertClean(page, problems, [/status of 404/, /status of 503/]);
-  } finally {
-    await context.close();
-  }
+  });
 });
 
 test('the recognizer links to the model page', { timeout: TIMEOUT }, async () => {
-  const { context, page, problems } = await openPage(DESKTOP, { url: '/' });
-  try {
+  await withPage(openPage(DESKTOP, { url: '/' }), async ({ page, problems }) => {
     const link = page.getByRole('link', { name: /Training details/ });
     assert.equal(await link.count(), 1, 'index.html has a "Training details" link');
     await Promise.all([page.waitForURL(/\/model\.html$/), link.click()]);
@@ -481,7 +391,5 @@ test('the recognizer links to the model page', { timeout: TIMEOUT }, async () =>
     const back = page.getByRole('link', { name: 'Back to the recognizer' });
     await Promise.all([page.waitForURL((u) => u.pathname === '/'), back.click()]);
     await assertClean(page, problems, MOCK ? [/status of 404/] : []);
-  } finally {
-    await context.close();
-  }
+  });
 });

@@ -21,29 +21,11 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
-import { chromium } from 'playwright-core';
 import { readMnistTest, mnistDigitPng, mnistDir, encodeGrayPng } from './mnist-png.mjs';
-
-const here = path.dirname(fileURLToPath(import.meta.url));
-const BASE = (process.env.MNIST_UI_URL || '').replace(/\/+$/, '');
-const MOCK = process.env.MNIST_UI_MOCK === '1';
-const ARTIFACTS = process.env.ARTIFACTS_DIR ||
-  path.join(process.env.top_builddir || path.resolve(here, '..', '..'), 'tests', 'artifacts');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const TIMEOUT = 60_000;
-const SRC = process.env.top_srcdir || path.resolve(here, '..', '..');
-
-const DESKTOP = { viewport: { width: 1280, height: 900 } };
-const PHONE = {
-  viewport: { width: 360, height: 740 },
-  deviceScaleFactor: 2,
-  isMobile: true,
-  hasTouch: true,
-};
-
-if (!BASE) throw new Error('MNIST_UI_URL is not set: run tests/browser/run.sh, or set it to a running service');
+import {
+  BASE, MOCK, SRC, TIMEOUT, DESKTOP, PHONE, launchChromium, openRecordedPage, withPage, assertClean, screenshot,
+} from './harness.mjs';
 
 /** The digit the service should answer: the mock reads everything as 7. */
 const expected = (digit) => (MOCK ? 7 : digit);
@@ -52,23 +34,8 @@ let browser;
 let mnist;
 
 before(async () => {
-  fs.mkdirSync(ARTIFACTS, { recursive: true });
   mnist = readMnistTest(mnistDir());
-  // launch() gives a fresh temporary profile (user-data-dir), removed on close
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {
@@ -76,76 +43,46 @@ after(async () => {
 });
 
 /**
- * A new context and page on the UI that records everything that should not happen:
- * console errors, uncaught exceptions, CSP violations (from the page's own
- * securitypolicyviolation events) and requests to any other origin.
+ * This page's init script: reads a canvas's pixels for the test, and notes what the
+ * page puts into each FormData it sends (see assertMultipart).
  */
-async function openPage(options = DESKTOP, { waitReady = true, beforeLoad } = {}) {
-  const context = await browser.newContext({ ...options, locale: 'en-US', timezoneId: 'UTC', reducedMotion: 'reduce' });
-  const page = await context.newPage();
-  const problems = { console: [], pageErrors: [], foreign: [] };
-  page.on('console', (msg) => {
-    if (msg.type() === 'error' || msg.type() === 'warning') problems.console.push(`${msg.type()}: ${msg.text()}`);
-  });
-  page.on('pageerror', (err) => problems.pageErrors.push(String(err)));
-  page.on('request', (req) => {
-    const u = req.url();
-    if (!u.startsWith(BASE + '/') && !u.startsWith('data:') && !u.startsWith('blob:')) problems.foreign.push(u);
-  });
-  await page.addInitScript(() => {
-    window.__csp = [];
-    document.addEventListener('securitypolicyviolation', (e) => {
-      window.__csp.push(`${e.violatedDirective} blocked ${e.blockedURI || 'inline'} (${e.sourceFile}:${e.lineNumber})`);
-    });
-    // a canvas's pixels, read through a copy so that the page's own canvases are never
-    // read back (Chromium warns about repeated getImageData on a canvas)
-    window.__pixels = (canvas) => {
-      const copy = document.createElement('canvas');
-      copy.width = canvas.width;
-      copy.height = canvas.height;
-      const c = copy.getContext('2d', { willReadFrequently: true });
-      c.drawImage(canvas, 0, 0);
-      return c.getImageData(0, 0, copy.width, copy.height).data;
-    };
-    // what the page puts into each FormData it sends (see assertMultipart)
-    window.__sent = [];
-    const fetch0 = window.fetch;
-    window.fetch = function (input, init) {
-      const body = init && init.body;
-      if (body instanceof FormData) {
-        const f = body.get('file');
-        window.__sent.push((f instanceof Blob ? f.slice(0, 16).arrayBuffer() : Promise.resolve(new ArrayBuffer(0)))
-          .then((head) => ({
-            fields: [...body.keys()],
-            name: f && f.name,
-            type: f && f.type,
-            size: f && f.size,
-            head: [...new Uint8Array(head)],
-          })));
-      }
-      return fetch0.apply(this, arguments);
-    };
-  });
-  if (beforeLoad) await beforeLoad(page);
-  const response = await page.goto(BASE + '/', { waitUntil: 'load' });
-  assert.equal(response.status(), 200, 'the UI loads');
-  if (waitReady) {
-    await page.locator('#service-status[data-state="ready"]').waitFor({ timeout: 15_000 });
-  }
-  return { context, page, problems, response };
+function recordCanvasAndForms() {
+  // a canvas's pixels, read through a copy so that the page's own canvases are never
+  // read back (Chromium warns about repeated getImageData on a canvas)
+  window.__pixels = (canvas) => {
+    const copy = document.createElement('canvas');
+    copy.width = canvas.width;
+    copy.height = canvas.height;
+    const c = copy.getContext('2d', { willReadFrequently: true });
+    c.drawImage(canvas, 0, 0);
+    return c.getImageData(0, 0, copy.width, copy.height).data;
+  };
+  window.__sent = [];
+  const fetch0 = window.fetch;
+  window.fetch = function (input, init) {
+    const body = init && init.body;
+    if (body instanceof FormData) {
+      const f = body.get('file');
+      window.__sent.push((f instanceof Blob ? f.slice(0, 16).arrayBuffer() : Promise.resolve(new ArrayBuffer(0)))
+        .then((head) => ({
+          fields: [...body.keys()],
+          name: f && f.name,
+          type: f && f.type,
+          size: f && f.size,
+          head: [...new Uint8Array(head)],
+        })));
+    }
+    return fetch0.apply(this, arguments);
+  };
 }
 
-/**
- * Asserts that nothing went wrong on the page; `allowed` lists regular expressions of
- * console messages this test provokes on purpose (the browser logs every 4xx/5xx).
- */
-async function assertClean(page, problems, allowed = []) {
-  const csp = await page.evaluate(() => window.__csp);
-  assert.deepEqual(csp, [], 'no Content-Security-Policy violations');
-  assert.deepEqual(problems.pageErrors, [], 'no uncaught exceptions');
-  assert.deepEqual(problems.foreign, [], 'no request leaves the origin');
-  const unexpected = problems.console.filter((m) => !allowed.some((re) => re.test(m)));
-  assert.deepEqual(unexpected, [], 'no console errors or warnings');
+/** The UI (/) on a recorded page (harness.mjs), once it says the service is ready. */
+async function openPage(options = DESKTOP, { waitReady = true, beforeLoad } = {}) {
+  const opened = await openRecordedPage(browser, options, { url: '/', init: recordCanvasAndForms, beforeLoad });
+  if (waitReady) {
+    await opened.page.locator('#service-status[data-state="ready"]').waitFor({ timeout: 15_000 });
+  }
+  return opened;
 }
 
 /** Strokes in the pad's own coordinates, 0..1 across its drawing area. */
@@ -225,6 +162,15 @@ async function predictAfter(page, action) {
   return response;
 }
 
+/** Uploads `file` ({ name, mimeType, buffer }) with the page's file picker; returns /predict's response. */
+async function upload(page, file) {
+  const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.click('#upload-btn')]);
+  return predictAfter(page, () => chooser.setFiles(file));
+}
+
+/** White paper with nothing on it: an image without a digit. */
+const BLANK = { name: 'blank.png', mimeType: 'image/png', buffer: encodeGrayPng(28, 28, new Uint8Array(28 * 28).fill(255)) };
+
 /** The shown result once the page has rendered an answer. */
 async function shownResult(page) {
   await page.locator('#result-main[data-state="done"]').waitFor({ timeout: 10_000 });
@@ -282,17 +228,10 @@ async function assertMultipart(page, request, want) {
   }
 }
 
-async function screenshot(page, name) {
-  const file = path.join(ARTIFACTS, name);
-  await page.screenshot({ path: file, fullPage: true });
-  return file;
-}
-
 // -------------------------------------------------------------------------- tests
 
 test('drawing digits with a mouse, a pen and a finger gives the right predictions', { timeout: TIMEOUT }, async () => {
-  const { context, page, problems } = await openPage(DESKTOP);
-  try {
+  await withPage(openPage(DESKTOP), async ({ page, problems }) => {
     // "1": one vertical stroke; predicted automatically once the stroke ends
     assert.equal(await page.isChecked('#auto-predict'), true, 'automatic prediction is on by default');
     let response = await predictAfter(page, () => drawWithMouse(page, ONE));
@@ -327,19 +266,14 @@ test('drawing digits with a mouse, a pen and a finger gives the right prediction
     assert.deepEqual(ink.corner, [255, 255, 255, 255], 'white paper');
     assert.ok(ink.dark > 500 && ink.light > ink.dark, 'black ink on white');
     await assertClean(page, problems);
-  } finally {
-    await context.close();
-  }
+  });
 });
 
 test('MNIST digits uploaded with the file picker, dropped and pasted are read right', { timeout: TIMEOUT }, async () => {
-  const { context, page, problems } = await openPage(DESKTOP);
-  try {
+  await withPage(openPage(DESKTOP), async ({ page, problems }) => {
     // the file picker
     const two = mnistDigit(2);
-    const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.click('#upload-btn')]);
-    let response = await predictAfter(page, () =>
-      chooser.setFiles({ name: `mnist-t10k-${two.index}.png`, mimeType: 'image/png', buffer: two.png }));
+    let response = await upload(page, { name: `mnist-t10k-${two.index}.png`, mimeType: 'image/png', buffer: two.png });
     assert.equal(response.status(), 200);
     await assertMultipart(page, response.request(), { name: `mnist-t10k-${two.index}.png`, bytes: two.png });
     assertResult(await shownResult(page), 2, 'uploaded MNIST "2"');
@@ -374,17 +308,12 @@ test('MNIST digits uploaded with the file picker, dropped and pasted are read ri
     assert.equal(response.status(), 200);
     assertResult(await shownResult(page), 9, 'pasted MNIST "9"');
     await assertClean(page, problems);
-  } finally {
-    await context.close();
-  }
+  });
 });
 
 test('a file that is not an image gets a clear error message', { timeout: TIMEOUT }, async () => {
-  const { context, page, problems } = await openPage(DESKTOP);
-  try {
-    const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.click('#upload-btn')]);
-    const response = await predictAfter(page, () =>
-      chooser.setFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('this is not an image\n') }));
+  await withPage(openPage(DESKTOP), async ({ page, problems }) => {
+    const response = await upload(page, { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('this is not an image\n') });
     assert.ok([415, 422].includes(response.status()), `the service refuses it (HTTP ${response.status()})`);
     const body = await response.json();
     assert.equal(typeof body.error?.message, 'string', 'the service explains in JSON');
@@ -397,10 +326,7 @@ test('a file that is not an image gets a clear error message', { timeout: TIMEOU
     await screenshot(page, 'ui-error.png');
 
     // an image without a digit: white paper, nothing on it
-    const blank = encodeGrayPng(28, 28, new Uint8Array(28 * 28).fill(255));
-    const [chooser2] = await Promise.all([page.waitForEvent('filechooser'), page.click('#upload-btn')]);
-    const blankResponse = await predictAfter(page, () =>
-      chooser2.setFiles({ name: 'blank.png', mimeType: 'image/png', buffer: blank }));
+    const blankResponse = await upload(page, BLANK);
     if (!MOCK) {
       assert.equal(blankResponse.status(), 422, 'a blank image is refused');
       assert.equal((await blankResponse.json()).error?.code, 'no_digit');
@@ -418,9 +344,7 @@ test('a file that is not an image gets a clear error message', { timeout: TIMEOU
     assertResult(await shownResult(page), 1, 'a drawing after an error');
     assert.equal(await page.isVisible('#message'), false, 'the alert is gone');
     await assertClean(page, problems, [new RegExp(`status of ${response.status()}`), /status of 422/]);
-  } finally {
-    await context.close();
-  }
+  });
 });
 
 /** Pen paths of tests/ood's 'strokes' set with the pad's pen, and their painting there. */
@@ -446,8 +370,7 @@ function inkOverlap(rgba, gray) {
 
 test('the OOD "strokes" set paints pen paths as the pad does', { timeout: 2 * TIMEOUT }, async () => {
   const drawings = oodDrawings(7, 3);
-  const { context, page, problems } = await openPage(DESKTOP);
-  try {
+  await withPage(openPage(DESKTOP), async ({ page, problems }) => {
     await page.uncheck('#auto-predict');
     const box = await padBox(page);
     const side = await page.evaluate(() => document.getElementById('pad').width);
@@ -472,9 +395,7 @@ test('the OOD "strokes" set paints pen paths as the pad does', { timeout: 2 * TI
       assert.ok(other < 0.5, `drawing ${i} against the next one's painting: IoU ${other.toFixed(3)}`);
     });
     await assertClean(page, problems);
-  } finally {
-    await context.close();
-  }
+  });
 });
 
 /** NOT_SURE_BELOW of www/app.js: the confidence under which the page says "not sure". */
@@ -510,7 +431,7 @@ test('a low confidence is shown as "not sure", a high one as the prediction, "no
   const threshold = notSureBelow();
   assert.ok(threshold > 0.5 && threshold < 1, `a threshold between 0.5 and 1 (${threshold})`);
   let next = null;
-  const { context, page, problems } = await openPage(DESKTOP, {
+  await withPage(openPage(DESKTOP, {
     beforeLoad: async (p) => {
       await p.route((u) => u.pathname === '/predict', async (route) => {
         const real = await route.fetch();
@@ -520,8 +441,7 @@ test('a low confidence is shown as "not sure", a high one as the prediction, "no
         return route.fulfill({ response: real, json });
       });
     },
-  });
-  try {
+  }), async ({ page, problems }) => {
     // well below the threshold: a guess, said so everywhere
     const low = Math.round((threshold - 0.25) * 100) / 100;
     next = (body) => withTop(body, 3, low);
@@ -564,10 +484,7 @@ test('a low confidence is shown as "not sure", a high one as the prediction, "no
     next = (body) => withTop(body, 5, low);
     await predictAfter(page, () => page.click('#predict-btn'));
     assert.equal((await sureness(page)).sure, 'no');
-    const blank = encodeGrayPng(28, 28, new Uint8Array(28 * 28).fill(255));
-    const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.click('#upload-btn')]);
-    const refused = await predictAfter(page, () =>
-      chooser.setFiles({ name: 'blank.png', mimeType: 'image/png', buffer: blank }));
+    const refused = await upload(page, BLANK);
     if (!MOCK) {
       assert.equal(refused.status(), 422, 'a blank image is refused');
       await page.getByRole('alert').filter({ hasText: 'No digit found in the image.' }).waitFor({ timeout: 10_000 });
@@ -576,9 +493,7 @@ test('a low confidence is shown as "not sure", a high one as the prediction, "no
       assert.equal(await page.textContent('#prediction-label'), 'Prediction');
     }
     await assertClean(page, problems, [/status of 422/]);
-  } finally {
-    await context.close();
-  }
+  });
 });
 
 test('a service without a model says "not ready" and recovers when it has one', { timeout: TIMEOUT }, async () => {
@@ -590,14 +505,13 @@ test('a service without a model says "not ready" and recovers when it has one', 
     contentType: 'application/json',
     body: JSON.stringify({ status: 'unavailable', error: { code: 'no_model', message: 'no model loaded yet' }, uptime_seconds: 1.2 }),
   };
-  const { context, page, problems } = await openPage(DESKTOP, {
+  await withPage(openPage(DESKTOP, {
     waitReady: false,
     beforeLoad: async (p) => {
       await p.route((u) => u.pathname === '/health' || u.pathname === '/predict', (route) =>
         (ready ? route.fallback() : route.fulfill(unavailable)));
     },
-  });
-  try {
+  }), async ({ page, problems }) => {
     await page.locator('#service-status[data-state="unavailable"]').waitFor({ timeout: 10_000 });
     const alert = page.getByRole('alert');
     await alert.filter({ hasText: 'not ready' }).waitFor({ timeout: 5_000 });
@@ -615,14 +529,11 @@ test('a service without a model says "not ready" and recovers when it has one', 
     assert.equal(response.status(), 200);
     assertResult(await shownResult(page), 1, 'after recovery');
     await assertClean(page, problems, [/status of 503/]);
-  } finally {
-    await context.close();
-  }
+  });
 });
 
 test('the model card shows /health, the page is strict about what it loads', { timeout: TIMEOUT }, async () => {
-  const { context, page, problems, response } = await openPage(DESKTOP);
-  try {
+  await withPage(openPage(DESKTOP), async ({ page, problems, response }) => {
     const csp = response.headers()['content-security-policy'] || '';
     assert.match(csp, /default-src 'self'/, `the page is served with a strict CSP (got "${csp}")`);
     assert.match(csp, /frame-ancestors 'none'/);
@@ -668,14 +579,34 @@ test('the model card shows /health, the page is strict about what it loads', { t
     await page.click('#copy-btn');
     await page.locator('#copy-btn', { hasText: /^(Copied|Press Ctrl\+C)$/ }).waitFor({ timeout: 5_000 }); // says what it did
     await assertClean(page, problems);
-  } finally {
-    await context.close();
-  }
+  });
+});
+
+test('format.js writes figures as both pages show them', { timeout: TIMEOUT }, async () => {
+  await withPage(openPage(DESKTOP, { waitReady: false }), async ({ page, problems }) => {
+    // the module the pages import, as the browser loads it from the service
+    const got = await page.evaluate(async () => {
+      const f = await import('./format.js');
+      return {
+        percent: [0, 0.0004, 0.5, 0.98765, 0.9996, 1, NaN].map(f.percent),
+        duration: [0.42, 9.44, 10.4, 89.4, 185, 5399, 7620, NaN].map(f.duration),
+        bytes: [512, 1638, 1687560].map(f.bytes),
+        dateTime: [f.dateTime('2026-11-28T15:34:19Z'), f.dateTime('not a time'), f.dateTime(1764344059)],
+      };
+    });
+    assert.deepEqual(got.percent, ['0.0%', '<0.1%', '50.0%', '98.8%', '>99.9%', '100.0%', '–']);
+    assert.deepEqual(got.duration,
+      ['0.4 s', '9.4 s', '10 s', '89 s', '3 min 5 s', '89 min 59 s', '2 h 7 min', '–'],
+      'one decimal below 10 s, whole seconds to 90 s, then minutes and hours');
+    assert.deepEqual(got.bytes, ['512 B', '1.6 KB', '1.6 MB']);
+    assert.match(got.dateTime[0], /^Nov 28, 2026, 3:34\sPM$/, 'in the reader\'s locale (en-US) and time zone (UTC)');
+    assert.deepEqual(got.dateTime.slice(1), [null, null], 'null for what is not an ISO time');
+    await assertClean(page, problems);
+  });
 });
 
 test('on a phone: finger drawing works, no horizontal scroll, screenshots', { timeout: TIMEOUT }, async () => {
-  const { context, page, problems } = await openPage(PHONE);
-  try {
+  await withPage(openPage(PHONE), async ({ page, problems }) => {
     const scroll = () => page.evaluate(() => document.documentElement.scrollWidth);
     assert.ok(await scroll() <= 360, `no horizontal scroll at 360 px (scrollWidth ${await scroll()})`);
     await page.locator('#pad').scrollIntoViewIfNeeded();
@@ -691,19 +622,13 @@ test('on a phone: finger drawing works, no horizontal scroll, screenshots', { ti
     await screenshot(page, 'ui-phone.png');
 
     // the same page on a desktop, with a dropped MNIST digit, for the record
-    const desktop = await openPage(DESKTOP);
-    try {
+    await withPage(openPage(DESKTOP), async (desktop) => {
       const three = mnistDigit(3);
-      const [chooser] = await Promise.all([desktop.page.waitForEvent('filechooser'), desktop.page.click('#upload-btn')]);
-      await predictAfter(desktop.page, () => chooser.setFiles({ name: 'three.png', mimeType: 'image/png', buffer: three.png }));
+      await upload(desktop.page, { name: 'three.png', mimeType: 'image/png', buffer: three.png });
       assertResult(await shownResult(desktop.page), 3, 'uploaded MNIST "3"');
       await screenshot(desktop.page, 'ui-desktop-upload.png');
       await assertClean(desktop.page, desktop.problems);
-    } finally {
-      await desktop.context.close();
-    }
+    });
     await assertClean(page, problems);
-  } finally {
-    await context.close();
-  }
+  });
 });

@@ -42,22 +42,12 @@ here=$(cd "$(dirname "$0")" && pwd)
 top_srcdir=${top_srcdir:-$(cd "$here/../.." && pwd)}
 # shellcheck source=tests/lib.sh
 source "$top_srcdir/tests/lib.sh"
+# shellcheck source=tests/digits.sh
+source "$top_srcdir/tests/digits.sh"
 
 say() { printf 'container/run.sh: %s\n' "$*" >&2; }
 die() { say "$*"; exit 1; }
 stage() { printf '\n=== %s (%s) ===\n' "$*" "$(date +%T)" >&2; }
-# require DESCRIPTION COMMAND...: like check, but the test cannot go on without it
-require() {
-  local what=$1
-  shift
-  if "$@"; then
-    pass "$what"
-  else
-    fail "$what"
-    finish
-    exit 1
-  fi
-}
 
 rebuild_base=0
 layers=--layers
@@ -323,26 +313,8 @@ cat "$work/health.json" >&2 && echo >&2
 check "GET /health/live answers 200" \
   test "$(curl -s -o /dev/null -w '%{http_code}' --max-time 3 "$url/health/live")" = 200
 check "GET / serves the web UI" bash -c "curl -sf --max-time 3 '$url/' | grep -qi '<html'"
-# ten test digits the model never saw in training, as {"pixels": [784 numbers]}
-/usr/bin/python3 - "$work/data" "$work" <<'PY' || fail "cannot make the test digits"
-import json, sys
-data, work = sys.argv[1], sys.argv[2]
-images = open(f"{data}/t10k-images-idx3-ubyte", "rb").read()[16:]
-labels = open(f"{data}/t10k-labels-idx1-ubyte", "rb").read()[8:]
-for i in range(10):
-    with open(f"{work}/digit-{i}.json", "w") as f:
-        json.dump({"pixels": list(images[784 * i:784 * (i + 1)])}, f)
-    with open(f"{work}/digit-{i}.label", "w") as f:
-        f.write(str(labels[i]))
-PY
-right=0
-for i in $(seq 0 9); do
-  prediction=$(curl -s --max-time 5 -H 'Content-Type: application/json' \
-    --data-binary "@$work/digit-$i.json" "$url/predict" |
-    /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["prediction"])' 2>/dev/null) ||
-    prediction=none
-  [ "$prediction" = "$(cat "$work/digit-$i.label")" ] && right=$((right + 1))
-done
+write_digits "$work/data" "$work" || fail "cannot make the test digits"
+right=$(digits_right "$work" "$url")
 say "POST /predict: $right of 10 test digits right"
 check "POST /predict recognises at least 9 of 10 test digits" test "$right" -ge 9
 # The image has no shell and no tools: what runs in it is read from the host's /proc

@@ -2,6 +2,8 @@
 -- to /predict over and over and counts the responses by status; done() prints
 -- "FAULT status CODE COUNT" lines, "FAULT socket_errors ...", "FAULT latency_ms ..." and
 -- "FAULT bad_503 N": 503s that are not JSON or carry no Retry-After.
+local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
+local threads = dofile(here .. "../wrk-threads.lua")
 local f = assert(io.open(os.getenv("FAULT_BODY"), "rb"))
 local body = f:read("*a")
 f:close()
@@ -9,6 +11,7 @@ local ctype = os.getenv("FAULT_TYPE") or "image/png"
 local req
 
 statuses = {}
+bad = {} -- bad[503]: 503s that are not JSON or carry no Retry-After
 
 function init(args)
   req = wrk.format("POST", "/predict", {["Content-Type"] = ctype}, body)
@@ -18,27 +21,18 @@ function request()
   return req
 end
 
-bad_503 = 0
-
 function response(status, headers, body)
   statuses[status] = (statuses[status] or 0) + 1
   if status == 503 and not (headers["Retry-After"] and body and body:match("^%s*{")) then
-    bad_503 = bad_503 + 1
+    bad[503] = (bad[503] or 0) + 1
   end
 end
 
-local threads = {}
-function setup(thread)
-  threads[#threads + 1] = thread
-end
+setup = threads.setup
 
 function done(summary, latency, requests)
-  local total, bad = {}, 0
-  for _, th in ipairs(threads) do
-    for k, v in pairs(th:get("statuses") or {}) do total[k] = (total[k] or 0) + v end
-    bad = bad + (th:get("bad_503") or 0)
-  end
-  io.write(string.format("FAULT bad_503 %d\n", bad))
+  local total = threads.total("statuses")
+  io.write(string.format("FAULT bad_503 %d\n", threads.total("bad")[503] or 0))
   io.write(string.format("FAULT latency_ms p50 %.1f p99 %.1f max %.1f\n",
     latency:percentile(50) / 1000, latency:percentile(99) / 1000, latency.max / 1000))
   for k, v in pairs(total) do

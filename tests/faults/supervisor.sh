@@ -54,12 +54,7 @@ for _ in range(100):
     except OSError:
         import time; time.sleep(0.05)
 s.sendall(rec(1, struct.pack(">HB5x", 1, 0)) + rec(4, params) + rec(4, b"") + rec(5, b""))
-data = b""
-while True:
-    chunk = s.recv(65536)
-    if not chunk:
-        break
-    data += chunk
+data = s.makefile("rb").read()  # to the end: without FCGI_KEEP_CONN the responder closes
 sys.exit(0 if b"Status: 200" in data or b"200 OK" in data else 1)
 PY
 }

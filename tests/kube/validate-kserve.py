@@ -34,25 +34,20 @@ Prints one "ok N - ..." or "not ok N - ..." line per check and "N passed, N fail
 """
 
 import copy
+import functools
 import importlib.util
 import os
 import posixpath
 import re
 import sys
 
-try:
-    import yaml
-    import kubernetes.client as k8s
-except ImportError as e:  # pragma: no cover - the wrapper installs them
-    print(f"validate-kserve.py: {e}: install python3-kubernetes and python3-yaml, "
-          "and run with /usr/bin/python3", file=sys.stderr)
-    sys.exit(77)
-
+# validate-manifests.py imports yaml and kubernetes.client (exit 77 without them)
 HERE = os.path.dirname(os.path.abspath(__file__))
 _spec = importlib.util.spec_from_file_location("validate_manifests",
                                                os.path.join(HERE, "validate-manifests.py"))
 vm = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(vm)
+yaml, k8s = vm.yaml, vm.k8s
 
 KSERVE_VERSION = "v0.20.0"
 
@@ -526,10 +521,7 @@ def semantic_failures(objects, top_dir, kz):
 
 def mutations(objects):
     """(layer, what, mutated objects, what the error must mention)."""
-    def edit(kind, fn):
-        out = copy.deepcopy(objects)
-        fn(next(o for o in out if o["kind"] == kind))
-        return out
+    edit = functools.partial(vm.edited, objects)
 
     rc = lambda o: o["spec"]["containers"][0]
     model = lambda o: o["spec"]["predictor"]["model"]
@@ -653,39 +645,18 @@ def main(argv):
             errors = [e for d in load(os.path.join(kserve_dir, f)) for e in schema_errors(d)]
         except vm.ValidationError as e:
             errors = e.errors
-        if errors:
-            report.not_ok(f"{rel}: valid against KServe {KSERVE_VERSION}'s CRD", errors)
-        else:
-            report.ok(f"{rel}: valid against KServe {KSERVE_VERSION}'s CRD")
+        report.no_errors(f"{rel}: valid against KServe {KSERVE_VERSION}'s CRD", errors)
 
     try:
         objects, kz = render(kserve_dir)
     except (vm.ValidationError, OSError) as e:
         report.not_ok("kube/kserve renders", getattr(e, "errors", str(e)))
-        print(f"{report.passed} passed, {report.failed} failed")
+        report.finish()
         return 1
     report.ok(f"kube/kserve renders ({len(objects)} objects)")
-    try:
-        theirs = vm.kubectl_render(kserve_dir)
-    except vm.ValidationError as e:
-        report.not_ok("kubectl kustomize kube/kserve agrees with the renderer", e.errors)
-    else:
-        if theirs is None:
-            print("# kubectl not found; the renderer's output is not cross-checked")
-        else:
-            key = lambda o: (o["kind"], o["metadata"]["name"])
-            mine, other = {key(o): o for o in objects}, {key(o): o for o in theirs}
-            if mine == other:
-                report.ok(f"kubectl kustomize kube/kserve renders the same {len(other)} objects")
-            else:
-                report.not_ok("kubectl kustomize kube/kserve agrees with the renderer",
-                              [f"{k}: differs" for k in sorted(set(mine) | set(other)) if mine.get(k) != other.get(k)])
-    errors = [e for o in objects for e in
-              (schema_errors(o) if o["kind"] in SCHEMAS else vm.schema_errors(o))]
-    if errors:
-        report.not_ok("rendered objects valid (KServe's CRDs, the Kubernetes API)", errors)
-    else:
-        report.ok("rendered objects valid (KServe's CRDs, the Kubernetes API)")
+    vm.cross_check(report, "kubectl kustomize kube/kserve", kserve_dir, objects)
+    report.no_errors("rendered objects valid (KServe's CRDs, the Kubernetes API)",
+                     [e for o in objects for e in (schema_errors(o) if o["kind"] in SCHEMAS else vm.schema_errors(o))])
 
     for what, fn in semantic_checks(objects, top_dir, kz):
         report.check(what, fn)
@@ -695,21 +666,14 @@ def main(argv):
             found = [e for o in bad if o["kind"] in SCHEMAS for e in schema_errors(o)]
         else:
             found = semantic_failures(bad, top_dir, kz)
-        if any(needle in e for e in found):
-            report.ok(f"negative: {what}")
-        else:
-            report.not_ok(f"negative: {what}", found or ["nothing was reported"])
+        report.refused(what, found, needle)
     # the images must agree with kube/base's: a differing tag is caught
     bad_kz = copy.deepcopy(kz)
     bad_kz["images"][0]["newTag"] = "stale"
-    found = semantic_failures(objects, top_dir, bad_kz)
-    if any("differ from kube/base" in e for e in found):
-        report.ok("negative: an image tag that differs from kube/base's is caught")
-    else:
-        report.not_ok("negative: an image tag that differs from kube/base's is caught", found or ["nothing"])
+    report.refused("an image tag that differs from kube/base's is caught",
+                   semantic_failures(objects, top_dir, bad_kz), "differ from kube/base")
 
-    print(f"{report.passed} passed, {report.failed} failed")
-    return 0 if report.failed == 0 else 1
+    return report.finish()
 
 
 if __name__ == "__main__":

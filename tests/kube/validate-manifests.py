@@ -22,6 +22,7 @@ Prints one "ok N - ..." or "not ok N - ..." line per check and "N passed, N fail
 """
 
 import copy
+import functools
 import json
 import os
 import re
@@ -33,7 +34,8 @@ try:
     import yaml
     import kubernetes.client as k8s
 except ImportError as e:  # pragma: no cover - the wrapper installs them
-    print(f"validate-manifests.py: {e}: install python3-kubernetes and python3-yaml, "
+    # (also when validate-kserve.py loads this file: it names the script that runs)
+    print(f"{os.path.basename(sys.argv[0])}: {e}: install python3-kubernetes and python3-yaml, "
           "and run with /usr/bin/python3", file=sys.stderr)
     sys.exit(77)
 
@@ -691,12 +693,16 @@ def contract_checks(objects, variant, top):
 
 # ----------------------------------------------------------------------------- negative cases
 
+def edited(objects, kind, fn):
+    """A copy of objects in which fn has changed the first object of this kind."""
+    out = copy.deepcopy(objects)
+    fn(next(o for o in out if o["kind"] == kind))
+    return out
+
+
 def mutations(objects):
     """(description, mutated objects, what the error must mention) for known-bad input."""
-    def edit(kind, fn):
-        out = copy.deepcopy(objects)
-        fn(next(o for o in out if o["kind"] == kind))
-        return out
+    edit = functools.partial(edited, objects)
 
     def container(o):
         return o["spec"]["template"]["spec"]["containers"][0]
@@ -778,6 +784,44 @@ class Report:
         else:
             self.ok(what)
 
+    def no_errors(self, what, errors):
+        """ok when the list of errors found is empty."""
+        if errors:
+            self.not_ok(what, errors)
+        else:
+            self.ok(what)
+
+    def refused(self, what, found, needle):
+        """A negative case: ok when one of the errors found mentions needle."""
+        if any(needle in e for e in found):
+            self.ok(f"negative: {what}")
+        else:
+            self.not_ok(f"negative: {what}", found or ["nothing was reported"])
+
+    def finish(self):
+        """Prints the summary line; returns the exit status."""
+        print(f"{self.passed} passed, {self.failed} failed")
+        return 0 if self.failed == 0 else 1
+
+
+def cross_check(report, label, directory, objects):
+    """`kubectl kustomize directory`, when kubectl is installed, must render objects."""
+    try:
+        theirs = kubectl_render(directory)
+    except ValidationError as e:
+        report.not_ok(f"{label} agrees with the renderer", e.errors)
+        return
+    if theirs is None:
+        print(f"# {label}: kubectl not found; the renderer's output is not cross-checked")
+        return
+    key = lambda o: (o["kind"], o["metadata"]["name"])
+    mine, other = {key(o): o for o in objects}, {key(o): o for o in theirs}
+    if mine == other:
+        report.ok(f"{label} renders the same {len(other)} objects")
+    else:
+        report.not_ok(f"{label} agrees with the renderer",
+                      [f"{k}: differs" for k in sorted(set(mine) | set(other)) if mine.get(k) != other.get(k)])
+
 
 def kubectl_render(directory):
     kubectl = shutil.which("kubectl")
@@ -832,10 +876,7 @@ def main(argv):
                 errors = [e for d in docs for e in schema_errors(d)]
             except ValidationError as e:
                 errors = e.errors
-            if errors:
-                report.not_ok(f"{rel}: valid against the Kubernetes API schema", errors)
-            else:
-                report.ok(f"{rel}: valid against the Kubernetes API schema")
+            report.no_errors(f"{rel}: valid against the Kubernetes API schema", errors)
 
     rendered = {}
     for variant, directory in variants:
@@ -847,28 +888,9 @@ def main(argv):
             continue
         report.ok(f"{variant}: {rel} renders ({len(objects)} objects)")
         rendered[variant] = objects
-        try:
-            theirs = kubectl_render(directory)
-        except ValidationError as e:
-            report.not_ok(f"{variant}: kubectl kustomize agrees with the renderer", e.errors)
-            theirs = None
-        else:
-            if theirs is None:
-                print(f"# {variant}: kubectl not found; the renderer's output is not cross-checked")
-            else:
-                key = lambda o: (o["kind"], o["metadata"]["name"])
-                mine = {key(o): o for o in objects}
-                other = {key(o): o for o in theirs}
-                if mine == other:
-                    report.ok(f"{variant}: kubectl kustomize renders the same {len(other)} objects")
-                else:
-                    diff = [f"{k}: differs" for k in sorted(set(mine) | set(other)) if mine.get(k) != other.get(k)]
-                    report.not_ok(f"{variant}: kubectl kustomize agrees with the renderer", diff)
-        errors = [e for o in objects for e in schema_errors(o)]
-        if errors:
-            report.not_ok(f"{variant}: rendered objects valid against the API schema", errors)
-        else:
-            report.ok(f"{variant}: rendered objects valid against the API schema")
+        cross_check(report, f"{variant}: kubectl kustomize", directory, objects)
+        report.no_errors(f"{variant}: rendered objects valid against the API schema",
+                         [e for o in objects for e in schema_errors(o)])
         for what, fn in contract_checks(objects, variant, top):
             report.check(what, fn)
 
@@ -880,10 +902,7 @@ def main(argv):
                 found = [e for o in bad for e in schema_errors(o)]
             else:
                 found = contract_failures(bad, "default", top)
-            if any(needle in e for e in found):
-                report.ok(f"negative: {what}")
-            else:
-                report.not_ok(f"negative: {what}", found or ["nothing was reported"])
+            report.refused(what, found, needle)
         # duplicate keys in YAML are refused at load time
         try:
             load_yaml_docs("a: 1\na: 2\n", "dup.yaml")
@@ -899,8 +918,7 @@ def main(argv):
         else:
             report.not_ok("negative: an unimplemented kustomize feature is refused, not ignored", "applied")
 
-    print(f"{report.passed} passed, {report.failed} failed")
-    return 0 if report.failed == 0 else 1
+    return report.finish()
 
 
 if __name__ == "__main__":

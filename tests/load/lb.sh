@@ -69,13 +69,7 @@ import socket, sys
 s = socket.socket(socket.AF_UNIX)
 s.connect(sys.argv[1])
 s.sendall(sys.argv[2].encode() + b"\n")
-out = b""
-while True:
-    b = s.recv(65536)
-    if not b:
-        break
-    out += b
-sys.stdout.write(out.decode())
+sys.stdout.write(s.makefile("rb").read().decode())  # haproxy closes after one command
 PY
 }
 lb_state() { lb "show servers state pods" | awk -v r="$1" '$4 == r {print $6}'; }

@@ -9,6 +9,9 @@
 -- so that a valid image answered 422 shows both as a missing 200 and as a surplus.
 -- Output lines start with "LOAD " for the shell script to read.
 
+local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
+local threads = dofile(here .. "../wrk-threads.lua")
+
 local dir = os.getenv("LOAD_BODIES") or "."
 local types = {}        -- name -> {status, code, weight}
 local by_answer = {}    -- "status code" -> type name (200s: the "valid" group)
@@ -74,17 +77,10 @@ function response(status, headers, body)
   got[t] = (got[t] or 0) + 1
 end
 
-local threads = {}
-function setup(thread)
-  threads[#threads + 1] = thread
-end
+setup = threads.setup
 
 function done(summary, latency, requests)
-  local s, g = {}, {}
-  for _, th in ipairs(threads) do
-    for k, v in pairs(th:get("sent") or {}) do s[k] = (s[k] or 0) + v end
-    for k, v in pairs(th:get("got") or {}) do g[k] = (g[k] or 0) + v end
-  end
+  local s, g = threads.total("sent"), threads.total("got")
   local e = summary.errors
   io.write(string.format("LOAD summary requests %d seconds %.1f rps %.1f\n", summary.requests,
     summary.duration / 1e6, summary.requests / (summary.duration / 1e6)))

@@ -50,22 +50,12 @@ here=$(cd "$(dirname "$0")" && pwd)
 top_srcdir=${top_srcdir:-$(cd "$here/../.." && pwd)}
 # shellcheck source=tests/lib.sh
 source "$top_srcdir/tests/lib.sh"
+# shellcheck source=tests/digits.sh
+source "$top_srcdir/tests/digits.sh"
 
 say() { printf 'systemd/run.sh: %s\n' "$*" >&2; }
 die() { say "$*"; exit 1; }
 stage() { printf '\n=== %s (%s) ===\n' "$*" "$(date +%T)" >&2; }
-# require DESCRIPTION COMMAND...: like check, but the test cannot go on without it
-require() {
-  local what=$1
-  shift
-  if "$@"; then
-    pass "$what"
-  else
-    fail "$what"
-    finish
-    exit 1
-  fi
-}
 
 rebuild_root=0
 for a in "$@"; do
@@ -150,18 +140,7 @@ mkdir -p "$mnist_dir" && cp "$data"/*-ubyte "$mnist_dir/"
 check "mnist-fetch-data verifies the MNIST files in DATA_DIR" \
   "$root/usr/local/bin/mnist-fetch-data" "$mnist_dir"
 
-# ten test digits the model never saw in training, as {"pixels": [784 numbers]}
-/usr/bin/python3 - "$data" "$work" <<'PY' || die "cannot make the test digits"
-import json, sys
-data, work = sys.argv[1], sys.argv[2]
-images = open(f"{data}/t10k-images-idx3-ubyte", "rb").read()[16:]
-labels = open(f"{data}/t10k-labels-idx1-ubyte", "rb").read()[8:]
-for i in range(10):
-    with open(f"{work}/digit-{i}.json", "w") as f:
-        json.dump({"pixels": list(images[784 * i:784 * (i + 1)])}, f)
-    with open(f"{work}/digit-{i}.label", "w") as f:
-        f.write(str(labels[i]))
-PY
+write_digits "$data" "$work" || die "cannot make the test digits"
 
 # ---------------------------------------------------------------- boot
 # SYS_ADMIN and SYS_PTRACE let the container's systemd build the units' sandboxes (mount
@@ -259,14 +238,7 @@ check "the model is published in the state directory" \
   in_c test -s /var/lib/mnist-service/mnist_model.safetensors
 check "the running service loads it: /health 200" answers /health 200 100
 check "... without a restart" test "$(show mnist-serve MainPID)" = "$main"
-right=0
-for i in $(seq 0 9); do
-  prediction=$(in_net curl -s --max-time 5 -H 'Content-Type: application/json' \
-    --data-binary "@$work/digit-$i.json" "$url/predict" |
-    /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["prediction"])' 2>/dev/null) ||
-    prediction=none
-  [ "$prediction" = "$(cat "$work/digit-$i.label")" ] && right=$((right + 1))
-done
+right=$(digits_right "$work" "$url" in_net)
 check "POST /predict recognises at least 9 of 10 test digits ($right)" test "$right" -ge 9
 
 # ---------------------------------------------------------------- failures
