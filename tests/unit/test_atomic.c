@@ -4,10 +4,8 @@
  * seeing a partial file. */
 #include "config.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
@@ -26,31 +24,19 @@
 #include <cmocka.h>
 
 #include "mn_atomic.h"
+#include "test_support.h"
 
 typedef struct fixture {
     char dir[PATH_MAX];
     char path[PATH_MAX + 16];   /* dir/model.bin */
 } fixture;
 
-static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(p);
-}
-
 static int setup(void **state)
 {
     fixture *fx = calloc(1, sizeof *fx);
     if (!fx)
         return -1;
-    const char *tmp = getenv("TMPDIR");
-    snprintf(fx->dir, sizeof fx->dir, "%s/mn_atomic.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (!mkdtemp(fx->dir)) {
-        free(fx);
-        return -1;
-    }
+    scratch_dir_create(fx->dir, sizeof fx->dir, "mn_atomic");
     snprintf(fx->path, sizeof fx->path, "%s/model.bin", fx->dir);
     umask(022);
     *state = fx;
@@ -60,72 +46,9 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *fx = *state;
-    chmod(fx->dir, 0700);
-    nftw(fx->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    scratch_dir_remove(fx->dir);
     free(fx);
     return 0;
-}
-
-/* Reads a whole file into a malloc'ed buffer; *len gets its size. NULL if unreadable. */
-static unsigned char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    unsigned char *buf = NULL;
-    size_t cap = 0, n = 0;
-    for (;;) {
-        if (n == cap) {
-            cap = cap ? cap * 2 : 4096;
-            unsigned char *b = realloc(buf, cap);
-            if (!b) {
-                free(buf);
-                fclose(f);
-                return NULL;
-            }
-            buf = b;
-        }
-        size_t got = fread(buf + n, 1, cap - n, f);
-        n += got;
-        if (got == 0)
-            break;
-    }
-    fclose(f);
-    *len = n;
-    return buf;
-}
-
-static void write_plain(const char *path, const void *data, size_t len)
-{
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(data, 1, len, f), len);
-    assert_int_equal(fclose(f), 0);
-}
-
-/* Number of directory entries of DIR whose name contains ".tmp.". */
-static int count_temp_files(const char *dir)
-{
-    DIR *d = opendir(dir);
-    assert_non_null(d);
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL)
-        if (strstr(e->d_name, ".tmp."))
-            n++;
-    closedir(d);
-    return n;
-}
-
-static void assert_file_is(const char *path, const void *data, size_t len)
-{
-    size_t got_len = 0;
-    unsigned char *got = slurp(path, &got_len);
-    assert_non_null(got);
-    assert_int_equal(got_len, len);
-    if (len > 0)
-        assert_memory_equal(got, data, len);
-    free(got);
 }
 
 static void test_creates_new_file(void **state)
@@ -148,7 +71,7 @@ static void test_replaces_completely(void **state)
     unsigned char *old = malloc(old_len);
     assert_non_null(old);
     memset(old, 'A', old_len);
-    write_plain(fx->path, old, old_len);
+    write_whole_file(fx->path, old, old_len);
 
     /* A reader that opened the old file keeps the old content whole: the new file is
      * a different inode, not an in-place rewrite. */
@@ -191,7 +114,7 @@ static void test_writev_concatenates(void **state)
 static void test_empty_content(void **state)
 {
     fixture *fx = *state;
-    write_plain(fx->path, "old", 3);
+    write_whole_file(fx->path, "old", 3);
     mn_error err;
     assert_int_equal(mn_atomic_write(fx->path, NULL, 0, &err), MN_OK);
     assert_file_is(fx->path, "", 0);
@@ -233,7 +156,7 @@ static void test_rename_onto_directory_fails(void **state)
     assert_int_equal(mkdir(fx->path, 0755), 0);
     char inner[PATH_MAX + 32];
     snprintf(inner, sizeof inner, "%s/keep", fx->path);
-    write_plain(inner, "keep", 4);
+    write_whole_file(inner, "keep", 4);
 
     mn_error err = { { 0 } };
     assert_int_equal(mn_atomic_write(fx->path, "new", 3, &err), MN_ERR_IO);
@@ -253,7 +176,7 @@ static void test_short_write_keeps_old_file(void **state)
 {
     fixture *fx = *state;
     const char old[] = "the old model, complete";
-    write_plain(fx->path, old, sizeof old);
+    write_whole_file(fx->path, old, sizeof old);
 
     static unsigned char big[8192];
     memset(big, 'N', sizeof big);
@@ -284,7 +207,7 @@ static void test_stale_temp_file_is_left_alone(void **state)
     fixture *fx = *state;
     char stale[PATH_MAX + 64];
     snprintf(stale, sizeof stale, "%s.tmp.%ld", fx->path, (long)getpid());
-    write_plain(stale, "stale", 5);
+    write_whole_file(stale, "stale", 5);
     mn_error err;
     assert_int_equal(mn_atomic_write(fx->path, "fresh", 5, &err), MN_OK);
     assert_file_is(fx->path, "fresh", 5);
@@ -297,7 +220,7 @@ static void test_readonly_directory_fails(void **state)
     fixture *fx = *state;
     if (geteuid() == 0)
         skip(); /* root ignores permission bits; the other failure tests cover the path */
-    write_plain(fx->path, "old", 3);
+    write_whole_file(fx->path, "old", 3);
     assert_int_equal(chmod(fx->dir, 0555), 0);
     mn_error err = { { 0 } };
     assert_int_equal(mn_atomic_write(fx->path, "new", 3, &err), MN_ERR_IO);
@@ -359,7 +282,7 @@ static void test_reader_never_sees_partial_file(void **state)
     for (;;) {
         int finished = atomic_load(&job.done);
         size_t len = 0;
-        unsigned char *buf = slurp(fx->path, &len);
+        unsigned char *buf = read_whole_file(fx->path, &len);
         if (buf) {
             reads++;
             if (len != SIZE || (memcmp(buf, a, SIZE) != 0 && memcmp(buf, b, SIZE) != 0))

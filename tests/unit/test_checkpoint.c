@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "checkpoint.h"
+#include "test_support.h"
 
 typedef struct run {
     run_settings settings;
@@ -25,8 +26,8 @@ typedef struct run {
 } run;
 
 typedef struct fixture {
-    char dir[64];
-    char path[96];
+    char dir[PATH_MAX];
+    char path[PATH_MAX + 32];
     run saved;      /* what was written to path */
     run target;     /* what the load writes into; starts as a recognisable other run */
     run before;     /* a copy of target, to prove a refused load changed nothing */
@@ -97,8 +98,7 @@ static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
     assert_non_null(f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/test_checkpoint.XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
+    scratch_dir_create(f->dir, sizeof f->dir, "test_checkpoint");
     snprintf(f->path, sizeof f->path, "%s/model.safetensors.ckpt", f->dir);
     run_alloc(&f->saved);
     run_alloc(&f->target);
@@ -118,8 +118,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *f = *state;
-    unlink(f->path);
-    rmdir(f->dir);
+    scratch_dir_remove(f->dir);
     run_free(&f->saved);
     run_free(&f->target);
     run_free(&f->before);
@@ -141,25 +140,12 @@ static void test_round_trip(void **state)
     assert_same_run(&f->target, &f->saved);
 }
 
-static void read_file(const char *path, char **data, long *size)
+/* The checkpoint's bytes as saved; *size gets their count. */
+static unsigned char *read_checkpoint(const fixture *f, size_t *size)
 {
-    FILE *in = fopen(path, "rb");
-    assert_non_null(in);
-    assert_int_equal(fseek(in, 0, SEEK_END), 0);
-    *size = ftell(in);
-    rewind(in);
-    *data = malloc((size_t)*size);
-    assert_non_null(*data);
-    assert_int_equal(fread(*data, 1, (size_t)*size, in), (size_t)*size);
-    fclose(in);
-}
-
-static void write_file(const char *path, const char *data, long size)
-{
-    FILE *out = fopen(path, "wb");
-    assert_non_null(out);
-    assert_int_equal(fwrite(data, 1, (size_t)size, out), (size_t)size);
-    assert_int_equal(fclose(out), 0);
+    unsigned char *data = read_whole_file(f->path, size);
+    assert_non_null(data);
+    return data;
 }
 
 /* Rewrites the checkpoint with the first `from` in its header replaced by `to` (the
@@ -167,13 +153,12 @@ static void write_file(const char *path, const char *data, long size)
 static void patch_header(fixture *f, const char *from, const char *to)
 {
     assert_int_equal(strlen(from), strlen(to));
-    char *data;
-    long size;
-    read_file(f->path, &data, &size);
-    char *at = memmem(data, (size_t)size, from, strlen(from));
+    size_t size;
+    unsigned char *data = read_checkpoint(f, &size);
+    unsigned char *at = memmem(data, size, from, strlen(from));
     assert_non_null(at);
     memcpy(at, to, strlen(to));
-    write_file(f->path, data, size);
+    write_whole_file(f->path, data, size);
     free(data);
 }
 
@@ -191,12 +176,11 @@ static void assert_refused(fixture *f, const run_settings *settings, mn_status s
 static void test_truncated(void **state)
 {
     fixture *f = *state;
-    char *data;
-    long size;
-    read_file(f->path, &data, &size);
-    static const long keep[] = {0, 7, 200, -1};   /* -1: all but the last byte */
+    size_t size;
+    unsigned char *data = read_checkpoint(f, &size);
+    const size_t keep[] = {0, 7, 200, size - 1};
     for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++) {
-        write_file(f->path, data, keep[i] < 0 ? size - 1 : keep[i]);
+        write_whole_file(f->path, data, keep[i]);
         mn_error err = {{0}};
         assert_int_not_equal(load(f, &f->saved.settings, &err), MN_OK);
         assert_true(err.msg[0] != '\0');

@@ -4,7 +4,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,6 +19,7 @@
 
 #include "mn_idx.h"
 #include "mn_sha256.h"
+#include "test_support.h"
 
 static char tmp_root[4096];
 
@@ -101,14 +101,6 @@ static uint8_t *gzip_mem(const uint8_t *in, size_t len, size_t *out_len)
     return out;
 }
 
-static void write_file(const char *path, const void *buf, size_t len)
-{
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(buf, 1, len, f), len);
-    assert_int_equal(fclose(f), 0);
-}
-
 /* gzip file written by zlib's own gzopen, as a user's `gzip -k` would make. */
 static void write_gz_file(const char *path, const void *buf, size_t len)
 {
@@ -139,26 +131,18 @@ static void path_in(char out[4096], const char *dir, const char *file)
     assert_true(n > 0 && n < 4096);
 }
 
-static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 static int group_setup(void **state)
 {
     (void)state;
-    const char *tmp = getenv("TMPDIR");
-    snprintf(tmp_root, sizeof tmp_root, "%s/test_idx.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    return mkdtemp(tmp_root) ? 0 : -1;
+    scratch_dir_create(tmp_root, sizeof tmp_root, "test_idx");
+    return 0;
 }
 
 static int group_teardown(void **state)
 {
     (void)state;
-    return nftw(tmp_root, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    scratch_dir_remove(tmp_root);
+    return 0;
 }
 
 /* ------------------------------------------------------- parsing from memory */
@@ -575,7 +559,7 @@ static void test_read_raw_and_gzip_files(void **state)
     test_dir("files", dir);
     path_in(raw, dir, "imgs");
     path_in(gz, dir, "imgs.gz");
-    write_file(raw, buf, len);
+    write_whole_file(raw, buf, len);
     write_gz_file(gz, buf, len);
     assert_true(file_size(gz) < (long)len);
 
@@ -593,7 +577,7 @@ static void test_read_raw_and_gzip_files(void **state)
     /* Labels larger than a chunk, through the file path. */
     buf = make_labels(70000, &len);
     path_in(raw, dir, "labs");
-    write_file(raw, buf, len);
+    write_whole_file(raw, buf, len);
     mn_idx_labels lab;
     assert_int_equal(mn_idx_read_labels(raw, &lab, &err), MN_OK);
     assert_int_equal(lab.count, 70000);
@@ -613,7 +597,7 @@ static void test_read_truncated_files(void **state)
 
     test_dir("truncated", dir);
     path_in(raw, dir, "train-images-idx3-ubyte");
-    write_file(raw, buf, 16 + 1234);
+    write_whole_file(raw, buf, 16 + 1234);
     assert_int_equal(mn_idx_read_images(raw, &img, &err), MN_ERR_FORMAT);
     snprintf(expect, sizeof expect,
              "%s: truncated: header announces 100 images of 28x28 (78400 bytes after the "
@@ -642,7 +626,7 @@ static void test_read_trailing_bytes_file(void **state)
 
     test_dir("trailing", dir);
     path_in(raw, dir, "imgs");
-    write_file(raw, buf, len);
+    write_whole_file(raw, buf, len);
     assert_int_equal(mn_idx_read_images(raw, &img, &err), MN_ERR_FORMAT);
     assert_msg_has(err, raw);
     assert_msg_has(err, ": trailing garbage: 70000 bytes after the 16-byte header and the 78400 bytes");
@@ -675,12 +659,12 @@ static void write_split(const char *dir, const char *split, uint32_t n_images, u
     uint8_t *buf = make_images(n_images, rows, 28, &len);
     snprintf(name, sizeof name, "%s-images-idx3-ubyte%s", split, gz ? ".gz" : "");
     path_in(path, dir, name);
-    (gz ? write_gz_file : write_file)(path, buf, len);
+    (gz ? write_gz_file : write_whole_file)(path, buf, len);
     free(buf);
     buf = make_labels(n_labels, &len);
     snprintf(name, sizeof name, "%s-labels-idx1-ubyte%s", split, gz ? ".gz" : "");
     path_in(path, dir, name);
-    (gz ? write_gz_file : write_file)(path, buf, len);
+    (gz ? write_gz_file : write_whole_file)(path, buf, len);
     free(buf);
 }
 
@@ -735,12 +719,12 @@ static void test_mnist_load_gzip_and_preference(void **state)
      * file does not matter, and a broken raw file beside a good .gz does. */
     write_split(dir, "t10k", 20, 20, 28, 0);
     path_in(path, dir, "t10k-images-idx3-ubyte.gz");
-    write_file(path, "\x1f\x8b garbage", 10);
+    write_whole_file(path, "\x1f\x8b garbage", 10);
     assert_int_equal(mn_mnist_load(dir, "t10k", &ds, &err), MN_OK);
     assert_int_equal(ds.count, 20);
     mn_dataset_free(&ds);
     path_in(path, dir, "t10k-labels-idx1-ubyte");
-    write_file(path, "nonsense", 8);
+    write_whole_file(path, "nonsense", 8);
     assert_int_equal(mn_mnist_load(dir, "t10k", &ds, &err), MN_ERR_FORMAT);
     assert_msg_has(err, path);
     assert_msg_has(err, "bad magic number");
@@ -803,7 +787,7 @@ static void test_mnist_bad_label(void **state)
     uint8_t *buf = make_labels(30, &len);
     buf[8 + 29] = 10;
     path_in(path, dir, "train-labels-idx1-ubyte");
-    write_file(path, buf, len);
+    write_whole_file(path, buf, len);
     free(buf);
     assert_int_equal(mn_mnist_load(dir, "train", &ds, &err), MN_ERR_FORMAT);
     assert_msg_has(err, path);
@@ -827,7 +811,7 @@ static void test_mnist_missing(void **state)
 
     /* A file where the directory should be. */
     path_in(path, dir, "plain-file");
-    write_file(path, "x", 1);
+    write_whole_file(path, "x", 1);
     assert_int_equal(mn_mnist_load(path, "train", &ds, &err), MN_ERR_IO);
     assert_msg_has(err, "not a directory");
 
@@ -843,7 +827,7 @@ static void test_mnist_missing(void **state)
     size_t len;
     uint8_t *buf = make_images(3, 28, 28, &len);
     path_in(path, dir, "train-images-idx3-ubyte");
-    write_file(path, buf, len);
+    write_whole_file(path, buf, len);
     free(buf);
     assert_int_equal(mn_mnist_load(dir, "train", &ds, &err), MN_ERR_IO);
     assert_msg_has(err, "no MNIST train labels in");

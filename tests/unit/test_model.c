@@ -4,10 +4,8 @@
  * parameters and metadata left untouched. */
 #include "config.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
@@ -25,6 +23,7 @@
 
 #include "mn_model.h"
 #include "mn_net.h"
+#include "test_support.h"
 
 /* ------------------------------------------------------------------ fixture */
 
@@ -41,23 +40,13 @@ static float pattern(int id, size_t j)
     return (float)(id + 1) * 0.001f * (float)((int)(j % 97) - 48) + (float)j * 1e-7f;
 }
 
-static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(p);
-}
-
 static int setup(void **state)
 {
     fixture *fx = calloc(1, sizeof *fx);
     if (!fx)
         return -1;
-    const char *tmp = getenv("TMPDIR");
-    snprintf(fx->dir, sizeof fx->dir, "%s/mn_model.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (!mkdtemp(fx->dir) || mn_params_alloc(&fx->p, NULL) != MN_OK ||
-        mn_params_alloc(&fx->q, NULL) != MN_OK) {
+    scratch_dir_create(fx->dir, sizeof fx->dir, "mn_model");
+    if (mn_params_alloc(&fx->p, NULL) != MN_OK || mn_params_alloc(&fx->q, NULL) != MN_OK) {
         free(fx);
         return -1;
     }
@@ -77,7 +66,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *fx = *state;
-    nftw(fx->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    scratch_dir_remove(fx->dir);
     mn_params_free(&fx->p);
     mn_params_free(&fx->q);
     free(fx);
@@ -226,19 +215,6 @@ static uint8_t *hand_build(const hand_tensor *t, int n, const char *meta_json, b
 
 /* ------------------------------------------------------------------ round trips */
 
-static int count_temp_files(const char *dir)
-{
-    DIR *d = opendir(dir);
-    assert_non_null(d);
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL)
-        if (strstr(e->d_name, ".tmp."))
-            n++;
-    closedir(d);
-    return n;
-}
-
 static void test_save_load_roundtrip(void **state)
 {
     fixture *fx = *state;
@@ -307,14 +283,7 @@ static void test_serialize_matches_file(void **state)
     size_t len;
     uint8_t *buf = serialize(fx, &len);
     assert_int_equal(mn_model_save(fx->path, &fx->p, &fx->meta, &err), MN_OK);
-    FILE *f = fopen(fx->path, "rb");
-    assert_non_null(f);
-    uint8_t *disk = malloc(len + 1);
-    assert_non_null(disk);
-    assert_int_equal(fread(disk, 1, len + 1, f), len);
-    fclose(f);
-    assert_memory_equal(disk, buf, len);
-    free(disk);
+    assert_file_is(fx->path, buf, len);
 
     /* Tensors appear in the network's order with PyTorch's names and shapes. */
     const char *h = (const char *)buf + 8;
@@ -587,10 +556,7 @@ static void test_truncated_files(void **state)
     }
 
     /* The same from a file: the message starts with the path. */
-    FILE *f = fopen(fx->path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(buf, 1, len - 1, f), len - 1);
-    fclose(f);
+    write_whole_file(fx->path, buf, len - 1);
     mn_error err = { { 0 } };
     memset(fx->q.memory, 0, MN_NUM_PARAMS * sizeof(float));
     assert_int_equal(mn_model_load(fx->path, &fx->q, NULL, &err), MN_ERR_FORMAT);

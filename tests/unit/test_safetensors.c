@@ -4,7 +4,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <ftw.h>
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
@@ -21,6 +20,7 @@
 
 #include "mn_metadata.h"
 #include "mn_safetensors.h"
+#include "test_support.h"
 
 /* ------------------------------------------------------------------ helpers */
 
@@ -241,25 +241,12 @@ typedef struct dir_fixture {
     char dir[PATH_MAX];
 } dir_fixture;
 
-static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(p);
-}
-
 static int dir_setup(void **state)
 {
     dir_fixture *fx = calloc(1, sizeof *fx);
     if (!fx)
         return -1;
-    const char *tmp = getenv("TMPDIR");
-    snprintf(fx->dir, sizeof fx->dir, "%s/mn_st.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (!mkdtemp(fx->dir)) {
-        free(fx);
-        return -1;
-    }
+    scratch_dir_create(fx->dir, sizeof fx->dir, "mn_st");
     *state = fx;
     return 0;
 }
@@ -267,7 +254,7 @@ static int dir_setup(void **state)
 static int dir_teardown(void **state)
 {
     dir_fixture *fx = *state;
-    nftw(fx->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    scratch_dir_remove(fx->dir);
     free(fx);
     return 0;
 }
@@ -287,17 +274,7 @@ static void test_roundtrip_file(void **state)
     uint8_t *buf = NULL;
     size_t len = 0;
     assert_int_equal(mn_st_serialize(v, 4, &m, &buf, &len, &err), MN_OK);
-    struct stat sb;
-    assert_int_equal(stat(path, &sb), 0);
-    assert_int_equal((size_t)sb.st_size, len);
-    FILE *fp = fopen(path, "rb");
-    assert_non_null(fp);
-    uint8_t *disk = malloc(len);
-    assert_non_null(disk);
-    assert_int_equal(fread(disk, 1, len, fp), len);
-    fclose(fp);
-    assert_memory_equal(disk, buf, len);
-    free(disk);
+    assert_file_is(path, buf, len);
     free(buf);
 
     mn_st_file *f = NULL;

@@ -5,10 +5,8 @@
  * old model served with no temporary file behind. */
 #include "config.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -27,6 +25,7 @@
 #include "mn_model.h"
 #include "mn_net.h"
 #include "mn_versions.h"
+#include "test_support.h"
 
 typedef struct fixture {
     char dir[PATH_MAX];
@@ -35,22 +34,13 @@ typedef struct fixture {
     mn_params p;
 } fixture;
 
-static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(p);
-}
-
 static int setup(void **state)
 {
     fixture *fx = calloc(1, sizeof *fx);
     if (!fx)
         return -1;
-    const char *tmp = getenv("TMPDIR");
-    snprintf(fx->dir, sizeof fx->dir, "%s/mn_versions.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (!mkdtemp(fx->dir) || mn_params_alloc(&fx->p, NULL) != MN_OK) {
+    scratch_dir_create(fx->dir, sizeof fx->dir, "mn_versions");
+    if (mn_params_alloc(&fx->p, NULL) != MN_OK) {
         free(fx);
         return -1;
     }
@@ -64,7 +54,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *fx = *state;
-    nftw(fx->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    scratch_dir_remove(fx->dir);
     mn_params_free(&fx->p);
     free(fx);
     return 0;
@@ -115,28 +105,6 @@ static void read_link(const char *path, char *out, size_t size)
     out[n] = '\0';
 }
 
-static void slurp(const char *path, char *out, size_t size)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    size_t n = fread(out, 1, size - 1, f);
-    out[n] = '\0';
-    fclose(f);
-}
-
-/* No NAME.tmp.* left in DIR. */
-static int temporaries_in(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (!d)
-        return 0;
-    int n = 0;
-    for (struct dirent *e; (e = readdir(d)) != NULL;)
-        n += strstr(e->d_name, ".tmp.") != NULL;
-    closedir(d);
-    return n;
-}
-
 static void expect_list(fixture *fx, size_t count, size_t current, mn_versions *v)
 {
     mn_error err;
@@ -170,7 +138,7 @@ static void test_layout(void **state)
 static void test_publish_and_switch(void **state)
 {
     fixture *fx = *state;
-    char a[13], b[13], target[PATH_MAX], text[256];
+    char a[13], b[13], target[PATH_MAX];
     publish(fx, 1, 1000, a);
     read_link(fx->stable, target, sizeof target);
     char want[128];
@@ -189,8 +157,7 @@ static void test_publish_and_switch(void **state)
     assert_int_equal(mn_model_load(fx->stable, &q, NULL, &err), MN_OK);
     assert_memory_equal(q.memory, fx->p.memory, MN_NUM_PARAMS * sizeof(float));
     mn_params_free(&q);
-    slurp(fx->l.stable_report, text, sizeof text);
-    assert_string_equal(text, "{\"seed\":2}");
+    assert_file_is(fx->l.stable_report, "{\"seed\":2}", 10);
 
     mn_versions v;
     expect_list(fx, 2, 0, &v);
@@ -198,8 +165,8 @@ static void test_publish_and_switch(void **state)
     assert_string_equal(v.items[1].version, a);
     assert_string_equal(v.current_version, b);
     mn_versions_free(&v);
-    assert_int_equal(temporaries_in(fx->dir), 0);
-    assert_int_equal(temporaries_in(fx->l.versions), 0);
+    assert_int_equal(count_temp_files(fx->dir), 0);
+    assert_int_equal(count_temp_files(fx->l.versions), 0);
 }
 
 static void test_same_bytes_twice(void **state)
@@ -276,11 +243,9 @@ static void test_migrates_regular_file(void **state)
     assert_int_equal(mn_versions_check(&fx->l, old, &err), MN_OK);
 
     /* back to the migrated version: its report comes back with it */
-    char text[64];
     assert_int_equal(mn_versions_switch(&fx->l, old, &err), MN_OK);
-    slurp(fx->l.stable_report, text, sizeof text);
-    assert_string_equal(text, "{\"old\":1}");
-    assert_int_equal(temporaries_in(fx->dir), 0);
+    assert_file_is(fx->l.stable_report, "{\"old\":1}", 9);
+    assert_int_equal(count_temp_files(fx->dir), 0);
 }
 
 static void test_current_file_listed_before_migration(void **state)
@@ -403,7 +368,7 @@ static void test_failed_switch_keeps_old(void **state)
     assert_non_null(strstr(err.msg, "rename"));
     read_link(fx->stable, after, sizeof after);
     assert_string_equal(before, after);
-    assert_int_equal(temporaries_in(fx->dir), 0);
+    assert_int_equal(count_temp_files(fx->dir), 0);
     /* and a version that does not exist is refused before anything changes */
     assert_int_equal(mn_versions_switch(&fx->l, "0123456789ab", &err), MN_ERR_IO);
     read_link(fx->stable, after, sizeof after);
