@@ -2,6 +2,7 @@
  * old model keeps serving, and a reference keeps a replaced model alive. */
 #include "config.h"
 
+#include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,19 +18,18 @@
 #include "mn_loss.h"
 #include "mn_model.h"
 #include "model_store.h"
+#include "test_support.h"
 
 typedef struct fixture {
-    char dir[512];
-    char path[600];
+    char dir[PATH_MAX];
+    char path[PATH_MAX + 32];
 } fixture;
 
 static int setup(void **state)
 {
     fixture *fx = calloc(1, sizeof *fx);
-    const char *tmp = getenv("TMPDIR");
-    snprintf(fx->dir, sizeof fx->dir, "%s/mn_store.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (!mkdtemp(fx->dir))
-        return -1;
+    assert_non_null(fx);
+    scratch_dir_create(fx->dir, sizeof fx->dir, "mn_store");
     snprintf(fx->path, sizeof fx->path, "%s/mnist_model.safetensors", fx->dir);
     *state = fx;
     return 0;
@@ -38,11 +38,9 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *fx = *state;
-    char cmd[700];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", fx->dir);
-    int rc = system(cmd);
+    scratch_dir_remove(fx->dir);
     free(fx);
-    return rc == 0 ? 0 : -1;
+    return 0;
 }
 
 /* Saves a model with weights from seed and the given temperature (NULL: none) at path
@@ -71,20 +69,35 @@ static void save_model(const char *path, uint64_t seed)
 /* Replaces path with bytes that are no model, through a rename like a publisher. */
 static void save_garbage(const char *path)
 {
-    char tmp[700];
+    static const char garbage[] = "this is not a safetensors file";
+    char tmp[PATH_MAX + 64];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    assert_non_null(f);
-    fputs("this is not a safetensors file", f);
-    assert_int_equal(fclose(f), 0);
+    write_whole_file(tmp, garbage, sizeof garbage - 1);
     assert_int_equal(rename(tmp, path), 0);
 }
 
-static void status(model_store *s, char *error, size_t size, unsigned long *loads,
-                   unsigned long *refused)
+/* What a store says of its loads: the last refusal's message, and the counts. */
+typedef struct store_status {
+    char error[600];
+    unsigned long loads, refused;
+} store_status;
+
+static store_status status_of(model_store *s)
 {
+    store_status st;
     time_t at;
-    model_store_status(s, error, size, &at, loads, refused);
+    model_store_status(s, st.error, sizeof st.error, &at, &st.loads, &st.refused);
+    return st;
+}
+
+/* A store on PATH and the model it serves from the start (the caller releases it). */
+static model_store *store_serving(const char *path, live_model **m)
+{
+    model_store *s = model_store_create(path, 0);
+    assert_non_null(s);
+    *m = model_store_acquire(s);
+    assert_non_null(*m);
+    return s;
 }
 
 static void test_missing_file_serves_nothing(void **state)
@@ -93,11 +106,9 @@ static void test_missing_file_serves_nothing(void **state)
     model_store *s = model_store_create(fx->path, 0);
     assert_non_null(s);
     assert_null(model_store_acquire(s));
-    char error[600];
-    unsigned long loads, refused;
-    status(s, error, sizeof error, &loads, &refused);
-    assert_true(error[0] != '\0');
-    assert_int_equal(loads, 0);
+    store_status st = status_of(s);
+    assert_true(st.error[0] != '\0');
+    assert_int_equal(st.loads, 0);
     save_model(fx->path, 1); /* appears later: loaded at the next poll */
     assert_true(model_store_poll(s));
     live_model *m = model_store_acquire(s);
@@ -110,9 +121,8 @@ static void test_bad_file_keeps_old_model(void **state)
 {
     fixture *fx = *state;
     save_model(fx->path, 1);
-    model_store *s = model_store_create(fx->path, 0);
-    live_model *m = model_store_acquire(s);
-    assert_non_null(m);
+    live_model *m;
+    model_store *s = store_serving(fx->path, &m);
     char version[sizeof m->version];
     memcpy(version, m->version, sizeof version);
     model_release(m);
@@ -123,15 +133,12 @@ static void test_bad_file_keeps_old_model(void **state)
     assert_non_null(m);
     assert_string_equal(m->version, version);
     model_release(m);
-    char error[600];
-    unsigned long loads, refused;
-    status(s, error, sizeof error, &loads, &refused);
-    assert_int_equal(loads, 1);
-    assert_int_equal(refused, 1);
-    assert_true(error[0] != '\0');
+    store_status st = status_of(s);
+    assert_int_equal(st.loads, 1);
+    assert_int_equal(st.refused, 1);
+    assert_true(st.error[0] != '\0');
     assert_false(model_store_poll(s)); /* the same refused file is not tried again */
-    status(s, error, sizeof error, &loads, &refused);
-    assert_int_equal(refused, 1);
+    assert_int_equal(status_of(s).refused, 1);
     model_store_destroy(s);
 }
 
@@ -139,9 +146,8 @@ static void test_good_file_swapped_in_old_reference_lives(void **state)
 {
     fixture *fx = *state;
     save_model(fx->path, 1);
-    model_store *s = model_store_create(fx->path, 0);
-    live_model *old = model_store_acquire(s);
-    assert_non_null(old);
+    live_model *old;
+    model_store *s = store_serving(fx->path, &old);
     assert_false(model_store_poll(s)); /* unchanged: nothing to do */
 
     save_model(fx->path, 2);
@@ -157,11 +163,9 @@ static void test_good_file_swapped_in_old_reference_lives(void **state)
     assert_true(first == first);
     model_release(old); /* frees it (ASan and valgrind see a leak or a double free) */
     model_release(now);
-    unsigned long loads, refused;
-    char error[600];
-    status(s, error, sizeof error, &loads, &refused);
-    assert_int_equal(loads, 2);
-    assert_int_equal(refused, 0);
+    store_status st = status_of(s);
+    assert_int_equal(st.loads, 2);
+    assert_int_equal(st.refused, 0);
     model_store_destroy(s);
 }
 
@@ -178,8 +182,8 @@ static void test_predict_applies_temperature(void **state)
     assert_int_equal(mn_workspace_create(&ws, N, 1, NULL), MN_OK);
 
     save_model(fx->path, 3);
-    model_store *s = model_store_create(fx->path, 0);
-    live_model *m = model_store_acquire(s);
+    live_model *m;
+    model_store *s = store_serving(fx->path, &m);
     assert_true(m->temperature == 1.0);
     live_model_predict(m, ws, input, N, plain);
     mn_net_predict_packed(&m->params, &m->packed, ws, input, N, got);
@@ -209,9 +213,8 @@ static void test_reference_outlives_store(void **state)
 {
     fixture *fx = *state;
     save_model(fx->path, 3);
-    model_store *s = model_store_create(fx->path, 0);
-    live_model *m = model_store_acquire(s);
-    assert_non_null(m);
+    live_model *m;
+    model_store *s = store_serving(fx->path, &m);
     model_store_destroy(s);
     assert_int_equal(atomic_load(&m->refs), 1);
     assert_int_equal(strlen(m->sha256), 64);
