@@ -3,6 +3,7 @@
  * model, without one, and while draining; versions named in v2 paths. */
 #include "config.h"
 
+#include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,9 +19,10 @@
 #include "mn_clock.h"
 #include "mn_model.h"
 #include "routes.h"
+#include "test_support.h"
 
 typedef struct fixture {
-    char dir[512], path[600];
+    char dir[PATH_MAX], path[PATH_MAX + 32];
     atomic_bool draining;
     service svc;
     infer_buffers buf;
@@ -47,9 +49,7 @@ static fixture *start(bool with_model)
 {
     fixture *fx = calloc(1, sizeof *fx);
     assert_non_null(fx);
-    const char *tmp = getenv("TMPDIR");
-    snprintf(fx->dir, sizeof fx->dir, "%s/mn_handlers.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    assert_non_null(mkdtemp(fx->dir));
+    scratch_dir_create(fx->dir, sizeof fx->dir, "mn_handlers");
     snprintf(fx->path, sizeof fx->path, "%s/mnist_model.safetensors", fx->dir);
     if (with_model)
         save_model(fx->path);
@@ -69,19 +69,21 @@ static fixture *start(bool with_model)
 
 static void stop(fixture *fx)
 {
+    out_free(&fx->f.out);
     model_store_destroy(fx->svc.store);
     free(fx->buf.decoded);
     free(fx->buf.scratch);
     free(fx->buf.batch_input);
     free(fx->buf.batch_probs);
     mn_workspace_destroy(fx->buf.ws);
-    unlink(fx->path);
-    rmdir(fx->dir);
+    scratch_dir_remove(fx->dir);
     free(fx);
 }
 
-/* Dispatches one request; returns the answer's body (valid until the next one). */
-static const char *request(fixture *fx, const char *method, const char *path, const char *body)
+/* Dispatches one request, which must be answered with STATUS; returns the answer's
+ * body (valid until the next request). */
+static const char *answer(fixture *fx, const char *method, const char *path, const char *body,
+                          int status)
 {
     char length[32];
     snprintf(length, sizeof length, "%zu", body ? strlen(body) : (size_t)0);
@@ -91,6 +93,8 @@ static const char *request(fixture *fx, const char *method, const char *path, co
     http_exchange *x = fake_begin(&fx->f, params, body, 4096);
     const handler_env env = {&fx->svc, &fx->buf, &fx->stats};
     route_dispatch(x, &env);
+    if (fx->f.x.status != status)
+        fail_msg("%s %s: status %d, wanted %d", method, path, fx->f.x.status, status);
     return fake_body(&fx->f);
 }
 
@@ -114,22 +118,17 @@ static void test_health_with_model_then_draining(void **state)
     fixture *fx = start(true);
     char v[13], want[64];
     served_version(fx, v);
-    const char *b = request(fx, "GET", "/health", NULL);
-    assert_int_equal(fx->f.x.status, 200);
+    const char *b = answer(fx, "GET", "/health", NULL, 200);
     assert_true(starts_with(b, "{\"status\":\"ok\",\"model\":{\"version\":\""));
     snprintf(want, sizeof want, "\"version\":\"%s\"", v);
     assert_non_null(strstr(b, want));
     assert_non_null(strstr(b, "\"test_accuracy\":0.9875"));
     atomic_store(&fx->draining, true);
-    b = request(fx, "GET", "/health", NULL);
-    assert_int_equal(fx->f.x.status, 503);
+    b = answer(fx, "GET", "/health", NULL, 503);
     assert_true(starts_with(b, "{\"status\":\"draining\""));
-    request(fx, "GET", "/v2/health/ready", NULL);
-    assert_int_equal(fx->f.x.status, 503);
-    b = request(fx, "GET", "/health/live", NULL);
-    assert_int_equal(fx->f.x.status, 200); /* liveness ignores the drain */
+    answer(fx, "GET", "/v2/health/ready", NULL, 503);
+    b = answer(fx, "GET", "/health/live", NULL, 200); /* liveness ignores the drain */
     assert_true(starts_with(b, "{\"status\":\"alive\",\"uptime_seconds\":"));
-    out_free(&fx->f.out);
     stop(fx);
 }
 
@@ -137,16 +136,12 @@ static void test_without_model(void **state)
 {
     (void)state;
     fixture *fx = start(false);
-    const char *b = request(fx, "GET", "/health", NULL);
-    assert_int_equal(fx->f.x.status, 503);
+    const char *b = answer(fx, "GET", "/health", NULL, 503);
     assert_non_null(strstr(b, "\"status\":\"unavailable\""));
     assert_non_null(strstr(b, "\"error\":{\"code\":\"no_model\""));
-    b = request(fx, "POST", "/v2/models/mnist/infer", "{}");
-    assert_int_equal(fx->f.x.status, 503);
+    b = answer(fx, "POST", "/v2/models/mnist/infer", "{}", 503);
     assert_string_equal(b, "{\"error\":\"no model is loaded yet\"}\n");
-    request(fx, "GET", "/v2/models/mnist/ready", NULL);
-    assert_int_equal(fx->f.x.status, 503);
-    out_free(&fx->f.out);
+    answer(fx, "GET", "/v2/models/mnist/ready", NULL, 503);
     stop(fx);
 }
 
@@ -157,23 +152,19 @@ static void test_v2_versions_and_models(void **state)
     char v[13], path[128];
     served_version(fx, v);
     snprintf(path, sizeof path, "/v2/models/mnist/versions/%s/ready", v);
-    assert_string_equal(request(fx, "GET", path, NULL), "{\"ready\":true}\n");
-    const char *b = request(fx, "GET", "/v2/models/mnist/versions/000000000000/ready", NULL);
-    assert_int_equal(fx->f.x.status, 404);
+    assert_string_equal(answer(fx, "GET", path, NULL, 200), "{\"ready\":true}\n");
+    const char *b =
+        answer(fx, "GET", "/v2/models/mnist/versions/000000000000/ready", NULL, 404);
     assert_true(starts_with(b, "{\"error\":\"unknown version '000000000000' of model"));
     assert_non_null(strstr(b, v));
-    b = request(fx, "GET", "/v2/models/resnet/ready", NULL);
-    assert_int_equal(fx->f.x.status, 404);
+    b = answer(fx, "GET", "/v2/models/resnet/ready", NULL, 404);
     assert_true(starts_with(b, "{\"error\":\"unknown model 'resnet'"));
-    b = request(fx, "GET", "/v2/models/mnist/other", NULL);
-    assert_int_equal(fx->f.x.status, 404);
+    b = answer(fx, "GET", "/v2/models/mnist/other", NULL, 404);
     assert_string_equal(b, "{\"error\":\"no route /v2/models/mnist/other\"}\n");
     snprintf(path, sizeof path, "/v2/models/mnist/versions/%s", v);
-    b = request(fx, "GET", path, NULL);
-    assert_int_equal(fx->f.x.status, 200);
+    b = answer(fx, "GET", path, NULL, 200);
     assert_true(starts_with(b, "{\"name\":\"mnist\",\"versions\":[\""));
     assert_non_null(strstr(b, "\"parameters\":{\"version\":"));
-    out_free(&fx->f.out);
     stop(fx);
 }
 
@@ -187,8 +178,7 @@ static void test_v2_infer_runs_the_batch(void **state)
     for (int i = 0; i < 2 * MN_IMAGE_PIXELS; i++)
         n += snprintf(body + n, sizeof body - (size_t)n, i ? ",0" : "0");
     snprintf(body + n, sizeof body - (size_t)n, "]}]}");
-    const char *b = request(fx, "POST", "/v2/models/mnist/infer", body);
-    assert_int_equal(fx->f.x.status, 200);
+    const char *b = answer(fx, "POST", "/v2/models/mnist/infer", body, 200);
     assert_non_null(strstr(b, "\"id\":\"r1\""));
     assert_non_null(strstr(b, "\"shape\":[2,10]"));
     assert_int_equal(atomic_load(&fx->stats.inferences), 2);
@@ -202,10 +192,8 @@ static void test_v2_infer_runs_the_batch(void **state)
         p = end + 1;
     }
     assert_true(total > 1.999 && total < 2.001);
-    b = request(fx, "POST", "/v2/models/mnist/infer", "{\"inputs\":[]}");
-    assert_int_equal(fx->f.x.status, 400);
+    b = answer(fx, "POST", "/v2/models/mnist/infer", "{\"inputs\":[]}", 400);
     assert_true(starts_with(b, "{\"error\":\""));
-    out_free(&fx->f.out);
     stop(fx);
 }
 
@@ -214,13 +202,11 @@ static void test_metrics_route_labels(void **state)
     (void)state;
     fixture *fx = start(true);
     metrics_record(&fx->stats, ROUTE_V2_INFER, 200, 0.001);
-    const char *b = request(fx, "GET", "/metrics", NULL);
-    assert_int_equal(fx->f.x.status, 200);
+    const char *b = answer(fx, "GET", "/metrics", NULL, 200);
     assert_non_null(strstr(fx->f.written, "Content-Type: text/plain; version=0.0.4"));
     assert_non_null(
         strstr(b, "\nmnist_requests_total{route=\"/v2/models/mnist/infer\",code=\"200\"} 1\n"));
     assert_non_null(strstr(b, "mnist_model_info{version=\""));
-    out_free(&fx->f.out);
     stop(fx);
 }
 
