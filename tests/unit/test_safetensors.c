@@ -107,6 +107,28 @@ static void sample(mn_st_tensor_view v[4], mn_metadata *m)
     assert_int_equal(mn_metadata_set(m, "", "empty key", NULL), MN_OK);
 }
 
+/* The sample as mn_st_serialize writes it: a valid file, malloc'ed; *len its size. */
+static uint8_t *sample_file(size_t *len)
+{
+    mn_st_tensor_view v[4];
+    mn_metadata m;
+    sample(v, &m);
+    uint8_t *buf = NULL;
+    mn_error err = { { 0 } };
+    assert_int_equal(mn_st_serialize(v, 4, &m, &buf, len, &err), MN_OK);
+    return buf;
+}
+
+/* The first LEN bytes of BUF in a block of exactly that size, so that ASan sees any
+ * read past them. */
+static uint8_t *copy_of(const uint8_t *buf, size_t len)
+{
+    uint8_t *copy = malloc(len ? len : 1);
+    assert_non_null(copy);
+    memcpy(copy, buf, len);
+    return copy;
+}
+
 static void check_sample(const mn_st_file *f)
 {
     assert_int_equal(mn_st_count(f), 4);
@@ -206,13 +228,8 @@ static void test_metadata_map(void **state)
 static void test_roundtrip_memory(void **state)
 {
     (void)state;
-    mn_st_tensor_view v[4];
-    mn_metadata m;
-    sample(v, &m);
-    uint8_t *buf = NULL;
     size_t len = 0;
-    mn_error err = { { 0 } };
-    assert_int_equal(mn_st_serialize(v, 4, &m, &buf, &len, &err), MN_OK);
+    uint8_t *buf = sample_file(&len);
 
     /* Layout as the reference writer makes it: header padded with spaces to 8 bytes,
      * __metadata__ first, data right after the header. */
@@ -398,17 +415,11 @@ static void test_zero_sized_tensors_tile(void **state)
 static void test_truncated_everywhere(void **state)
 {
     (void)state;
-    mn_st_tensor_view v[4];
-    mn_metadata m;
-    sample(v, &m);
-    uint8_t *buf = NULL;
     size_t len = 0;
-    assert_int_equal(mn_st_serialize(v, 4, &m, &buf, &len, NULL), MN_OK);
+    uint8_t *buf = sample_file(&len);
     size_t data_start = 8 + (size_t)le64(buf);
     for (size_t cut = 0; cut < len; cut++) {
-        uint8_t *copy = malloc(cut + 1); /* exact size so ASan sees any over-read */
-        assert_non_null(copy);
-        memcpy(copy, buf, cut);
+        uint8_t *copy = copy_of(buf, cut);
         const char *why = cut < 8 ? "too short for the 8-byte header length"
                         : cut < data_start ? "exceeds the"
                                            : "go past the end of the data";
@@ -732,29 +743,21 @@ static void test_bad_metadata(void **state)
 static void test_nan_and_inf_refused(void **state)
 {
     (void)state;
-    mn_st_tensor_view v[4];
-    mn_metadata m;
-    sample(v, &m);
-    uint8_t *buf = NULL;
     size_t len = 0;
-    assert_int_equal(mn_st_serialize(v, 4, &m, &buf, &len, NULL), MN_OK);
+    uint8_t *buf = sample_file(&len);
     size_t data = 8 + (size_t)le64(buf);
     const float bad[3] = { NAN, INFINITY, -INFINITY };
     const char *what[3] = { "tensor layer.a: element 4 of [2, 3] is NaN",
                             "tensor layer.a: element 4 of [2, 3] is infinite",
                             "is infinite" };
     for (int i = 0; i < 3; i++) {
-        uint8_t *copy = malloc(len);
-        assert_non_null(copy);
-        memcpy(copy, buf, len);
+        uint8_t *copy = copy_of(buf, len);
         memcpy(copy + data + 4 * sizeof(float), &bad[i], sizeof(float));
         expect_refused(copy, len, MN_ERR_FORMAT, what[i]);
         free(copy);
     }
     /* the last element of the last tensor too (4-D "dé" sits after scalar and empty) */
-    uint8_t *copy = malloc(len);
-    assert_non_null(copy);
-    memcpy(copy, buf, len);
+    uint8_t *copy = copy_of(buf, len);
     uint32_t qnan = 0x7FC00001u; /* a NaN with a payload */
     memcpy(copy + len - 4, &qnan, 4);
     expect_refused(copy, len, MN_ERR_FORMAT, "tensor d\xc3\xa9: element 3 of [1, 2, 1, 2] is NaN");
