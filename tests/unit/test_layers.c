@@ -44,27 +44,96 @@ static void assert_close(const char *what, size_t i, double got, double want, do
         fail_msg("%s[%zu]: got %.6g, want %.6g", what, i, got, want);
 }
 
+/* d loss / d *x by central differences: LOSS(CTX) evaluated with *x moved by +EPS
+ * and by -EPS, *x restored after. */
+static double central_difference(float *x, float eps, double (*loss)(void *ctx), void *ctx)
+{
+    const float keep = *x;
+    *x = keep + eps;
+    const double up = loss(ctx);
+    *x = keep - eps;
+    const double down = loss(ctx);
+    *x = keep;
+    return (up - down) / (2 * eps);
+}
+
 /* ---------------------------------------------------------------- convolution */
 
-/* out = conv(in) straight from the definition, PyTorch weight layout. */
-static void conv_reference(const float *in, int h, int w, int cin, const float *wt,
-                           const float *bias, int cout, float *out)
+/* A 3x3 convolution of one shape on random data: input [h][w][cin], weights in
+ * PyTorch's layout [cout][cin][3][3], bias [cout]. */
+typedef struct conv_problem {
+    int h, w, cin, cout;
+    float *in, *wt, *bias;
+} conv_problem;
+
+static size_t conv_inputs(const conv_problem *p)
 {
+    return (size_t)p->h * p->w * p->cin;
+}
+
+static size_t conv_outputs(const conv_problem *p)
+{
+    return (size_t)p->h * p->w * p->cout;
+}
+
+static size_t conv_weights(const conv_problem *p)
+{
+    return (size_t)9 * p->cin * p->cout;
+}
+
+/* SHAPE is {h, w, cin, cout}; the input is drawn in +-1, then the weights in +-0.5,
+ * then the bias in +-BIAS_SCALE. */
+static conv_problem random_conv(const int shape[4], float bias_scale)
+{
+    conv_problem p = {shape[0], shape[1], shape[2], shape[3], NULL, NULL, NULL};
+    p.in = random_array(conv_inputs(&p), 1.0f);
+    p.wt = random_array(conv_weights(&p), 0.5f);
+    p.bias = random_array((size_t)p.cout, bias_scale);
+    return p;
+}
+
+static void conv_free(conv_problem *p)
+{
+    free(p->in), free(p->wt), free(p->bias);
+}
+
+/* out = conv(in) straight from the definition. */
+static void conv_reference(const conv_problem *p, float *out)
+{
+    const int h = p->h, w = p->w, cin = p->cin;
     for (int y = 0; y < h; y++)
         for (int x = 0; x < w; x++)
-            for (int co = 0; co < cout; co++) {
-                double s = bias[co];
+            for (int co = 0; co < p->cout; co++) {
+                double s = p->bias[co];
                 for (int ci = 0; ci < cin; ci++)
                     for (int dy = 0; dy < 3; dy++)
                         for (int dx = 0; dx < 3; dx++) {
                             int yy = y + dy - 1, xx = x + dx - 1;
                             if (yy < 0 || yy >= h || xx < 0 || xx >= w)
                                 continue;
-                            s += (double)in[((size_t)yy * w + xx) * cin + ci] *
-                                 wt[(((size_t)co * cin + ci) * 3 + dy) * 3 + dx];
+                            s += (double)p->in[((size_t)yy * w + xx) * cin + ci] *
+                                 p->wt[(((size_t)co * cin + ci) * 3 + dy) * 3 + dx];
                         }
-                out[((size_t)y * w + x) * cout + co] = (float)s;
+                out[((size_t)y * w + x) * p->cout + co] = (float)s;
             }
+}
+
+/* The input with a zero border of one pixel, [h+2][w+2][cin] (malloc'ed). */
+static float *padded_input(const conv_problem *p)
+{
+    float *padded = calloc((size_t)(p->h + 2) * (p->w + 2) * p->cin, sizeof *padded);
+    assert_non_null(padded);
+    mn_pad1(p->in, p->h, p->w, p->cin, padded);
+    return padded;
+}
+
+/* The weights packed for mn_conv3x3_forward (malloc'ed). */
+static float *packed_weights(const conv_problem *p)
+{
+    float *packed = malloc(conv_weights(p) * sizeof *packed);
+    assert_non_null(packed);
+    mn_conv3x3_pack_forward(p->wt, p->cin, p->cout, packed);
+    return packed;
 }
 
 /* The dense backward of conv(padded [h+2][w+2][cin]) for a gradient dout[h][w][cout],
@@ -99,33 +168,21 @@ static float *widen(const float *padded, int h, int w, int c, int padded_w)
     return wide;
 }
 
-static void conv_forward(const float *in, int h, int w, int cin, const float *wt,
-                         const float *bias, int cout, float *out)
-{
-    float *padded = calloc((size_t)(h + 2) * (w + 2) * cin, sizeof *padded);
-    float *packed = malloc((size_t)9 * cin * cout * sizeof *packed);
-    mn_pad1(in, h, w, cin, padded);
-    mn_conv3x3_pack_forward(wt, cin, cout, packed);
-    mn_conv3x3_forward(padded, h, w, cin, packed, bias, cout, out);
-    free(padded);
-    free(packed);
-}
-
 static void test_conv_forward(void **state)
 {
     (void)state;
     const int cases[][4] = {{5, 7, 1, 16}, {28, 28, 1, 32}, {14, 14, 32, 64}, {3, 3, 3, 48}};
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
-        int h = cases[c][0], w = cases[c][1], cin = cases[c][2], cout = cases[c][3];
-        size_t nin = (size_t)h * w * cin, nout = (size_t)h * w * cout;
-        float *in = random_array(nin, 1.0f), *wt = random_array((size_t)9 * cin * cout, 0.5f);
-        float *bias = random_array((size_t)cout, 0.5f);
+        conv_problem p = random_conv(cases[c], 0.5f);
+        const size_t nout = conv_outputs(&p);
+        float *padded = padded_input(&p), *packed = packed_weights(&p);
         float *got = malloc(nout * sizeof *got), *want = malloc(nout * sizeof *want);
-        conv_forward(in, h, w, cin, wt, bias, cout, got);
-        conv_reference(in, h, w, cin, wt, bias, cout, want);
+        mn_conv3x3_forward(padded, p.h, p.w, p.cin, packed, p.bias, p.cout, got);
+        conv_reference(&p, want);
         for (size_t i = 0; i < nout; i++)
             assert_close("conv out", i, got[i], want[i], 1e-5);
-        free(in), free(wt), free(bias), free(got), free(want);
+        conv_free(&p);
+        free(padded), free(packed), free(got), free(want);
     }
 }
 
@@ -136,27 +193,23 @@ static void test_conv_relu_pool_fused(void **state)
      * are spaced wider than they are, as in the padded buffer inference writes */
     const int cases[][4] = {{28, 28, 1, 32}, {6, 4, 8, 16}};
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
-        int h = cases[c][0], w = cases[c][1], cin = cases[c][2], cout = cases[c][3];
+        conv_problem p = random_conv(cases[c], 0.5f);
+        const int h = p.h, w = p.w, cout = p.cout;
         size_t stride = (size_t)(w / 2 + 2) * cout, nout = (size_t)(h / 2) * stride;
-        float *in = random_array((size_t)h * w * cin, 1.0f), *wt = random_array((size_t)9 * cin * cout, 0.5f);
-        float *bias = random_array((size_t)cout, 0.5f);
-        float *padded = calloc((size_t)(h + 2) * (w + 2) * cin, sizeof *padded);
-        float *packed = malloc((size_t)9 * cin * cout * sizeof *packed);
-        float *conv = malloc((size_t)h * w * cout * sizeof *conv);
+        float *padded = padded_input(&p), *packed = packed_weights(&p);
+        float *conv = malloc(conv_outputs(&p) * sizeof *conv);
         float *want = calloc(nout, sizeof *want), *got = calloc(nout, sizeof *got);
         uint8_t *argmax = malloc(nout);
-        mn_pad1(in, h, w, cin, padded);
-        mn_conv3x3_pack_forward(wt, cin, cout, packed);
-        mn_conv3x3_forward(padded, h, w, cin, packed, bias, cout, conv);
+        mn_conv3x3_forward(padded, h, w, p.cin, packed, p.bias, cout, conv);
         mn_relu_maxpool2_forward(conv, h, w, cout, want, stride, argmax);
-        mn_conv3x3_relu_pool_forward(padded, h, w, cin, packed, bias, cout, got, stride);
+        mn_conv3x3_relu_pool_forward(padded, h, w, p.cin, packed, p.bias, cout, got, stride);
         assert_memory_equal(got, want, nout * sizeof *got);
         size_t positive = 0;
         for (size_t i = 0; i < nout; i++)
             positive += want[i] > 0.0f;
         assert_true(positive > nout / 8); /* not a comparison of zeros */
-        free(in), free(wt), free(bias), free(padded), free(packed), free(conv), free(want), free(got);
-        free(argmax);
+        conv_free(&p);
+        free(padded), free(packed), free(conv), free(want), free(got), free(argmax);
     }
 }
 
@@ -166,24 +219,23 @@ static void test_winograd_forward(void **state)
     /* 49 tiles: four full blocks and one tile; 24: exactly two blocks; 6 and 1: one short block */
     const int cases[][4] = {{14, 14, 32, 64}, {8, 12, 8, 16}, {4, 6, 8, 16}, {2, 2, 8, 32}};
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
-        int h = cases[c][0], w = cases[c][1], cin = cases[c][2], cout = cases[c][3];
-        size_t nin = (size_t)h * w * cin, nout = (size_t)h * w * cout;
-        float *in = random_array(nin, 1.0f), *wt = random_array((size_t)9 * cin * cout, 0.5f);
-        float *bias = random_array((size_t)cout, 0.5f);
+        conv_problem p = random_conv(cases[c], 0.5f);
+        const int h = p.h, w = p.w, cin = p.cin, cout = p.cout;
+        const size_t nout = conv_outputs(&p);
         float *got = malloc(nout * sizeof *got), *want = malloc(nout * sizeof *want);
-        float *padded = calloc((size_t)(h + 2) * (w + 2) * cin, sizeof *padded);
+        float *padded = padded_input(&p);
         float *u = malloc((size_t)16 * cin * cout * sizeof *u);
         float *scratch = malloc(mn_winograd_scratch_floats(h, w, cin, cout) * sizeof *scratch);
-        mn_pad1(in, h, w, cin, padded);
         const int padded_w = w + 2 + (int)(c % 2) * 4; /* rows wider than needed, or not */
         float *wide = widen(padded, h, w, cin, padded_w);
-        mn_winograd_pack(wt, cin, cout, u);
-        mn_winograd_forward(wide, h, w, padded_w, cin, u, bias, cout, got, scratch);
+        mn_winograd_pack(p.wt, cin, cout, u);
+        mn_winograd_forward(wide, h, w, padded_w, cin, u, p.bias, cout, got, scratch);
         free(wide);
-        conv_reference(in, h, w, cin, wt, bias, cout, want);
+        conv_reference(&p, want);
         for (size_t i = 0; i < nout; i++)
             assert_close("winograd out", i, got[i], want[i], 1e-4);
-        free(in), free(wt), free(bias), free(got), free(want), free(padded), free(u), free(scratch);
+        conv_free(&p);
+        free(got), free(want), free(padded), free(u), free(scratch);
     }
 }
 
@@ -195,11 +247,10 @@ static void test_winograd4_relu_pool(void **state)
      * outside a 6x6 image; one tile holding a single pooling window */
     const int cases[][4] = {{14, 14, 32, 64}, {8, 12, 8, 16}, {6, 6, 8, 16}, {2, 2, 8, 32}};
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
-        int h = cases[c][0], w = cases[c][1], cin = cases[c][2], cout = cases[c][3];
+        conv_problem p = random_conv(cases[c], 0.5f);
+        const int h = p.h, w = p.w, cin = p.cin, cout = p.cout;
         int sh = mn_winograd4_padded_side(h), sw = mn_winograd4_padded_side(w);
-        size_t nin = (size_t)h * w * cin, nout = (size_t)h * w * cout, npool = nout / 4;
-        float *in = random_array(nin, 1.0f), *wt = random_array((size_t)9 * cin * cout, 0.5f);
-        float *bias = random_array((size_t)cout, 0.5f);
+        size_t nout = conv_outputs(&p), npool = nout / 4;
         float *conv = malloc(nout * sizeof *conv), *want = malloc(npool * sizeof *want);
         float *got = malloc(npool * sizeof *got);
         float *padded = calloc((size_t)sh * sw * cin, sizeof *padded);
@@ -207,11 +258,11 @@ static void test_winograd4_relu_pool(void **state)
         float *scratch = malloc(mn_winograd4_scratch_floats(h, w, cin, cout) * sizeof *scratch);
         uint8_t *argmax = malloc(npool);
         for (int y = 0; y < h; y++) /* the image at (1, 1), zeros right and below */
-            memcpy(padded + ((size_t)(y + 1) * sw + 1) * cin, in + (size_t)y * w * cin,
-                   (size_t)w * cin * sizeof *in);
-        mn_winograd4_pack(wt, cin, cout, u);
-        mn_winograd4_forward_relu_pool(padded, h, w, cin, u, bias, cout, got, scratch);
-        conv_reference(in, h, w, cin, wt, bias, cout, conv);
+            memcpy(padded + ((size_t)(y + 1) * sw + 1) * cin, p.in + (size_t)y * w * cin,
+                   (size_t)w * cin * sizeof *p.in);
+        mn_winograd4_pack(p.wt, cin, cout, u);
+        mn_winograd4_forward_relu_pool(padded, h, w, cin, u, p.bias, cout, got, scratch);
+        conv_reference(&p, conv);
         mn_relu_maxpool2_forward(conv, h, w, cout, want, (size_t)(w / 2) * cout, argmax);
         size_t positive = 0;
         for (size_t i = 0; i < npool; i++) {
@@ -219,8 +270,8 @@ static void test_winograd4_relu_pool(void **state)
             positive += want[i] > 0.0f;
         }
         assert_true(positive > npool / 4); /* not a comparison of zeros */
-        free(in), free(wt), free(bias), free(conv), free(want), free(got), free(padded);
-        free(u), free(scratch), free(argmax);
+        conv_free(&p);
+        free(conv), free(want), free(got), free(padded), free(u), free(scratch), free(argmax);
     }
 }
 
@@ -239,76 +290,70 @@ static void test_conv_pack_roundtrip(void **state)
     free(wt);
 }
 
-/* Loss L = sum(r * conv(in)); checks dL/dw, dL/db, dL/din of the dense reference
- * backward, which the pooled kernel is checked against below. */
+/* A loss of a convolution's output, L = sum(r * conv(in)), for finite differences. */
+typedef struct conv_loss {
+    const conv_problem *p;
+    const float *r;
+    float *out;   /* conv_outputs() floats of room */
+} conv_loss;
+
+static double conv_loss_at(void *ctx)
+{
+    conv_loss *l = ctx;
+    conv_reference(l->p, l->out);
+    return dot(l->r, l->out, conv_outputs(l->p));
+}
+
+/* Checks dL/dw, dL/db, dL/din of the dense reference backward against central
+ * differences of L; the pooled kernel is checked against that backward below. */
 static void test_conv_backward_finite_differences(void **state)
 {
     (void)state;
-    const int h = 4, w = 5, cin = 3, cout = 16;
-    const size_t nin = (size_t)h * w * cin, nout = (size_t)h * w * cout, nw = (size_t)9 * cin * cout;
-    float *in = random_array(nin, 1.0f), *wt = random_array(nw, 0.5f);
-    float *bias = random_array(cout, 0.5f), *r = random_array(nout, 1.0f);
-    float *out = malloc(nout * sizeof *out);
-    float *padded = calloc((size_t)(h + 2) * (w + 2) * cin, sizeof *padded);
+    conv_problem p = random_conv((const int[4]){4, 5, 3, 16}, 0.5f);
+    const int h = p.h, w = p.w, cin = p.cin, cout = p.cout;
+    const size_t nout = conv_outputs(&p), nw = conv_weights(&p);
+    float *r = random_array(nout, 1.0f), *out = malloc(nout * sizeof *out);
+    float *padded = padded_input(&p);
     float *dpadded = calloc((size_t)(h + 2) * (w + 2) * cin, sizeof *dpadded);
     float *rows = malloc(nw * sizeof *rows), *drows = calloc(nw, sizeof *drows);
     float *dw = malloc(nw * sizeof *dw), *db = calloc(cout, sizeof *db);
-    mn_pad1(in, h, w, cin, padded);
-    mn_conv3x3_pack_rows(wt, cin, cout, rows);
+    mn_conv3x3_pack_rows(p.wt, cin, cout, rows);
     conv_backward_dense(padded, h, w, cin, rows, cout, r, drows, db, dpadded);
     mn_conv3x3_unpack_rows(drows, cin, cout, dw);
 
     const float eps = 1e-2f;
-    for (size_t i = 0; i < nw; i += 7) {
-        float keep = wt[i];
-        wt[i] = keep + eps; conv_reference(in, h, w, cin, wt, bias, cout, out);
-        double up = dot(r, out, nout);
-        wt[i] = keep - eps; conv_reference(in, h, w, cin, wt, bias, cout, out);
-        double down = dot(r, out, nout);
-        wt[i] = keep;
-        assert_close("dw", i, dw[i], (up - down) / (2 * eps), 1e-3);
-    }
-    for (int i = 0; i < cout; i++) {
-        float keep = bias[i];
-        bias[i] = keep + eps; conv_reference(in, h, w, cin, wt, bias, cout, out);
-        double up = dot(r, out, nout);
-        bias[i] = keep - eps; conv_reference(in, h, w, cin, wt, bias, cout, out);
-        double down = dot(r, out, nout);
-        bias[i] = keep;
-        assert_close("db", (size_t)i, db[i], (up - down) / (2 * eps), 1e-3);
-    }
+    conv_loss loss = {&p, r, out};
+    for (size_t i = 0; i < nw; i += 7)
+        assert_close("dw", i, dw[i], central_difference(&p.wt[i], eps, conv_loss_at, &loss), 1e-3);
+    for (int i = 0; i < cout; i++)
+        assert_close("db", (size_t)i, db[i],
+                     central_difference(&p.bias[i], eps, conv_loss_at, &loss), 1e-3);
     for (int y = 0; y < h; y++)
         for (int x = 0; x < w; x++)
             for (int ci = 0; ci < cin; ci++) {
                 size_t i = ((size_t)y * w + x) * cin + ci;
-                float keep = in[i];
-                in[i] = keep + eps; conv_reference(in, h, w, cin, wt, bias, cout, out);
-                double up = dot(r, out, nout);
-                in[i] = keep - eps; conv_reference(in, h, w, cin, wt, bias, cout, out);
-                double down = dot(r, out, nout);
-                in[i] = keep;
                 float got = dpadded[((size_t)(y + 1) * (w + 2) + x + 1) * cin + ci];
-                assert_close("din", i, got, (up - down) / (2 * eps), 1e-3);
+                assert_close("din", i, got,
+                             central_difference(&p.in[i], eps, conv_loss_at, &loss), 1e-3);
             }
-    free(in), free(wt), free(bias), free(r), free(out), free(padded), free(dpadded);
-    free(rows), free(drows), free(dw), free(db);
+    conv_free(&p);
+    free(r), free(out), free(padded), free(dpadded), free(rows), free(drows), free(dw), free(db);
 }
 
 /* The pooled (sparse) backward and the first-layer weight gradient must equal the
  * dense chain ReLU' -> maxpool' -> conv' on the same data. */
 static void check_pooled_backward(int h, int w, int padded_w, int cin, int cout)
 {
-    const size_t nout = (size_t)h * w * cout, npool = nout / 4, nw = (size_t)9 * cin * cout;
+    conv_problem p = random_conv((const int[4]){h, w, cin, cout}, 0.2f);
+    const size_t nout = conv_outputs(&p), npool = nout / 4, nw = conv_weights(&p);
     const size_t npad = (size_t)(h + 2) * (w + 2) * cin;
-    float *in = random_array((size_t)h * w * cin, 1.0f), *wt = random_array(nw, 0.5f);
-    float *bias = random_array(cout, 0.2f), *dpooled = random_array(npool, 1.0f);
+    float *dpooled = random_array(npool, 1.0f);
     float *out = malloc(nout * sizeof *out), *pooled = malloc(npool * sizeof *pooled);
     uint8_t *argmax = malloc(npool);
-    float *padded = malloc(npad * sizeof *padded), *rows = malloc(nw * sizeof *rows);
-    conv_reference(in, h, w, cin, wt, bias, cout, out);
+    float *padded = padded_input(&p), *rows = malloc(nw * sizeof *rows);
+    conv_reference(&p, out);
     mn_relu_maxpool2_forward(out, h, w, cin == 0 ? 1 : cout, pooled, (size_t)(w / 2) * cout, argmax);
-    mn_pad1(in, h, w, cin, padded);
-    mn_conv3x3_pack_rows(wt, cin, cout, rows);
+    mn_conv3x3_pack_rows(p.wt, cin, cout, rows);
 
     /* dense chain */
     float *dpool_relu = malloc(npool * sizeof *dpool_relu), *dout = malloc(nout * sizeof *dout);
@@ -347,7 +392,8 @@ static void check_pooled_backward(int h, int w, int padded_w, int cin, int cout)
     for (int i = 0; i < cout; i++)
         assert_close("weight_grad db", (size_t)i, db2[i], db_want[i], 1e-4);
 
-    free(in), free(wt), free(bias), free(dpooled), free(out), free(pooled), free(argmax);
+    conv_free(&p);
+    free(dpooled), free(out), free(pooled), free(argmax);
     free(padded), free(rows), free(dpool_relu), free(dout), free(dw_want), free(db_want);
     free(dpad_want), free(dw), free(db), free(dpad), free(dw_packed), free(dw_torch);
     free(dw_want_torch), free(db2);
@@ -378,6 +424,20 @@ static void maxpool_reference(const float *in, int h, int w, int c, float *out)
             }
 }
 
+/* L = sum(r * pool(in)) for finite differences. */
+typedef struct pool_loss {
+    const float *in, *r;
+    int h, w, c;
+    float *out;
+} pool_loss;
+
+static double pool_loss_at(void *ctx)
+{
+    pool_loss *l = ctx;
+    maxpool_reference(l->in, l->h, l->w, l->c, l->out);
+    return dot(l->r, l->out, (size_t)l->h * l->w * l->c / 4);
+}
+
 static void test_maxpool(void **state)
 {
     (void)state;
@@ -400,16 +460,10 @@ static void test_maxpool(void **state)
             }
     /* backward against finite differences of sum(r * pool(in)) */
     mn_maxpool2_backward(r, arg, h, w, c, din);
-    const float eps = 1e-3f;
-    for (size_t i = 0; i < n; i++) {
-        float keep = in[i];
-        in[i] = keep + eps; maxpool_reference(in, h, w, c, out);
-        double up = dot(r, out, np);
-        in[i] = keep - eps; maxpool_reference(in, h, w, c, out);
-        double down = dot(r, out, np);
-        in[i] = keep;
-        assert_close("pool din", i, din[i], (up - down) / (2 * eps), 1e-2);
-    }
+    pool_loss loss = {in, r, h, w, c, out};
+    for (size_t i = 0; i < n; i++)
+        assert_close("pool din", i, din[i], central_difference(&in[i], 1e-3f, pool_loss_at, &loss),
+                     1e-2);
     free(in), free(out), free(relu_out), free(din), free(r), free(arg);
 }
 
@@ -465,6 +519,20 @@ static void test_dropout(void **state)
 
 /* ---------------------------------------------------------------- linear, loss */
 
+/* L = sum(r * linear(x)) for finite differences. */
+typedef struct linear_loss {
+    const float *x, *wt, *b, *r;
+    int batch, in, out;
+    float *y;
+} linear_loss;
+
+static double linear_loss_at(void *ctx)
+{
+    linear_loss *l = ctx;
+    mn_linear_forward(l->x, l->batch, l->in, l->wt, l->b, l->out, l->y, 2);
+    return dot(l->r, l->y, (size_t)l->batch * l->out);
+}
+
 static void test_linear(void **state)
 {
     (void)state;
@@ -481,21 +549,29 @@ static void test_linear(void **state)
             assert_close("linear y", (size_t)(i * out + j), y[i * out + j], s, 1e-5);
         }
     mn_linear_backward(x, r, batch, in, wt, out, dw, db, dx, 2);
-    const float eps = 1e-2f;
     float *params[3] = {wt, b, x};
     float *grads[3] = {dw, db, dx};
     size_t sizes[3] = {(size_t)out * in, (size_t)out, (size_t)batch * in};
+    linear_loss loss = {x, wt, b, r, batch, in, out, y};
     for (int p = 0; p < 3; p++)
-        for (size_t i = 0; i < sizes[p]; i++) {
-            float keep = params[p][i];
-            params[p][i] = keep + eps; mn_linear_forward(x, batch, in, wt, b, out, y, 2);
-            double up = dot(r, y, 15);
-            params[p][i] = keep - eps; mn_linear_forward(x, batch, in, wt, b, out, y, 2);
-            double down = dot(r, y, 15);
-            params[p][i] = keep;
-            assert_close("linear grad", i, grads[p][i], (up - down) / (2 * eps), 1e-3);
-        }
+        for (size_t i = 0; i < sizes[p]; i++)
+            assert_close("linear grad", i, grads[p][i],
+                         central_difference(&params[p][i], 1e-2f, linear_loss_at, &loss), 1e-3);
     free(x), free(wt), free(b), free(r);
+}
+
+/* The mean cross-entropy of softmax(z) for finite differences. */
+typedef struct xent_loss {
+    const float *z;
+    const uint8_t *labels;
+    int batch, classes;
+    float *probs;
+} xent_loss;
+
+static double xent_loss_at(void *ctx)
+{
+    xent_loss *l = ctx;
+    return mn_softmax_xent_forward(l->z, l->labels, l->batch, l->classes, l->probs);
 }
 
 static void test_softmax_cross_entropy(void **state)
@@ -513,14 +589,10 @@ static void test_softmax_cross_entropy(void **state)
         assert_float_equal(s, 1.0, 1e-5);
     }
     mn_softmax_xent_backward(probs, labels, batch, classes, dz);
-    const float eps = 1e-2f;
-    for (int i = 0; i < batch * classes; i++) {
-        float keep = z[i];
-        z[i] = keep + eps; double up = mn_softmax_xent_forward(z, labels, batch, classes, probs);
-        z[i] = keep - eps; double down = mn_softmax_xent_forward(z, labels, batch, classes, probs);
-        z[i] = keep;
-        assert_close("dlogits", (size_t)i, dz[i], (up - down) / (2 * eps), 1e-3);
-    }
+    xent_loss xent = {z, labels, batch, classes, probs};
+    for (int i = 0; i < batch * classes; i++)
+        assert_close("dlogits", (size_t)i, dz[i],
+                     central_difference(&z[i], 1e-2f, xent_loss_at, &xent), 1e-3);
     /* uniform logits: loss log(10); huge logits stay finite */
     float flat[10] = {0};
     assert_float_equal(mn_softmax_xent_forward(flat, labels, 1, classes, probs), logf(10.0f), 1e-6);
