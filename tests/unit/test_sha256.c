@@ -43,41 +43,48 @@ static void test_empty(void **state)
     assert_string_equal(hex, empty_hex);
 }
 
-static void test_abc(void **state)
+/* The FIPS 180-2 example messages with their lengths in bits and their digests (the
+ * million 'a's are made at run time: million_a). */
+static const struct {
+    const char *msg;
+    size_t bits;
+    const char *hex;
+} examples[] = {
+    {"abc", 24, abc_hex},
+    {msg448, 448, msg448_hex},
+    {msg896, 896, msg896_hex},
+};
+
+#define EXAMPLES (sizeof examples / sizeof examples[0])
+
+/* One million 'a's (malloc'ed); *n gets their count. */
+static char *million_a(size_t *n)
 {
-    (void)state;
-    char hex[MN_SHA256_HEX_SIZE];
-    mn_sha256_buffer_hex("abc", 3, hex);
-    assert_string_equal(hex, abc_hex);
-    assert_int_equal(strlen(hex), 64);
+    *n = 1000000;
+    char *a = malloc(*n);
+    assert_non_null(a);
+    memset(a, 'a', *n);
+    return a;
 }
 
-static void test_448_bit(void **state)
+static void test_examples(void **state)
 {
     (void)state;
     char hex[MN_SHA256_HEX_SIZE];
-    assert_int_equal(strlen(msg448) * 8, 448);
-    mn_sha256_buffer_hex(msg448, strlen(msg448), hex);
-    assert_string_equal(hex, msg448_hex);
-}
-
-static void test_896_bit(void **state)
-{
-    (void)state;
-    char hex[MN_SHA256_HEX_SIZE];
-    assert_int_equal(strlen(msg896) * 8, 896);
-    mn_sha256_buffer_hex(msg896, strlen(msg896), hex);
-    assert_string_equal(hex, msg896_hex);
+    for (size_t i = 0; i < EXAMPLES; i++) {
+        assert_int_equal(strlen(examples[i].msg) * 8, examples[i].bits);
+        mn_sha256_buffer_hex(examples[i].msg, strlen(examples[i].msg), hex);
+        assert_string_equal(hex, examples[i].hex);
+        assert_int_equal(strlen(hex), 64);
+    }
 }
 
 static void test_million_a(void **state)
 {
     (void)state;
     char hex[MN_SHA256_HEX_SIZE];
-    size_t n = 1000000;
-    char *a = malloc(n);
-    assert_non_null(a);
-    memset(a, 'a', n);
+    size_t n;
+    char *a = million_a(&n);
     mn_sha256_buffer_hex(a, n, hex);
     assert_string_equal(hex, million_a_hex);
     free(a);
@@ -90,17 +97,15 @@ static void test_pieces(void **state)
     (void)state;
     static const size_t pieces[] = {1, 3, 55, 56, 57, 63, 64, 65, 127, 1000, 4096};
     char hex[MN_SHA256_HEX_SIZE];
-    size_t n = 1000000;
-    char *a = malloc(n);
-    assert_non_null(a);
-    memset(a, 'a', n);
+    size_t n;
+    char *a = million_a(&n);
     for (size_t i = 0; i < sizeof pieces / sizeof pieces[0]; i++) {
         hash_in_pieces(a, n, pieces[i], hex);
         assert_string_equal(hex, million_a_hex);
-        hash_in_pieces(msg448, strlen(msg448), pieces[i], hex);
-        assert_string_equal(hex, msg448_hex);
-        hash_in_pieces(msg896, strlen(msg896), pieces[i], hex);
-        assert_string_equal(hex, msg896_hex);
+        for (size_t k = 0; k < EXAMPLES; k++) {
+            hash_in_pieces(examples[k].msg, strlen(examples[k].msg), pieces[i], hex);
+            assert_string_equal(hex, examples[k].hex);
+        }
     }
     free(a);
 }
@@ -159,9 +164,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_empty),
-        cmocka_unit_test(test_abc),
-        cmocka_unit_test(test_448_bit),
-        cmocka_unit_test(test_896_bit),
+        cmocka_unit_test(test_examples),
         cmocka_unit_test(test_million_a),
         cmocka_unit_test(test_pieces),
         cmocka_unit_test(test_padding_lengths),
