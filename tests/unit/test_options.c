@@ -60,26 +60,50 @@ static int clear_environment(void **state)
     return 0;
 }
 
+/* The settings a parse must run with (augmentation and calibration are
+ * test_augment_flags' part). */
+typedef struct expected_run {
+    const char *data_dir, *out_path;
+    int epochs, batch_size;
+    float lr;
+    bool cosine;
+    uint64_t seed;
+    int threads;
+    long limit_train, limit_test;
+    bool resume;
+    int keep_versions;
+} expected_run;
+
+/* The parse R runs with exactly the settings WANT, and printed nothing. */
+static void assert_runs_with(const parse_result *r, const expected_run *want)
+{
+    assert_int_equal(r->result, OPTIONS_RUN);
+    assert_string_equal(r->opts.data_dir, want->data_dir);
+    assert_string_equal(r->opts.out_path, want->out_path);
+    assert_int_equal(r->opts.epochs, want->epochs);
+    assert_int_equal(r->opts.batch_size, want->batch_size);
+    assert_true(r->opts.lr == want->lr);
+    assert_true(r->opts.cosine == want->cosine);
+    assert_true(r->opts.seed == want->seed);
+    assert_int_equal(r->opts.threads, want->threads);
+    assert_int_equal(r->opts.limit_train, want->limit_train);
+    assert_int_equal(r->opts.limit_test, want->limit_test);
+    assert_true(r->opts.resume == want->resume);
+    assert_int_equal(r->opts.keep_versions, want->keep_versions);
+    assert_string_equal(r->out, "");
+    assert_string_equal(r->err, "");
+}
+
 static void test_defaults(void **state)
 {
     (void)state;
     parse_result r;
     parse(&r, NULL);
-    assert_int_equal(r.result, OPTIONS_RUN);
-    assert_string_equal(r.opts.data_dir, "/home/tester/.cache/mnist-service/mnist");
-    assert_string_equal(r.opts.out_path, "/mnt/model-storage/mnist_model.safetensors");
-    assert_int_equal(r.opts.epochs, 5);
-    assert_int_equal(r.opts.batch_size, 128);
-    assert_true(r.opts.lr == 2e-3f);
-    assert_true(r.opts.cosine);
-    assert_int_equal(r.opts.seed, 42);
-    assert_int_equal(r.opts.threads, 0);
-    assert_int_equal(r.opts.limit_train, 0);
-    assert_int_equal(r.opts.limit_test, 0);
-    assert_true(r.opts.resume);
-    assert_int_equal(r.opts.keep_versions, 5);
-    assert_string_equal(r.out, "");
-    assert_string_equal(r.err, "");
+    assert_runs_with(&r, &(expected_run){
+        .data_dir = "/home/tester/.cache/mnist-service/mnist",
+        .out_path = "/mnt/model-storage/mnist_model.safetensors",
+        .epochs = 5, .batch_size = 128, .lr = 2e-3f, .cosine = true, .seed = 42,
+        .threads = 0, .limit_train = 0, .limit_test = 0, .resume = true, .keep_versions = 5});
 }
 
 static void test_environment(void **state)
@@ -109,20 +133,10 @@ static void test_every_option(void **state)
           "--schedule", "constant", "-s", "18446744073709551615", "-t", "3",
           "--limit-train", "1000", "--limit-test", "500", "--no-resume", "--keep-versions",
           "0", NULL);
-    assert_int_equal(r.result, OPTIONS_RUN);
-    assert_string_equal(r.opts.data_dir, "/d");
-    assert_string_equal(r.opts.out_path, "/o");
-    assert_int_equal(r.opts.epochs, 7);
-    assert_int_equal(r.opts.batch_size, 64);
-    assert_true(r.opts.lr == 0.01f);
-    assert_false(r.opts.cosine);
-    assert_true(r.opts.seed == UINT64_MAX);
-    assert_int_equal(r.opts.threads, 3);
-    assert_int_equal(r.opts.limit_train, 1000);
-    assert_int_equal(r.opts.limit_test, 500);
-    assert_false(r.opts.resume);
-    assert_int_equal(r.opts.keep_versions, 0);
-    assert_string_equal(r.err, "");
+    assert_runs_with(&r, &(expected_run){
+        .data_dir = "/d", .out_path = "/o", .epochs = 7, .batch_size = 64, .lr = 0.01f,
+        .cosine = false, .seed = UINT64_MAX, .threads = 3, .limit_train = 1000,
+        .limit_test = 500, .resume = false, .keep_versions = 0});
 
     /* short forms, the upper limits, and the last of two contrary flags wins */
     parse(&r, "-e", "1000", "-b", "4096", "-l", "9.5", "-t", "1024", "--keep-versions",
