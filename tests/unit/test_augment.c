@@ -56,6 +56,20 @@ static mn_augment only(int kind, float strength)
     return a;
 }
 
+/* The ring and its I-th sample in a run (RUN, epoch 0) under KIND alone at STRENGTH. */
+typedef struct ring_sample {
+    uint8_t in[PIXELS], out[PIXELS];
+} ring_sample;
+
+static ring_sample ring_under(int kind, float strength, uint64_t run, uint64_t i)
+{
+    ring_sample s;
+    ring(s.in);
+    mn_augment aug = only(kind, strength);
+    mn_augment_image(&aug, mn_augment_seed(run, 0, i), s.in, s.out);
+    return s;
+}
+
 static void test_parse(void **state)
 {
     (void)state;
@@ -163,17 +177,14 @@ static void test_digit_survives(void **state)
 static void test_contrast_keeps_the_ends(void **state)
 {
     (void)state;
-    uint8_t in[PIXELS], out[PIXELS];
-    ring(in);
-    mn_augment aug = only(MN_AUG_CONTRAST, 2.0f);
     int grays_moved = 0;
     for (uint64_t i = 0; i < 16; i++) {
-        mn_augment_image(&aug, mn_augment_seed(5, 0, i), in, out);
+        ring_sample s = ring_under(MN_AUG_CONTRAST, 2.0f, 5, i);
         for (int p = 0; p < PIXELS; p++) {
-            if (in[p] == 0 || in[p] == 255)
-                assert_int_equal(out[p], in[p]);
+            if (s.in[p] == 0 || s.in[p] == 255)
+                assert_int_equal(s.out[p], s.in[p]);
             else
-                grays_moved += out[p] != in[p];
+                grays_moved += s.out[p] != s.in[p];
         }
     }
     assert_true(grays_moved > 0);
@@ -184,20 +195,17 @@ static void test_contrast_keeps_the_ends(void **state)
 static void test_blur_spreads_in_place(void **state)
 {
     (void)state;
-    uint8_t in[PIXELS], out[PIXELS];
-    ring(in);
-    mn_augment aug = only(MN_AUG_BLUR, 1.0f);
     int spread = 0;
     for (uint64_t i = 0; i < 16; i++) {
-        mn_augment_image(&aug, mn_augment_seed(9, 0, i), in, out);
+        ring_sample s = ring_under(MN_AUG_BLUR, 1.0f, 9, i);
         double cx, cy;
-        centre(out, &cx, &cy);
+        centre(s.out, &cx, &cy);
         assert_true(fabs(cx - 13.5) < 0.3 && fabs(cy - 13.5) < 0.3);
         int lit_in = 0, lit_out = 0, top = 0;
         for (int p = 0; p < PIXELS; p++) {
-            lit_in += in[p] > 0;
-            lit_out += out[p] > 0;
-            top = out[p] > top ? out[p] : top;
+            lit_in += s.in[p] > 0;
+            lit_out += s.out[p] > 0;
+            top = s.out[p] > top ? s.out[p] : top;
         }
         assert_int_equal(top, 255);
         spread += lit_out > lit_in;
@@ -209,14 +217,11 @@ static void test_blur_spreads_in_place(void **state)
 static void test_stroke_thickens_and_thins(void **state)
 {
     (void)state;
-    uint8_t in[PIXELS], out[PIXELS];
-    ring(in);
-    mn_augment aug = only(MN_AUG_STROKE, 1.0f);
     int thicker = 0, thinner = 0;
     for (uint64_t i = 0; i < 32; i++) {
-        mn_augment_image(&aug, mn_augment_seed(11, 0, i), in, out);
-        thicker += mass(out) > 1.05 * mass(in);
-        thinner += mass(out) < 0.95 * mass(in);
+        ring_sample s = ring_under(MN_AUG_STROKE, 1.0f, 11, i);
+        thicker += mass(s.out) > 1.05 * mass(s.in);
+        thinner += mass(s.out) < 0.95 * mass(s.in);
     }
     assert_true(thicker >= 6 && thinner >= 6);
 }
@@ -226,16 +231,14 @@ static void test_stroke_thickens_and_thins(void **state)
 static void test_lowres_loses_detail(void **state)
 {
     (void)state;
-    uint8_t in[PIXELS], out[PIXELS];
-    ring(in);
-    mn_augment aug = only(MN_AUG_LOWRES, 2.0f); /* applies to every image */
     int blocky = 0;
     for (uint64_t i = 0; i < 32; i++) {
-        mn_augment_image(&aug, mn_augment_seed(13, 0, i), in, out);
-        assert_memory_not_equal(in, out, PIXELS);
+        /* at strength 2, lowres applies to every image */
+        ring_sample s = ring_under(MN_AUG_LOWRES, 2.0f, 13, i);
+        assert_memory_not_equal(s.in, s.out, PIXELS);
         int distinct_rows = 1;
         for (int y = 1; y < SIDE; y++)
-            distinct_rows += memcmp(out + y * SIDE, out + (y - 1) * SIDE, SIDE) != 0;
+            distinct_rows += memcmp(s.out + y * SIDE, s.out + (y - 1) * SIDE, SIDE) != 0;
         blocky += distinct_rows <= 14;
     }
     assert_true(blocky >= 4);
