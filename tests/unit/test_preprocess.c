@@ -162,6 +162,16 @@ static int teardown(void **state)
     return 0;
 }
 
+/* Preprocesses IMG, which must succeed, into the 28x28 bytes P (NULL: not wanted) and
+ * INFO; the normalised floats are not looked at. */
+static void preprocess_ok(const mn_gray_image *img, uint8_t *p, mn_preprocess_info *info)
+{
+    float out[MN_IMAGE_PIXELS];
+    mn_error err = {{0}};
+    if (mn_preprocess_gray(img, scratch, out, p, info, &err) != MN_OK)
+        fail_msg("preprocessing failed: %s", err.msg);
+}
+
 /* ------------------------------------------------------------------ tests */
 
 static void test_black_on_white_is_inverted(void **state)
@@ -171,11 +181,9 @@ static void test_black_on_white_is_inverted(void **state)
     seven(&c, 40, 30, 220, 12);
     mn_gray_image dark_on_light = render(&c, 255, 0), light_on_dark = render(&c, 0, 255);
 
-    float out[MN_IMAGE_PIXELS];
     uint8_t a[MN_IMAGE_PIXELS], b[MN_IMAGE_PIXELS];
     mn_preprocess_info info;
-    mn_error err = {{0}};
-    assert_int_equal(mn_preprocess_gray(&dark_on_light, scratch, out, a, &info, &err), MN_OK);
+    preprocess_ok(&dark_on_light, a, &info);
     assert_true(info.inverted);
     assert_int_equal(info.background, 255);
     assert_mnist_like(a, &info);
@@ -183,7 +191,7 @@ static void test_black_on_white_is_inverted(void **state)
     assert_int_equal(a[0], 0);
     assert_int_equal(a[MN_IMAGE_PIXELS - 1], 0);
 
-    assert_int_equal(mn_preprocess_gray(&light_on_dark, scratch, out, b, &info, &err), MN_OK);
+    preprocess_ok(&light_on_dark, b, &info);
     assert_false(info.inverted);
     /* the same digit either way round */
     int maxdiff = 0;
@@ -200,22 +208,21 @@ static void test_polarity_is_relative_to_the_background(void **state)
     (void)state;
     canvas c = canvas_new(120, 120);
     zero(&c, 20, 20, 80, 4);
-    float out[MN_IMAGE_PIXELS];
     uint8_t ref[MN_IMAGE_PIXELS], p[MN_IMAGE_PIXELS];
     mn_preprocess_info info;
     mn_gray_image img = render(&c, 0, 255);
-    assert_int_equal(mn_preprocess_gray(&img, scratch, out, ref, &info, NULL), MN_OK);
+    preprocess_ok(&img, ref, &info);
     free(img.pixels);
     /* dark ink on a dark-gray background: still ink, so inverted */
     img = render(&c, 100, 20);
-    assert_int_equal(mn_preprocess_gray(&img, scratch, out, p, &info, NULL), MN_OK);
+    preprocess_ok(&img, p, &info);
     assert_true(info.inverted);
     assert_int_equal(info.background, 100);
     assert_true(correlation(ref, p, MN_IMAGE_PIXELS) > 0.98);
     free(img.pixels);
     /* chalk on a light-gray board: not inverted */
     img = render(&c, 160, 250);
-    assert_int_equal(mn_preprocess_gray(&img, scratch, out, p, &info, NULL), MN_OK);
+    preprocess_ok(&img, p, &info);
     assert_false(info.inverted);
     assert_true(correlation(ref, p, MN_IMAGE_PIXELS) > 0.98);
     free(img.pixels);
@@ -228,10 +235,9 @@ static void test_off_centre_small_digit_is_centred(void **state)
     canvas c = canvas_new(200, 160);
     seven(&c, 5, 8, 40, 2.5);  /* in the top-left corner, about 30x38 */
     mn_gray_image img = render(&c, 0, 255);
-    float out[MN_IMAGE_PIXELS];
     uint8_t p[MN_IMAGE_PIXELS];
     mn_preprocess_info info;
-    assert_int_equal(mn_preprocess_gray(&img, scratch, out, p, &info, NULL), MN_OK);
+    preprocess_ok(&img, p, &info);
     assert_mnist_like(p, &info);
     assert_true(info.crop_x >= 5 && info.crop_x + info.crop_w <= 46);
     assert_true(info.crop_y >= 8 && info.crop_y + info.crop_h <= 49);
@@ -247,10 +253,9 @@ static void test_large_digit_fits_box(void **state)
     canvas c = canvas_new(280, 280);
     zero(&c, 0, 5, 270, 14);  /* touches nearly the whole canvas */
     mn_gray_image img = render(&c, 255, 20);
-    float out[MN_IMAGE_PIXELS];
     uint8_t p[MN_IMAGE_PIXELS];
     mn_preprocess_info info;
-    assert_int_equal(mn_preprocess_gray(&img, scratch, out, p, &info, NULL), MN_OK);
+    preprocess_ok(&img, p, &info);
     assert_mnist_like(p, &info);
     assert_int_equal(info.box_h, 20);
     assert_in_range(info.box_w, 13, 15);  /* aspect 0.6 + stroke width kept */
@@ -327,9 +332,8 @@ static void test_mnist_digit_passes_nearly_unchanged(void **state)
         uint8_t in[MN_IMAGE_PIXELS], p[MN_IMAGE_PIXELS];
         near_mnist(in, ring);
         mn_gray_image img = {MN_IMAGE_SIDE, MN_IMAGE_SIDE, in};
-        float out[MN_IMAGE_PIXELS];
         mn_preprocess_info info;
-        assert_int_equal(mn_preprocess_gray(&img, scratch, out, p, &info, NULL), MN_OK);
+        preprocess_ok(&img, p, &info);
         assert_false(info.inverted);
         assert_true(correlation(in, p, MN_IMAGE_PIXELS) > 0.99);
         /* not moved, not rescaled: only the faintest rim is trimmed a little */
@@ -353,9 +357,8 @@ static void test_digit_filling_its_canvas(void **state)
     zero(&c, -8, -8, 56, 3);
     mn_gray_image img = render(&c, 20, 230);
     uint8_t p[MN_IMAGE_PIXELS];
-    float out[MN_IMAGE_PIXELS];
     mn_preprocess_info info;
-    assert_int_equal(mn_preprocess_gray(&img, scratch, out, p, &info, NULL), MN_OK);
+    preprocess_ok(&img, p, &info);
     assert_false(info.inverted);
     assert_int_equal(info.background, 20);
     int lit = 0;
@@ -427,11 +430,10 @@ static void test_specks_are_ignored(void **state)
     for (int x = 20; x < 32; x++)
         dirty.pixels[200 * 400 + x] = 40;
 
-    float out[MN_IMAGE_PIXELS];
     uint8_t a[MN_IMAGE_PIXELS], b[MN_IMAGE_PIXELS];
     mn_preprocess_info ia, ib;
-    assert_int_equal(mn_preprocess_gray(&clean, scratch, out, a, &ia, NULL), MN_OK);
-    assert_int_equal(mn_preprocess_gray(&dirty, scratch, out, b, &ib, NULL), MN_OK);
+    preprocess_ok(&clean, a, &ia);
+    preprocess_ok(&dirty, b, &ib);
     assert_int_equal(ib.crop_x, ia.crop_x);
     assert_int_equal(ib.crop_w, ia.crop_w);
     assert_int_equal(ib.crop_y, ia.crop_y);
@@ -463,14 +465,13 @@ static void test_ruled_paper_lines_are_removed(void **state)
     canvas c = canvas_new(320, 320);
     seven(&c, 70, 50, 200, 9);
     mn_gray_image plain = render(&c, 250, 20);
-    float out[MN_IMAGE_PIXELS];
     uint8_t a[MN_IMAGE_PIXELS], b[MN_IMAGE_PIXELS];
     mn_preprocess_info ia, ib;
-    assert_int_equal(mn_preprocess_gray(&plain, scratch, out, a, &ia, NULL), MN_OK);
+    preprocess_ok(&plain, a, &ia);
     for (int squared = 0; squared < 2; squared++) {
         mn_gray_image ruled = render(&c, 250, 20);
         rule(&ruled, 32, 2, 110, squared);
-        assert_int_equal(mn_preprocess_gray(&ruled, scratch, out, b, &ib, NULL), MN_OK);
+        preprocess_ok(&ruled, b, &ib);
         assert_true(abs(ib.crop_x - ia.crop_x) <= 2 && abs(ib.crop_w - ia.crop_w) <= 4);
         assert_true(abs(ib.crop_y - ia.crop_y) <= 2 && abs(ib.crop_h - ia.crop_h) <= 4);
         assert_true(correlation(a, b, MN_IMAGE_PIXELS) > 0.97);
@@ -489,10 +490,9 @@ static void test_a_bar_across_the_canvas_is_kept(void **state)
     stroke(&c, 0, 8, 64, 8, 4);   /* the top bar of a "7", edge to edge */
     stroke(&c, 56, 8, 24, 62, 4);
     mn_gray_image img = render(&c, 0, 255);
-    float out[MN_IMAGE_PIXELS];
     uint8_t p[MN_IMAGE_PIXELS];
     mn_preprocess_info info;
-    assert_int_equal(mn_preprocess_gray(&img, scratch, out, p, &info, NULL), MN_OK);
+    preprocess_ok(&img, p, &info);
     assert_int_equal(info.crop_y, 4);  /* the bar's top edge, not the stem's */
     assert_int_equal(info.crop_w, 64);
     free(img.pixels);
@@ -521,10 +521,9 @@ static void test_photo_like_input(void **state)
     seven(&clean_c, 0, 0, 280, 2.8);
     mn_gray_image clean = render(&clean_c, 255, 0);
 
-    float out[MN_IMAGE_PIXELS];
     uint8_t a[MN_IMAGE_PIXELS], b[MN_IMAGE_PIXELS];
     mn_preprocess_info info;
-    assert_int_equal(mn_preprocess_gray(&photo, scratch, out, a, &info, NULL), MN_OK);
+    preprocess_ok(&photo, a, &info);
     assert_true(info.inverted);
     assert_mnist_like(a, &info);
     /* the background is exactly 0 outside the digit's box */
@@ -533,7 +532,7 @@ static void test_photo_like_input(void **state)
             if (x < info.offset_x || x >= info.offset_x + info.box_w || y < info.offset_y ||
                 y >= info.offset_y + info.box_h)
                 assert_int_equal(a[y * MN_IMAGE_SIDE + x], 0);
-    assert_int_equal(mn_preprocess_gray(&clean, scratch, out, b, &info, NULL), MN_OK);
+    preprocess_ok(&clean, b, &info);
     assert_true(correlation(a, b, MN_IMAGE_PIXELS) > 0.9);
     /* the paper's noise inside the box is removed too: no more lit pixels than the
      * clean drawing has, give or take the rim */
@@ -627,11 +626,10 @@ static void test_shadow_is_flattened(void **state)
      * out and the digit comes out like the same digit on evenly lit paper */
     mn_gray_image flat = shadowed_zero(false, 400, 300, 60, 40);
     mn_gray_image shaded = shadowed_zero(true, 400, 300, 60, 40);
-    float out[MN_IMAGE_PIXELS];
     uint8_t a[MN_IMAGE_PIXELS], b[MN_IMAGE_PIXELS];
     mn_preprocess_info info;
-    assert_int_equal(mn_preprocess_gray(&flat, scratch, out, a, &info, NULL), MN_OK);
-    assert_int_equal(mn_preprocess_gray(&shaded, scratch, out, b, &info, NULL), MN_OK);
+    preprocess_ok(&flat, a, &info);
+    preprocess_ok(&shaded, b, &info);
     assert_mnist_like(b, &info);
     int both = 0, either = 0;  /* inked pixels: intersection over union */
     for (int i = 0; i < MN_IMAGE_PIXELS; i++) {
@@ -653,9 +651,8 @@ static void test_shadowed_crop_stays_inside_an_odd_image(void **state)
      * off its right and bottom edges, into the last, half-covered pixels of that copy,
      * and the crop reported in input pixels must still end at the image's edge */
     mn_gray_image img = shadowed_zero(true, 401, 301, 230, 90);
-    float out[MN_IMAGE_PIXELS];
     mn_preprocess_info info;
-    assert_int_equal(mn_preprocess_gray(&img, scratch, out, NULL, &info, NULL), MN_OK);
+    preprocess_ok(&img, NULL, &info);
     assert_true(info.crop_x >= 0 && info.crop_y >= 0);
     assert_int_equal(info.crop_x + info.crop_w, img.width);
     assert_int_equal(info.crop_y + info.crop_h, img.height);
@@ -681,9 +678,8 @@ static void test_even_light_is_left_alone(void **state)
             int noise = (int)((s >> 16) % 5) - 2;
             img.pixels[(size_t)y * w + x] = (uint8_t)((bar || stem ? 30 : 225) + noise);
         }
-    float out[MN_IMAGE_PIXELS];
     mn_preprocess_info info;
-    assert_int_equal(mn_preprocess_gray(&img, scratch, out, NULL, &info, NULL), MN_OK);
+    preprocess_ok(&img, NULL, &info);
     assert_int_equal(info.crop_x, 301);
     assert_int_equal(info.crop_y, 0);
     assert_int_equal(info.crop_w, 401);
@@ -701,11 +697,9 @@ static void test_thin_pen_in_a_big_photo(void **state)
     canvas c = canvas_new(w, h);
     seven(&c, 1800, 1200, 200, 1.0);
     mn_gray_image img = render(&c, 235, 40);
-    float out[MN_IMAGE_PIXELS];
     uint8_t p[MN_IMAGE_PIXELS];
     mn_preprocess_info info;
-    mn_error err = {{0}};
-    assert_int_equal(mn_preprocess_gray(&img, scratch, out, p, &info, &err), MN_OK);
+    preprocess_ok(&img, p, &info);
     assert_mnist_like(p, &info);
     assert_true(info.crop_x >= 1800 && info.crop_x + info.crop_w <= 2000);
     int bright = 0;
@@ -750,10 +744,9 @@ static void test_transparent_canvas_png_end_to_end(void **state)
     mn_gray_image img;
     mn_error err = {{0}};
     assert_int_equal(mn_image_decode_gray(file + 4, len, 0, &img, NULL, &err), MN_OK);
-    float out[MN_IMAGE_PIXELS];
     uint8_t p[MN_IMAGE_PIXELS];
     mn_preprocess_info info;
-    assert_int_equal(mn_preprocess_gray(&img, scratch, out, p, &info, &err), MN_OK);
+    preprocess_ok(&img, p, &info);
     assert_true(info.inverted);
     assert_mnist_like(p, &info);
     assert_int_equal(p[14 * MN_IMAGE_SIDE + 14], 0);  /* the hole of the 0 */
