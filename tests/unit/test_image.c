@@ -183,6 +183,28 @@ static mn_status decode(const membuf *m, size_t max_pixels, mn_gray_image *img, 
     return mn_image_decode_gray(m->data, m->len, max_pixels, img, NULL, err);
 }
 
+/* Decodes M, which must be sniffed as FORMAT and decode to a W x H image. */
+static mn_gray_image decode_ok(const membuf *m, mn_image_format format, int w, int h)
+{
+    assert_int_equal(mn_image_sniff(m->data, m->len), format);
+    mn_gray_image img;
+    mn_error err = {{0}};
+    if (decode(m, 0, &img, &err) != MN_OK)
+        fail_msg("decoding failed: %s", err.msg);
+    assert_int_equal(img.width, w);
+    assert_int_equal(img.height, h);
+    return img;
+}
+
+/* The first LEN bytes of M must be refused as a truncated image. */
+static void expect_truncated(const membuf *m, size_t len)
+{
+    mn_gray_image img;
+    mn_error err = {{0}};
+    assert_int_equal(mn_image_decode_gray(m->data, len, 0, &img, NULL, &err), MN_ERR_FORMAT);
+    assert_non_null(strstr(err.msg, "truncated"));
+}
+
 /* ------------------------------------------------------------------ accepted */
 
 static void test_png_gray_exact(void **state)
@@ -256,12 +278,7 @@ static void test_jpeg(void **state)
     uint8_t px[32 * 16];
     quadrant_image(px);
     membuf m = jpg(32, 16, 1, px);
-    assert_int_equal(mn_image_sniff(m.data, m.len), MN_IMAGE_FORMAT_JPEG);
-    mn_gray_image img;
-    mn_error err = {{0}};
-    assert_int_equal(decode(&m, 0, &img, &err), MN_OK);
-    assert_int_equal(img.width, 32);
-    assert_int_equal(img.height, 16);
+    mn_gray_image img = decode_ok(&m, MN_IMAGE_FORMAT_JPEG, 32, 16);
     long diff = 0;
     for (int i = 0; i < 32 * 16; i++)
         diff += abs((int)img.pixels[i] - (int)px[i]);
@@ -366,22 +383,14 @@ static void test_gif_first_frame_and_transparency(void **state)
     gif_frame(&m, W, H, first, 250);
     gif_frame(&m, W, H, second, -1);
     put8(&m, 0x3b);
-    assert_int_equal(mn_image_sniff(m.data, m.len), MN_IMAGE_FORMAT_GIF);
-
-    mn_gray_image img;
-    mn_error err = {{0}};
-    assert_int_equal(decode(&m, 0, &img, &err), MN_OK);
-    assert_int_equal(img.width, W);
-    assert_int_equal(img.height, H);
+    mn_gray_image img = decode_ok(&m, MN_IMAGE_FORMAT_GIF, W, H);
     assert_int_equal(img.pixels[0], 255);  /* transparent -> white */
     for (int i = 1; i < W * H; i++)
         assert_int_equal(img.pixels[i], first[i]);
     mn_gray_image_free(&img);
 
     /* the same file cut inside the first frame's data is refused, not half-decoded */
-    assert_int_equal(mn_image_decode_gray(m.data, 13 + 768 + 8 + 10 + 100, 0, &img, NULL,
-                                          &err), MN_ERR_FORMAT);
-    assert_non_null(strstr(err.msg, "truncated"));
+    expect_truncated(&m, 13 + 768 + 8 + 10 + 100);
     free(m.data);
 }
 
@@ -392,20 +401,13 @@ static void test_bmp(void **state)
     for (int i = 0; i < 9 * 4; i++)
         px[3 * i] = px[3 * i + 1] = px[3 * i + 2] = (uint8_t)(i * 5);
     membuf m = bmp(9, 4, 3, px);
-    assert_int_equal(mn_image_sniff(m.data, m.len), MN_IMAGE_FORMAT_BMP);
-    mn_gray_image img;
-    mn_error err = {{0}};
-    assert_int_equal(decode(&m, 0, &img, &err), MN_OK);
-    assert_int_equal(img.width, 9);
-    assert_int_equal(img.height, 4);
+    mn_gray_image img = decode_ok(&m, MN_IMAGE_FORMAT_BMP, 9, 4);
     for (int i = 0; i < 9 * 4; i++)
         assert_true(abs((int)img.pixels[i] - i * 5) <= 1);
     mn_gray_image_free(&img);
 
     /* stb would pad a short pixel array with black; we refuse it */
-    assert_int_equal(mn_image_decode_gray(m.data, m.len - 20, 0, &img, NULL, &err),
-                     MN_ERR_FORMAT);
-    assert_non_null(strstr(err.msg, "truncated"));
+    expect_truncated(&m, m.len - 20);
     free(m.data);
 }
 
@@ -502,9 +504,7 @@ static void test_truncated(void **state)
     free(p.data);
 
     membuf j = jpg(64, 64, 1, px);
-    assert_int_equal(mn_image_decode_gray(j.data, j.len - 2, 0, &img, NULL, &err),
-                     MN_ERR_FORMAT);  /* only the end-of-image marker missing */
-    assert_non_null(strstr(err.msg, "truncated"));
+    expect_truncated(&j, j.len - 2); /* only the end-of-image marker missing */
     assert_int_equal(mn_image_decode_gray(j.data, j.len / 2, 0, &img, NULL, &err),
                      MN_ERR_FORMAT);
     /* data after the end-of-image marker is harmless */
