@@ -26,34 +26,22 @@
 #include "mn_atomic.h"
 #include "test_support.h"
 
-typedef struct fixture {
-    char dir[PATH_MAX];
-    char path[PATH_MAX + 16];   /* dir/model.bin */
-} fixture;
-
 static int setup(void **state)
 {
-    fixture *fx = calloc(1, sizeof *fx);
-    if (!fx)
-        return -1;
-    scratch_dir_create(fx->dir, sizeof fx->dir, "mn_atomic");
-    snprintf(fx->path, sizeof fx->path, "%s/model.bin", fx->dir);
+    *state = scratch_new("mn_atomic", "model.bin");
     umask(022);
-    *state = fx;
     return 0;
 }
 
 static int teardown(void **state)
 {
-    fixture *fx = *state;
-    scratch_dir_remove(fx->dir);
-    free(fx);
+    scratch_free(*state);
     return 0;
 }
 
 static void test_creates_new_file(void **state)
 {
-    fixture *fx = *state;
+    scratch *fx = *state;
     const char msg[] = "hello, model";
     mn_error err = { { 0 } };
     assert_int_equal(mn_atomic_write(fx->path, msg, sizeof msg, &err), MN_OK);
@@ -66,7 +54,7 @@ static void test_creates_new_file(void **state)
 
 static void test_replaces_completely(void **state)
 {
-    fixture *fx = *state;
+    scratch *fx = *state;
     size_t old_len = 100000;
     unsigned char *old = malloc(old_len);
     assert_non_null(old);
@@ -99,7 +87,7 @@ static void test_replaces_completely(void **state)
 
 static void test_writev_concatenates(void **state)
 {
-    fixture *fx = *state;
+    scratch *fx = *state;
     struct iovec iov[4] = {
         { .iov_base = (void *)"abc", .iov_len = 3 },
         { .iov_base = NULL, .iov_len = 0 },
@@ -113,7 +101,7 @@ static void test_writev_concatenates(void **state)
 
 static void test_empty_content(void **state)
 {
-    fixture *fx = *state;
+    scratch *fx = *state;
     write_whole_file(fx->path, "old", 3);
     mn_error err;
     assert_int_equal(mn_atomic_write(fx->path, NULL, 0, &err), MN_OK);
@@ -122,7 +110,7 @@ static void test_empty_content(void **state)
 
 static void test_relative_path(void **state)
 {
-    fixture *fx = *state;
+    scratch *fx = *state;
     char cwd[PATH_MAX];
     assert_non_null(getcwd(cwd, sizeof cwd));
     assert_int_equal(chdir(fx->dir), 0);
@@ -138,7 +126,7 @@ static void test_relative_path(void **state)
 
 static void test_missing_directory_fails(void **state)
 {
-    fixture *fx = *state;
+    scratch *fx = *state;
     char p[PATH_MAX + 32];
     snprintf(p, sizeof p, "%s/no-such-dir/model.bin", fx->dir);
     mn_error err = { { 0 } };
@@ -151,10 +139,10 @@ static void test_missing_directory_fails(void **state)
 
 static void test_rename_onto_directory_fails(void **state)
 {
-    fixture *fx = *state;
+    scratch *fx = *state;
     /* The target is a non-empty directory: the temp file is written, the rename fails. */
     assert_int_equal(mkdir(fx->path, 0755), 0);
-    char inner[PATH_MAX + 32];
+    char inner[sizeof fx->path + 8];
     snprintf(inner, sizeof inner, "%s/keep", fx->path);
     write_whole_file(inner, "keep", 4);
 
@@ -174,7 +162,7 @@ static void test_rename_onto_directory_fails(void **state)
  * which nothing else writes (the test log may itself be a regular file). */
 static void test_short_write_keeps_old_file(void **state)
 {
-    fixture *fx = *state;
+    scratch *fx = *state;
     const char old[] = "the old model, complete";
     write_whole_file(fx->path, old, sizeof old);
 
@@ -204,8 +192,8 @@ static void test_short_write_keeps_old_file(void **state)
 /* A stale PATH.tmp.PID (a crashed writer with our PID) is neither reused nor removed. */
 static void test_stale_temp_file_is_left_alone(void **state)
 {
-    fixture *fx = *state;
-    char stale[PATH_MAX + 64];
+    scratch *fx = *state;
+    char stale[sizeof fx->path + 32];
     snprintf(stale, sizeof stale, "%s.tmp.%ld", fx->path, (long)getpid());
     write_whole_file(stale, "stale", 5);
     mn_error err;
@@ -217,7 +205,7 @@ static void test_stale_temp_file_is_left_alone(void **state)
 
 static void test_readonly_directory_fails(void **state)
 {
-    fixture *fx = *state;
+    scratch *fx = *state;
     if (geteuid() == 0)
         skip(); /* root ignores permission bits; the other failure tests cover the path */
     write_whole_file(fx->path, "old", 3);
@@ -232,7 +220,7 @@ static void test_readonly_directory_fails(void **state)
 
 static void test_bad_arguments(void **state)
 {
-    fixture *fx = *state;
+    scratch *fx = *state;
     mn_error err;
     assert_int_equal(mn_atomic_write(NULL, "x", 1, &err), MN_ERR_ARG);
     assert_int_equal(mn_atomic_write("", "x", 1, &err), MN_ERR_ARG);
@@ -266,7 +254,7 @@ static void *writer_thread(void *arg)
  * sees one complete version. */
 static void test_reader_never_sees_partial_file(void **state)
 {
-    fixture *fx = *state;
+    scratch *fx = *state;
     enum { SIZE = 256 * 1024 };
     static unsigned char a[SIZE], b[SIZE];
     memset(a, 'a', SIZE);

@@ -20,26 +20,15 @@
 #include "model_store.h"
 #include "test_support.h"
 
-typedef struct fixture {
-    char dir[PATH_MAX];
-    char path[PATH_MAX + 32];
-} fixture;
-
 static int setup(void **state)
 {
-    fixture *fx = calloc(1, sizeof *fx);
-    assert_non_null(fx);
-    scratch_dir_create(fx->dir, sizeof fx->dir, "mn_store");
-    snprintf(fx->path, sizeof fx->path, "%s/mnist_model.safetensors", fx->dir);
-    *state = fx;
+    *state = scratch_new("mn_store", "mnist_model.safetensors");
     return 0;
 }
 
 static int teardown(void **state)
 {
-    fixture *fx = *state;
-    scratch_dir_remove(fx->dir);
-    free(fx);
+    scratch_free(*state);
     return 0;
 }
 
@@ -70,7 +59,7 @@ static void save_model(const char *path, uint64_t seed)
 static void save_garbage(const char *path)
 {
     static const char garbage[] = "this is not a safetensors file";
-    char tmp[PATH_MAX + 64];
+    char tmp[PATH_MAX + 128];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     write_whole_file(tmp, garbage, sizeof garbage - 1);
     assert_int_equal(rename(tmp, path), 0);
@@ -102,7 +91,7 @@ static model_store *store_serving(const char *path, live_model **m)
 
 static void test_missing_file_serves_nothing(void **state)
 {
-    fixture *fx = *state;
+    scratch *fx = *state;
     model_store *s = model_store_create(fx->path, 0);
     assert_non_null(s);
     assert_null(model_store_acquire(s));
@@ -119,7 +108,7 @@ static void test_missing_file_serves_nothing(void **state)
 
 static void test_bad_file_keeps_old_model(void **state)
 {
-    fixture *fx = *state;
+    scratch *fx = *state;
     save_model(fx->path, 1);
     live_model *m;
     model_store *s = store_serving(fx->path, &m);
@@ -144,7 +133,7 @@ static void test_bad_file_keeps_old_model(void **state)
 
 static void test_good_file_swapped_in_old_reference_lives(void **state)
 {
-    fixture *fx = *state;
+    scratch *fx = *state;
     save_model(fx->path, 1);
     live_model *old;
     model_store *s = store_serving(fx->path, &old);
@@ -173,7 +162,7 @@ static void test_good_file_swapped_in_old_reference_lives(void **state)
  * to each row of a batch (a model without one answers the plain softmax). */
 static void test_predict_applies_temperature(void **state)
 {
-    fixture *fx = *state;
+    scratch *fx = *state;
     enum { N = 3 };
     float input[N * MN_IMAGE_PIXELS], plain[N * MN_NUM_CLASSES], got[N * MN_NUM_CLASSES];
     for (size_t i = 0; i < sizeof input / sizeof input[0]; i++)
@@ -211,7 +200,7 @@ static void test_predict_applies_temperature(void **state)
 
 static void test_reference_outlives_store(void **state)
 {
-    fixture *fx = *state;
+    scratch *fx = *state;
     save_model(fx->path, 3);
     live_model *m;
     model_store *s = store_serving(fx->path, &m);

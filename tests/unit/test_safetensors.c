@@ -254,33 +254,21 @@ static void test_roundtrip_memory(void **state)
     mn_st_free(f);
 }
 
-typedef struct dir_fixture {
-    char dir[PATH_MAX];
-} dir_fixture;
-
-static int dir_setup(void **state)
+static int setup(void **state)
 {
-    dir_fixture *fx = calloc(1, sizeof *fx);
-    if (!fx)
-        return -1;
-    scratch_dir_create(fx->dir, sizeof fx->dir, "mn_st");
-    *state = fx;
+    *state = scratch_new("mn_st", "t.safetensors");
     return 0;
 }
 
-static int dir_teardown(void **state)
+static int teardown(void **state)
 {
-    dir_fixture *fx = *state;
-    scratch_dir_remove(fx->dir);
-    free(fx);
+    scratch_free(*state);
     return 0;
 }
 
 static void test_roundtrip_file(void **state)
 {
-    dir_fixture *fx = *state;
-    char path[PATH_MAX + 32];
-    snprintf(path, sizeof path, "%s/t.safetensors", fx->dir);
+    const char *path = ((scratch *)*state)->path;
     mn_st_tensor_view v[4];
     mn_metadata m;
     sample(v, &m);
@@ -767,7 +755,7 @@ static void test_nan_and_inf_refused(void **state)
 
 static void test_writer_refusals(void **state)
 {
-    dir_fixture *fx = *state;
+    scratch *fx = *state;
     const float ok[2] = { 1, 2 }, nan2[2] = { 1, NAN }, inf2[2] = { INFINITY, 1 };
     mn_st_tensor_view v[2] = {
         { .name = "a", .ndim = 1, .shape = { 2 }, .data = ok },
@@ -825,7 +813,7 @@ static void test_writer_refusals(void **state)
 
 static void test_read_errors(void **state)
 {
-    dir_fixture *fx = *state;
+    scratch *fx = *state;
     char path[PATH_MAX + 32];
     mn_st_file *f = NULL;
     mn_error err = { { 0 } };
@@ -897,7 +885,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_metadata_map),
         cmocka_unit_test(test_roundtrip_memory),
-        cmocka_unit_test_setup_teardown(test_roundtrip_file, dir_setup, dir_teardown),
+        cmocka_unit_test_setup_teardown(test_roundtrip_file, setup, teardown),
         cmocka_unit_test(test_no_metadata),
         cmocka_unit_test(test_foreign_writer_layouts),
         cmocka_unit_test(test_foreign_writer_reference_layout),
@@ -913,8 +901,8 @@ int main(void)
         cmocka_unit_test(test_bad_entries),
         cmocka_unit_test(test_bad_metadata),
         cmocka_unit_test(test_nan_and_inf_refused),
-        cmocka_unit_test_setup_teardown(test_writer_refusals, dir_setup, dir_teardown),
-        cmocka_unit_test_setup_teardown(test_read_errors, dir_setup, dir_teardown),
+        cmocka_unit_test_setup_teardown(test_writer_refusals, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_read_errors, setup, teardown),
         cmocka_unit_test(test_messages_are_sanitised),
     };
     return cmocka_run_group_tests_name("mn_safetensors", tests, NULL, NULL);

@@ -38,6 +38,22 @@ void scratch_dir_remove(const char *dir)
     nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+scratch *scratch_new(const char *prefix, const char *file_name)
+{
+    scratch *s = calloc(1, sizeof *s);
+    assert_non_null(s);
+    scratch_dir_create(s->dir, sizeof s->dir, prefix);
+    int n = snprintf(s->path, sizeof s->path, "%s/%s", s->dir, file_name);
+    assert_true(n > 0 && (size_t)n < sizeof s->path);
+    return s;
+}
+
+void scratch_free(scratch *s)
+{
+    scratch_dir_remove(s->dir);
+    free(s);
+}
+
 void write_whole_file(const char *path, const void *data, size_t len)
 {
     FILE *f = fopen(path, "wb");

@@ -5,6 +5,7 @@
 #ifndef TESTS_UNIT_TEST_SUPPORT_H
 #define TESTS_UNIT_TEST_SUPPORT_H
 
+#include <limits.h>
 #include <stddef.h>
 
 /* Creates a new directory $TMPDIR/PREFIX.XXXXXX and writes its path into DIR (SIZE
@@ -14,6 +15,20 @@ void scratch_dir_create(char *dir, size_t size, const char *prefix);
 /* Removes DIR and all below it; DIR is made writable first, since a test may have
  * taken that away. Does not fail the test: a teardown must go on freeing. */
 void scratch_dir_remove(const char *dir);
+
+/* A scratch directory and the path of the one file a test works on in it: the whole
+ * fixture of the tests that need nothing else. */
+typedef struct scratch {
+    char dir[PATH_MAX];
+    char path[PATH_MAX + 64];
+} scratch;
+
+/* A new scratch (malloc'ed): a directory from scratch_dir_create, and PATH =
+ * DIR/FILE_NAME, which is not created. */
+scratch *scratch_new(const char *prefix, const char *file_name);
+
+/* Removes S's directory with all in it (scratch_dir_remove) and frees S. */
+void scratch_free(scratch *s);
 
 /* Makes PATH a file holding exactly the LEN bytes at DATA. */
 void write_whole_file(const char *path, const void *data, size_t len);
