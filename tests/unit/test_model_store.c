@@ -79,9 +79,11 @@ static store_status status_of(model_store *s)
     return st;
 }
 
-/* A store on PATH and the model it serves from the start (the caller releases it). */
-static model_store *store_serving(const char *path, live_model **m)
+/* A store on PATH, where a model from SEED is saved first, and that model as the store
+ * serves it from the start (the caller releases it). */
+static model_store *store_serving(const char *path, uint64_t seed, live_model **m)
 {
+    save_model(path, seed);
     model_store *s = model_store_create(path, 0);
     assert_non_null(s);
     *m = model_store_acquire(s);
@@ -109,9 +111,8 @@ static void test_missing_file_serves_nothing(void **state)
 static void test_bad_file_keeps_old_model(void **state)
 {
     scratch *fx = *state;
-    save_model(fx->path, 1);
     live_model *m;
-    model_store *s = store_serving(fx->path, &m);
+    model_store *s = store_serving(fx->path, 1, &m);
     char version[sizeof m->version];
     memcpy(version, m->version, sizeof version);
     model_release(m);
@@ -134,9 +135,8 @@ static void test_bad_file_keeps_old_model(void **state)
 static void test_good_file_swapped_in_old_reference_lives(void **state)
 {
     scratch *fx = *state;
-    save_model(fx->path, 1);
     live_model *old;
-    model_store *s = store_serving(fx->path, &old);
+    model_store *s = store_serving(fx->path, 1, &old);
     assert_false(model_store_poll(s)); /* unchanged: nothing to do */
 
     save_model(fx->path, 2);
@@ -170,9 +170,8 @@ static void test_predict_applies_temperature(void **state)
     mn_workspace *ws;
     assert_int_equal(mn_workspace_create(&ws, N, 1, NULL), MN_OK);
 
-    save_model(fx->path, 3);
     live_model *m;
-    model_store *s = store_serving(fx->path, &m);
+    model_store *s = store_serving(fx->path, 3, &m);
     assert_true(m->temperature == 1.0);
     live_model_predict(m, ws, input, N, plain);
     mn_net_predict_packed(&m->params, &m->packed, ws, input, N, got);
@@ -201,9 +200,8 @@ static void test_predict_applies_temperature(void **state)
 static void test_reference_outlives_store(void **state)
 {
     scratch *fx = *state;
-    save_model(fx->path, 3);
     live_model *m;
-    model_store *s = store_serving(fx->path, &m);
+    model_store *s = store_serving(fx->path, 3, &m);
     model_store_destroy(s);
     assert_int_equal(atomic_load(&m->refs), 1);
     assert_int_equal(strlen(m->sha256), 64);
