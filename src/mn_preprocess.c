@@ -753,6 +753,12 @@ static void block_means(const mn_gray_image *img, bool inverted, int bs, int nbx
                         uint32_t *col, uint8_t paper[PAPER_BLOCKS * PAPER_BLOCKS])
 {
     const int w = img->width, h = img->height;
+    if (bs == 1) {  /* a small image: its pixels are the blocks */
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++)
+                paper[y * PAPER_BLOCKS + x] = (uint8_t)to_ink(img->pixels[(size_t)y * w + x], inverted);
+        return;
+    }
     uint32_t sum[PAPER_BLOCKS * PAPER_BLOCKS] = {0};
     for (int y0 = 0; y0 < h; y0 += bs) {
         memset(col, 0, sizeof col[0] * (size_t)w);
@@ -772,24 +778,34 @@ static void block_means(const mn_gray_image *img, bool inverted, int bs, int nbx
         }
 }
 
-/* A running minimum (or maximum) over 2r+1 blocks along rows, then along columns. */
-static void block_filter(uint8_t a[PAPER_BLOCKS * PAPER_BLOCKS], int nx, int ny, int r,
-                         bool take_max)
+/* A running minimum (or maximum) over 2 PAPER_REACH + 1 blocks along rows, then along
+ * columns. */
+static void block_filter(uint8_t a[PAPER_BLOCKS * PAPER_BLOCKS], int nx, int ny, bool take_max)
 {
-    uint8_t tmp[PAPER_BLOCKS * PAPER_BLOCKS];
+    const int r = PAPER_REACH;
+    /* each line padded with the neutral value, so the window needs no bounds checks
+     * and the two kinds of loop have no branch in them (they vectorise) */
+    uint8_t line[PAPER_BLOCKS + 2 * PAPER_REACH];
     for (int pass = 0; pass < 2; pass++) {
         const int n = pass ? ny : nx, m = pass ? nx : ny;
         const int along = pass ? PAPER_BLOCKS : 1, across = pass ? 1 : PAPER_BLOCKS;
-        memcpy(tmp, a, sizeof tmp);
-        for (int j = 0; j < m; j++)
+        for (int j = 0; j < m; j++) {
+            uint8_t *at = a + j * across;
+            for (int k = 0; k < r; k++)
+                line[k] = line[r + n + k] = take_max ? 0 : 255;
+            for (int i = 0; i < n; i++)
+                line[r + i] = at[i * along];
             for (int i = 0; i < n; i++) {
-                uint8_t v = tmp[j * across + i * along];
-                for (int k = max_i(0, i - r); k <= min_i(n - 1, i + r); k++) {
-                    uint8_t u = tmp[j * across + k * along];
-                    v = take_max ? (u > v ? u : v) : (u < v ? u : v);
-                }
-                a[j * across + i * along] = v;
+                uint8_t v = line[i];
+                if (take_max)
+                    for (int k = 1; k <= 2 * r; k++)
+                        v = line[i + k] > v ? line[i + k] : v;
+                else
+                    for (int k = 1; k <= 2 * r; k++)
+                        v = line[i + k] < v ? line[i + k] : v;
+                at[i * along] = v;
             }
+        }
     }
 }
 
@@ -895,8 +911,8 @@ static bool flatten_if_uneven(const mn_gray_image *img, const levels *lv,
     const int nbx = (w + bs - 1) / bs, nby = (h + bs - 1) / bs;
     uint8_t paper[PAPER_BLOCKS * PAPER_BLOCKS];
     block_means(img, lv->inverted, bs, nbx, nby, s->mass, paper);
-    block_filter(paper, nbx, nby, PAPER_REACH, false);
-    block_filter(paper, nbx, nby, PAPER_REACH, true);
+    block_filter(paper, nbx, nby, false);
+    block_filter(paper, nbx, nby, true);
     if (!shaded_on_border(paper, nbx, nby, max_i(lv->cut - lv->bg, (lv->ink - lv->bg) / 8),
                           lv->bg + (lv->ink - lv->bg) * 7 / 8))
         return false;
