@@ -43,7 +43,7 @@ typedef struct levels {
     int ink;   /* ink level: at and above it the output is 255 */
     int cut;   /* at and below it the output is 0 */
     int mask;  /* at and above it a pixel belongs to the digit for cropping */
-    int floor; /* the image's lowest level, exactly (not robustly as bg and ink are) */
+    int floor; /* the image's lowest level, exactly (bg and ink are robust estimates) */
 } levels;
 
 static int to_ink(int v, bool inverted) { return inverted ? 255 - v : v; }
@@ -761,7 +761,8 @@ static void block_means(const mn_gray_image *img, bool inverted, int bs, int nbx
     if (bs == 1) {  /* a small image: its pixels are the blocks */
         for (int y = 0; y < h; y++)
             for (int x = 0; x < w; x++)
-                paper[y * PAPER_BLOCKS + x] = (uint8_t)to_ink(img->pixels[(size_t)y * w + x], inverted);
+                paper[y * PAPER_BLOCKS + x] =
+                    (uint8_t)to_ink(img->pixels[(size_t)y * (size_t)w + (size_t)x], inverted);
         return;
     }
     uint32_t sum[PAPER_BLOCKS * PAPER_BLOCKS] = {0};
@@ -900,12 +901,6 @@ static bool shaded_on_border(const uint8_t *paper, int nbx, int nby, int margin,
     return shaded * 8 >= n && starts <= 1;
 }
 
-/* Uneven light (a shadow, a gradient): the paper's level is estimated on a coarse
- * grid of blocks (a closing: ink narrower than 2 PAPER_REACH + 1 blocks gives way to
- * the paper around it). Only where that paper would somewhere be taken for ink (its
- * level above the global cut) is the image flat-fielded, into scratch->flat at most
- * GRID x GRID (*flat, each pixel *ds x *ds input pixels); otherwise it is left alone
- * and false returned, so that evenly lit input is processed exactly as before. */
 /* The highest ink-space level among the pixels of the outer ring of blocks (bs thick). */
 static int ring_peak(const mn_gray_image *img, bool inverted, int bs)
 {
@@ -914,12 +909,21 @@ static int ring_peak(const mn_gray_image *img, bool inverted, int bs)
     for (int y = 0; y < h; y++) {
         const uint8_t *row = img->pixels + (size_t)y * (size_t)w;
         const bool whole = y < bs || y >= h - bs;
-        for (int x = 0; x < w; x = whole || x >= w - bs || x + 1 < bs ? x + 1 : w - bs)
+        const int left_end = whole ? w : min_i(bs, w), right_start = max_i(left_end, w - bs);
+        for (int x = 0; x < left_end; x++)
+            peak = max_i(peak, to_ink(row[x], inverted));
+        for (int x = right_start; x < w; x++)
             peak = max_i(peak, to_ink(row[x], inverted));
     }
     return peak;
 }
 
+/* Uneven light (a shadow, a gradient): the paper's level is estimated on a coarse
+ * grid of blocks (a closing: ink narrower than 2 PAPER_REACH + 1 blocks gives way to
+ * the paper around it). Only where that paper would somewhere be taken for ink (its
+ * level above the global cut) is the image flat-fielded, into scratch->flat at most
+ * GRID x GRID (*flat, each pixel *ds x *ds input pixels); otherwise it is left alone
+ * and false returned, so that evenly lit input is processed exactly as before. */
 static bool flatten_if_uneven(const mn_gray_image *img, const levels *lv,
                               mn_preprocess_scratch *s, mn_gray_image *flat, int *ds)
 {
