@@ -216,7 +216,8 @@ static bool find_levels(const mn_gray_image *img, levels *lv)
     /* near a dominant paper level, so that ink on the border is not noise; without one
      * (uneven light) over the whole border */
     int reach = dominant ? contrast / 4 : 255;
-    int noise = border_is_flat(img, k, b, reach) ? 0
+    const bool tiny = min_i(w, h) < MN_PREPROCESS_TINY_SIDE;
+    int noise = tiny || border_is_flat(img, k, b, reach) ? 0
                 : border_noise(border, b, lv->inverted, reach);
     int margin = min_i(max_i(2 * noise, contrast / 32), contrast / 2);
     lv->cut = lv->bg + margin;
@@ -571,6 +572,155 @@ static void area_average(const mn_gray_image *img, const float value[256], rect 
     *sh_out = sh;
 }
 
+/* Catmull-Rom weights of the four input samples around fractional offset t in [0, 1). */
+static void cubic_weights(double t, double w[4])
+{
+    const double t2 = t * t, t3 = t2 * t;
+    w[0] = (-t3 + 2.0 * t2 - t) / 2.0;
+    w[1] = (3.0 * t3 - 5.0 * t2 + 2.0) / 2.0;
+    w[2] = (-3.0 * t3 + 4.0 * t2 + t) / 2.0;
+    w[3] = (t3 - t2) / 2.0;
+}
+
+/* Step 4 for a crop much smaller than the box (a digit stored at 8x8 and sent as it
+ * is): the same contract as area_average, but each super pixel is a cubic
+ * interpolation at its centre, the crop's edge pixels extended, so that the digit
+ * comes out with smooth edges, as MNIST's are, rather than as blocks. */
+static void cubic_upscale(const mn_gray_image *img, const float value[256], rect c, int target,
+                          int ox, int oy, int pad, float *super, int *sw_out, int *sh_out)
+{
+    const int cw = c.x1 - c.x0 + 1, ch = c.y1 - c.y0 + 1;
+    const double s = (double)max_i(cw, ch) / target;
+    const int sw = max_i(1, min_i(target, (int)ceil(cw / s - 1e-9)));
+    const int sh = max_i(1, min_i(target, (int)ceil(ch / s - 1e-9)));
+    const int rows = min_i(SUPER, oy + sh + pad);
+    memset(super, 0, sizeof(float) * SUPER * (size_t)rows);
+    int xi[SUPER];
+    double wx[SUPER][4];
+    for (int i = 0; i < sw; i++) {
+        double x = (i + 0.5) * s - 0.5;
+        xi[i] = (int)floor(x);
+        cubic_weights(x - xi[i], wx[i]);
+    }
+    for (int j = 0; j < sh; j++) {
+        double y = (j + 0.5) * s - 0.5, wy[4];
+        const int yi = (int)floor(y);
+        cubic_weights(y - yi, wy);
+        float *out = super + (size_t)(oy + j) * SUPER + ox;
+        for (int i = 0; i < sw; i++) {
+            double v = 0.0;
+            for (int m = 0; m < 4; m++) {
+                const int yy = c.y0 + min_i(max_i(yi - 1 + m, 0), ch - 1);
+                const uint8_t *row = img->pixels + (size_t)yy * (size_t)img->width;
+                double r = 0.0;
+                for (int n = 0; n < 4; n++)
+                    r += wx[i][n] * value[row[c.x0 + min_i(max_i(xi[i] - 1 + n, 0), cw - 1)]];
+                v += wy[m] * r;
+            }
+            out[i] = (float)(v < 0.0 ? 0.0 : v > 255.0 ? 255.0 : v);
+        }
+    }
+    *sw_out = sw;
+    *sh_out = sh;
+}
+
+#define MAX_CELLS (BOX / 2)  /* a blocky crop of more cells is scaled as it is */
+
+/* Along one axis of crop c (columns when along_x): the cells of a digit scaled up by
+ * pixel repetition, i.e. runs of positions where no row (column) changes level. Each
+ * run stands for reps = round(width / f) original pixels (f, the repetition factor,
+ * goes to *size), its width within 1 of reps * f, and each of those pixels gets the
+ * run's first position in first[] (*n of them). False for anything else: f under 2,
+ * a run that fits no whole number of pixels, more than MAX_CELLS pixels. */
+static bool block_cells(const mn_gray_image *img, rect c, bool along_x, int first[MAX_CELLS],
+                        int *n, double *size_out)
+{
+    const int len = along_x ? c.x1 - c.x0 + 1 : c.y1 - c.y0 + 1;
+    const int other = along_x ? c.y1 - c.y0 + 1 : c.x1 - c.x0 + 1;
+    int start[GRID], cells = 0;
+    start[cells++] = 0;
+    for (int p = 1; p < len; p++) {
+        bool change = false;
+        for (int q = 0; q < other && !change; q++) {
+            const int x = along_x ? c.x0 + p : c.x0 + q, y = along_x ? c.y0 + q : c.y0 + p;
+            const uint8_t *px = img->pixels + (size_t)y * (size_t)img->width + x;
+            change = *px != (along_x ? px[-1] : px[-img->width]);
+        }
+        if (change) {
+            if (cells == MAX_CELLS)
+                return false;
+            start[cells++] = p;
+        }
+    }
+    /* single pixels repeated f times give runs of floor(f) or ceil(f); longer runs
+     * are neighbours of equal level: f is the mean of the runs within 1 of the
+     * shortest. The two end runs do not count: the crop may cut them. */
+    if (cells < 3)
+        return false;
+    int width[MAX_CELLS], shortest = len;
+    for (int k = 0; k < cells; k++) {
+        width[k] = (k + 1 < cells ? start[k + 1] : len) - start[k];
+        if (k > 0 && k + 1 < cells)
+            shortest = min_i(shortest, width[k]);
+    }
+    double sum = 0.0;
+    int singles = 0;
+    for (int k = 1; k + 1 < cells; k++)
+        if (width[k] <= shortest + 1) {
+            sum += width[k];
+            singles++;
+        }
+    const double size = sum / singles;
+    if (size < 2.0)
+        return false;
+    *n = 0;
+    for (int k = 0; k < cells; k++) {
+        const int reps = max_i(1, (int)lround(width[k] / size));
+        const bool end = k == 0 || k + 1 == cells;
+        if (!end && fabs(width[k] - reps * size) > 1.0)
+            return false;
+        for (int r = 0; r < reps; r++) {
+            if (*n == MAX_CELLS)
+                return false;
+            first[(*n)++] = start[k];  /* the cell is one level throughout */
+        }
+    }
+    *size_out = size;
+    return true;
+}
+
+/* A crop that is a small digit scaled up by pixel repetition (blocky), back at its
+ * own resolution in native (at most MAX_CELLS square), so that it is scaled up
+ * smoothly. False for anything else. */
+static bool unblock(const mn_gray_image *img, rect c, uint8_t native[MAX_CELLS * MAX_CELLS],
+                    mn_gray_image *out)
+{
+    int xs[MAX_CELLS], ys[MAX_CELLS], nx, ny;
+    double size_x, size_y;
+    if (!block_cells(img, c, true, xs, &nx, &size_x) ||
+        !block_cells(img, c, false, ys, &ny, &size_y))
+        return false;
+    if (fabs(size_x - size_y) > 1.0 + min_d(size_x, size_y) / 8.0)  /* blocks are square */
+        return false;
+    for (int j = 0; j < ny; j++)
+        for (int i = 0; i < nx; i++)
+            native[j * nx + i] = img->pixels[(size_t)(c.y0 + ys[j]) * (size_t)img->width + c.x0 + xs[i]];
+    out->width = nx;
+    out->height = ny;
+    out->pixels = native;
+    return true;
+}
+
+/* The crop into the super grid: interpolated when it is at most half the box. */
+static void resample(const mn_gray_image *img, const float value[256], rect c, int target,
+                     int ox, int oy, int pad, float *super, int *sw, int *sh)
+{
+    if (max_i(c.x1 - c.x0 + 1, c.y1 - c.y0 + 1) * 2 <= BOX)
+        cubic_upscale(img, value, c, target, ox, oy, pad, super, sw, sh);
+    else
+        area_average(img, value, c, target, ox, oy, pad, super, sw, sh);
+}
+
 /* Whether the input span [a, b) (rows or columns, from the crop's origin o) touches a
  * ruled line. */
 static bool span_on_line(const uint8_t *flag, int f, int o, double a, double b)
@@ -690,7 +840,13 @@ static void scale_to_box(const mn_gray_image *img, const float value[256], rect 
 {
     float *super = scratch->super, *grown = scratch->grown;
     int sw, sh;
-    area_average(img, value, c, SUPER, 0, 0, SUPER_FACTOR, super, &sw, &sh);
+    uint8_t native_px[MAX_CELLS * MAX_CELLS];
+    mn_gray_image native;
+    if (!scratch->line_cell && unblock(img, c, native_px, &native)) {
+        img = &native;
+        c = (rect){0, 0, native.width - 1, native.height - 1};
+    }
+    resample(img, value, c, SUPER, 0, 0, SUPER_FACTOR, super, &sw, &sh);
     const double side = max_i(c.x1 - c.x0 + 1, c.y1 - c.y0 + 1);
     if (scratch->line_cell)
         fill_lines(scratch, c, side / SUPER, 0, 0, sw, sh, super);
@@ -699,7 +855,7 @@ static void scale_to_box(const mn_gray_image *img, const float value[256], rect 
         /* grow by r on each side, and scale the digit smaller so that it still fits */
         int r = min_i(MAX_GROW, (int)lround((MN_PREPROCESS_STROKE - width) * SUPER_FACTOR / 2.0));
         if (r > 0) {
-            area_average(img, value, c, SUPER - 2 * r, r, r, r + SUPER_FACTOR, grown, &sw, &sh);
+            resample(img, value, c, SUPER - 2 * r, r, r, r + SUPER_FACTOR, grown, &sw, &sh);
             if (scratch->line_cell)
                 fill_lines(scratch, c, side / (SUPER - 2 * r), r, r, sw, sh, grown);
             sw += 2 * r;

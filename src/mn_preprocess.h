@@ -27,7 +27,9 @@
  *      else on the whole border, so that uneven light stays under the cut. A border
  *      whose neighbouring pixels near the background mostly repeat their level (a
  *      drawing, a clean scan, a scaled-up low-resolution digit) has no noise: what
- *      spreads its levels is ink touching it, and the cut is then the least margin;
+ *      spreads its levels is ink touching it, and the cut is then the least margin.
+ *      So is an image under MN_PREPROCESS_TINY_SIDE on a side (a digit sent at the
+ *      8x8 it was stored at): its border is too few pixels to tell noise from ink;
  *   3. crop to the digit's bounding box: pixels above an Otsu threshold are grouped
  *      into 8-connected components (on a grid of at most 256x256 cells, so the cost
  *      does not depend on the image size). Ruled or squared paper's lines are taken
@@ -40,7 +42,11 @@
  *      the digit's pixels, keeping their faint anti-aliased rim;
  *   4. area averaging (a box filter with fractional coverage) to fit a 20x20 box,
  *      keeping the aspect ratio, done on a 4x finer grid and then 4x4-averaged (the
- *      same result): there, strokes thinner than 1.4 output pixels (a ballpoint in a
+ *      same result). A crop of at most 10 pixels a side is instead interpolated
+ *      (Catmull-Rom), so that it comes out smooth, as MNIST's digits are, not as
+ *      blocks; so is a crop that is such a small digit scaled up by repeating pixels
+ *      (blocky), once its runs of repeated columns and rows are taken back to one
+ *      pixel each. On the finer grid, strokes thinner than 1.4 output pixels (a ballpoint in a
  *      phone photo) are thickened to about 2, MNIST's pen, by a gray dilation, the
  *      digit being scaled a little smaller so that it still fits. If the strokes come
  *      out fainter than full white, they are stretched back to 255. The rows and
@@ -76,6 +82,7 @@
 #define MN_PREPROCESS_THIN_STROKE 1.4 /* strokes thinner than this (in 28x28 pixels)... */
 #define MN_PREPROCESS_STROKE 2.0      /* ...are thickened to about this */
 #define MN_PREPROCESS_PAPER_BLOCKS 32 /* the paper's brightness is estimated on this grid */
+#define MN_PREPROCESS_TINY_SIDE 32    /* a smaller image's border cannot show noise */
 #define MN_PREPROCESS_PAPER_REACH 3   /* blocks: wider ink than 2*3+1 blocks is paper */
 
 /* Working memory for one preprocessing call (about 755 KiB): allocate it once per

@@ -582,14 +582,25 @@ static const uint8_t blocky_two[8][8] = {
     {128, 239, 255, 96, 0, 0, 0, 0},   {16, 64, 32, 128, 191, 80, 0, 0},
 };
 
-static mn_gray_image blocky_digit(bool binary)
+/* A "3" stored so, with faint blocks (16, 32) near its border: measured as noise on
+ * the border of the 8x8 image itself, they would raise the cut. */
+static const uint8_t blocky_three[8][8] = {
+    {0, 32, 159, 191, 159, 16, 0, 0},   {0, 191, 239, 191, 239, 175, 0, 0},
+    {0, 32, 32, 0, 175, 255, 0, 0},     {0, 0, 0, 207, 255, 207, 0, 0},
+    {0, 0, 0, 128, 239, 255, 80, 0},    {0, 0, 0, 0, 0, 207, 191, 0},
+    {0, 0, 239, 223, 191, 255, 159, 0}, {0, 0, 80, 175, 191, 128, 16, 0},
+};
+
+/* An 8x8 digit scaled up `scale` times by repeating pixels; binary: its ink all white. */
+static mn_gray_image scaled_up(const uint8_t digit[8][8], int scale, bool binary)
 {
-    mn_gray_image img = {128, 128, malloc(128 * 128)};
+    const int side = 8 * scale;
+    mn_gray_image img = {side, side, malloc((size_t)side * side)};
     assert_non_null(img.pixels);
-    for (int y = 0; y < 128; y++)
-        for (int x = 0; x < 128; x++) {
-            uint8_t v = blocky_two[y / 16][x / 16];
-            img.pixels[y * 128 + x] = binary && v ? 255 : v;
+    for (int y = 0; y < side; y++)
+        for (int x = 0; x < side; x++) {
+            uint8_t v = digit[y / scale][x / scale];
+            img.pixels[y * side + x] = binary && v ? 255 : v;
         }
     return img;
 }
@@ -601,7 +612,7 @@ static void test_gray_blocks_on_the_border_are_ink(void **state)
      * not noise: the border is flat (neighbours repeat their level), so nothing of
      * the digit is cut away, and it covers about as many pixels as the same blocks
      * all white */
-    mn_gray_image gray = blocky_digit(false), white = blocky_digit(true);
+    mn_gray_image gray = scaled_up(blocky_two, 16, false), white = scaled_up(blocky_two, 16, true);
     uint8_t a[MN_IMAGE_PIXELS], b[MN_IMAGE_PIXELS];
     mn_preprocess_info info;
     preprocess_ok(&gray, a, &info);
@@ -615,6 +626,53 @@ static void test_gray_blocks_on_the_border_are_ink(void **state)
     assert_true(lit_gray * 10 >= lit_white * 9);
     free(gray.pixels);
     free(white.pixels);
+}
+
+static void test_blocky_digit_is_read_at_its_own_resolution(void **state)
+{
+    (void)state;
+    /* repeated pixels are taken back to the 8x8 they came from, and an 8x8 image is
+     * too small to measure noise on its border, so every scale gives the same
+     * preview as the 8x8 image itself */
+    const uint8_t(*digits[])[8] = {blocky_two, blocky_three};
+    const int scales[] = {2, 3, 7, 16, 25};
+    for (size_t d = 0; d < 2; d++) {
+        mn_gray_image small = scaled_up(digits[d], 1, false);
+        uint8_t want[MN_IMAGE_PIXELS], got[MN_IMAGE_PIXELS];
+        preprocess_ok(&small, want, NULL);
+        for (size_t k = 0; k < sizeof scales / sizeof scales[0]; k++) {
+            mn_gray_image big = scaled_up(digits[d], scales[k], false);
+            preprocess_ok(&big, got, NULL);
+            if (memcmp(want, got, sizeof want))
+                fail_msg("digit %zu, scale %d: the preview differs from the 8x8 image's", d,
+                         scales[k]);
+            free(big.pixels);
+        }
+        free(small.pixels);
+    }
+}
+
+static void test_small_digit_is_scaled_up_smoothly(void **state)
+{
+    (void)state;
+    /* 8x8 into a 20x20 box: each pixel covers 2.5 output pixels; scaled up as blocks,
+     * about half of the neighbouring ink pixels along a row would be equal, smoothly
+     * almost none are */
+    mn_gray_image small = scaled_up(blocky_two, 1, false);
+    uint8_t p[MN_IMAGE_PIXELS];
+    preprocess_ok(&small, p, NULL);
+    int pairs = 0, equal = 0;
+    for (int y = 0; y < MN_IMAGE_SIDE; y++)
+        for (int x = 0; x + 1 < MN_IMAGE_SIDE; x++) {
+            const uint8_t a = p[y * MN_IMAGE_SIDE + x], b = p[y * MN_IMAGE_SIDE + x + 1];
+            if (a > 0 && b > 0 && a < 255 && b < 255) {
+                pairs++;
+                equal += a == b;
+            }
+        }
+    assert_true(pairs >= 40);
+    assert_true(equal * 10 < pairs);
+    free(small.pixels);
 }
 
 static void test_shadow_is_flattened(void **state)
@@ -789,6 +847,8 @@ int main(void)
         cmocka_unit_test(test_a_bar_across_the_canvas_is_kept),
         cmocka_unit_test(test_photo_like_input),
         cmocka_unit_test(test_gray_blocks_on_the_border_are_ink),
+        cmocka_unit_test(test_blocky_digit_is_read_at_its_own_resolution),
+        cmocka_unit_test(test_small_digit_is_scaled_up_smoothly),
         cmocka_unit_test(test_shadow_is_flattened),
         cmocka_unit_test(test_shadowed_crop_stays_inside_an_odd_image),
         cmocka_unit_test(test_even_light_is_left_alone),
