@@ -85,10 +85,47 @@ static bool read_payload(http_exchange *x, infer_buffers *buf, payload *out)
     return false;
 }
 
-/* Decodes and preprocesses the image into buf->input. Returns false after sending the
- * error. */
-static bool prepare_input(http_exchange *x, const handler_env *env, const payload *p,
-                          bool preprocess)
+/* Preprocesses IMG and predicts into buf->probs and buf->preview. An image whose
+ * polarity preprocessing finds ambiguous (a clean digit filling its canvas, ink on
+ * much of its border) is also read as dark ink on light paper and as light ink on
+ * dark, and the network's more confident reading of those two is kept. */
+static mn_status read_digit(const mn_gray_image *img, const live_model *m, infer_buffers *buf,
+                            mn_preprocess_info *info, mn_error *err)
+{
+    mn_status st = mn_preprocess_gray(img, buf->scratch, buf->input, buf->preview, info, err);
+    if (st)
+        return st;
+    live_model_predict(m, buf->ws, buf->input, 1, buf->probs);
+    if (!info->ambiguous)
+        return MN_OK;
+    float best_probs[MN_NUM_CLASSES], best = -1.0f;  /* the first reading: a fallback */
+    uint8_t best_preview[MN_IMAGE_PIXELS];
+    memcpy(best_probs, buf->probs, sizeof best_probs);
+    memcpy(best_preview, buf->preview, sizeof best_preview);
+    const mn_polarity ways[] = {MN_POLARITY_DARK_INK, MN_POLARITY_LIGHT_INK};
+    for (size_t k = 0; k < sizeof ways / sizeof ways[0]; k++) {
+        mn_preprocess_info way;
+        if (mn_preprocess_gray_as(img, ways[k], buf->scratch, buf->input, buf->preview, &way,
+                                  err) != MN_OK)
+            continue;
+        live_model_predict(m, buf->ws, buf->input, 1, buf->probs);
+        const float top = buf->probs[mn_argmax(buf->probs, MN_NUM_CLASSES)];
+        if (top > best) {
+            best = top;
+            *info = way;
+            memcpy(best_probs, buf->probs, sizeof best_probs);
+            memcpy(best_preview, buf->preview, sizeof best_preview);
+        }
+    }
+    memcpy(buf->probs, best_probs, sizeof best_probs);
+    memcpy(buf->preview, best_preview, sizeof best_preview);
+    return MN_OK;
+}
+
+/* Decodes and preprocesses the image, and predicts into buf->probs. Returns false
+ * after sending the error. */
+static bool predict_input(http_exchange *x, const handler_env *env, const payload *p,
+                          bool preprocess, const live_model *m)
 {
     infer_buffers *buf = env->buf;
     mn_error err;
@@ -102,13 +139,14 @@ static bool prepare_input(http_exchange *x, const handler_env *env, const payloa
                 gray[i] = (uint8_t)lrintf(raw[i]);
             mn_gray_image img = {MN_IMAGE_SIDE, MN_IMAGE_SIDE, gray};
             mn_preprocess_info info;
-            if (mn_preprocess_gray(&img, buf->scratch, buf->input, buf->preview, &info, &err)) {
+            if (read_digit(&img, m, buf, &info, &err)) {
                 http_fail(x, 422, info.no_digit ? "no_digit" : "bad_image", NULL, "%s", err.msg);
                 return false;
             }
             return true;
         }
         mn_preprocess_pixels(raw, buf->input, buf->preview, &err);
+        live_model_predict(m, buf->ws, buf->input, 1, buf->probs);
         return true;
     }
     mn_gray_image img;
@@ -123,7 +161,7 @@ static bool prepare_input(http_exchange *x, const handler_env *env, const payloa
     bool ok = true;
     if (preprocess) {
         mn_preprocess_info pinfo;
-        if (mn_preprocess_gray(&img, buf->scratch, buf->input, buf->preview, &pinfo, &err)) {
+        if (read_digit(&img, m, buf, &pinfo, &err)) {
             http_fail(x, 422, pinfo.no_digit ? "no_digit" : "bad_image", NULL, "%s", err.msg);
             ok = false;
         }
@@ -137,6 +175,7 @@ static bool prepare_input(http_exchange *x, const handler_env *env, const payloa
         for (int i = 0; i < MN_IMAGE_PIXELS; i++)
             raw[i] = img.pixels[i];
         mn_preprocess_pixels(raw, buf->input, buf->preview, &err);
+        live_model_predict(m, buf->ws, buf->input, 1, buf->probs);
     }
     mn_gray_image_free(&img);
     return ok;
@@ -175,8 +214,7 @@ void handle_predict(http_exchange *x, const handler_env *env)
     const bool preprocess = http_query_flag(x->query, "preprocess", true);
     infer_buffers *buf = env->buf;
     payload p;
-    if (read_payload(x, buf, &p) && prepare_input(x, env, &p, preprocess)) {
-        live_model_predict(m, buf->ws, buf->input, 1, buf->probs);
+    if (read_payload(x, buf, &p) && predict_input(x, env, &p, preprocess, m)) {
         metrics_inference(env->stats, 1);
         write_prediction(x->out, buf, m, preview, started);
         http_send_json(x, 200, NULL);

@@ -38,6 +38,7 @@ static int hist_rank(const uint64_t h[256], uint64_t rank)
 typedef struct levels {
     bool inverted;
     bool dominant;  /* half the border lies within 16 levels: evenly lit paper */
+    bool ambiguous; /* no dominant level on a noiseless border: either polarity */
     int bg_raw, ink_raw;
     int bg;    /* background */
     int ink;   /* ink level: at and above it the output is 255 */
@@ -150,18 +151,15 @@ static bool border_is_flat(const mn_gray_image *img, int k, int bg, int reach)
     return steps > 0 && flat * 2 >= steps;
 }
 
-/* Steps 1 and 2: polarity and the levels. False when there is too little contrast. */
+/* The histograms of the whole image and of its border ring, k pixels thick. */
 MN_HOT_KERNEL
-static bool find_levels(const mn_gray_image *img, levels *lv)
+static void histograms(const mn_gray_image *img, int k, uint64_t hist[256], uint64_t border[256])
 {
-    uint64_t hist[256] = {0}, border[256] = {0};
     uint32_t part[4][256] = {{0}};  /* four partial histograms: runs of equal pixels
                                      * (the background) would otherwise wait on
                                      * each other's increments */
     uint64_t pending = 0;            /* pixels counted in part since the last flush */
     const int w = img->width, h = img->height;
-    /* a border ring 2% of the short side thick, at least one pixel */
-    const int k = max_i(1, min_i(w, h) / 50);
     for (int y = 0; y <= h; y++) {
         if (y == h || pending + (uint64_t)w > UINT32_MAX) {  /* before a count can overflow */
             for (int v = 0; v < 256; v++) {
@@ -193,6 +191,19 @@ static bool find_levels(const mn_gray_image *img, levels *lv)
                 border[row[x]]++;
         }
     }
+}
+
+/* Steps 1 and 2: polarity and the levels. False when there is too little contrast.
+ * A forced polarity holds only for an ambiguous image, whose paper it puts at the
+ * image's extreme level on that side. */
+MN_HOT_KERNEL
+static bool find_levels(const mn_gray_image *img, mn_polarity polarity, levels *lv)
+{
+    uint64_t hist[256] = {0}, border[256] = {0};
+    const int w = img->width, h = img->height;
+    /* a border ring 2% of the short side thick, at least one pixel */
+    const int k = max_i(1, min_i(w, h) / 50);
+    histograms(img, k, hist, border);
     uint64_t n = (uint64_t)w * (uint64_t)h;
     bool dominant;
     int b = border_background(border, &dominant);
@@ -200,6 +211,10 @@ static bool find_levels(const mn_gray_image *img, levels *lv)
      * dust), but never a whole small digit */
     uint64_t kk = n / 10000 > 0 ? n / 10000 : 1;
     int lo = hist_rank(hist, kk), hi = hist_rank(hist, n - kk + 1);
+    const bool tiny = min_i(w, h) < MN_PREPROCESS_TINY_SIDE;
+    lv->ambiguous = !dominant && (tiny || border_is_flat(img, k, b, 255));
+    if (lv->ambiguous && polarity != MN_POLARITY_AUTO)
+        b = polarity == MN_POLARITY_DARK_INK ? hi : lo;
     lv->inverted = b - lo > hi - b;
     lv->dominant = dominant;
     lv->bg_raw = b;
@@ -216,7 +231,6 @@ static bool find_levels(const mn_gray_image *img, levels *lv)
     /* near a dominant paper level, so that ink on the border is not noise; without one
      * (uneven light) over the whole border */
     int reach = dominant ? contrast / 4 : 255;
-    const bool tiny = min_i(w, h) < MN_PREPROCESS_TINY_SIDE;
     int noise = tiny || border_is_flat(img, k, b, reach) ? 0
                 : border_noise(border, b, lv->inverted, reach);
     int margin = min_i(max_i(2 * noise, contrast / 32), contrast / 2);
@@ -1116,17 +1130,23 @@ static mn_status no_digit(mn_preprocess_info *info, mn_error *err)
     return mn_fail(err, MN_ERR_FORMAT, MN_PREPROCESS_NO_DIGIT);
 }
 
-static mn_status run(const mn_gray_image *img, mn_preprocess_scratch *scratch,
-                     float out[MN_IMAGE_PIXELS], uint8_t *preview, mn_preprocess_info *info,
-                     mn_error *err)
+static void note_levels(mn_preprocess_info *info, const levels *lv)
+{
+    if (info) {
+        info->ambiguous = lv->ambiguous;
+        info->inverted = lv->inverted;
+        info->background = (uint8_t)lv->bg_raw;
+        info->ink = (uint8_t)lv->ink_raw;
+    }
+}
+
+static mn_status run(const mn_gray_image *img, mn_polarity polarity,
+                     mn_preprocess_scratch *scratch, float out[MN_IMAGE_PIXELS],
+                     uint8_t *preview, mn_preprocess_info *info, mn_error *err)
 {
     levels lv;
-    bool contrast = find_levels(img, &lv);
-    if (info) {
-        info->inverted = lv.inverted;
-        info->background = (uint8_t)lv.bg_raw;
-        info->ink = (uint8_t)lv.ink_raw;
-    }
+    bool contrast = find_levels(img, polarity, &lv);
+    note_levels(info, &lv);
     if (!contrast)
         return no_digit(info, err);
     const int in_w = img->width, in_h = img->height;
@@ -1134,7 +1154,7 @@ static mn_status run(const mn_gray_image *img, mn_preprocess_scratch *scratch,
     int ds = 1;  /* input pixels per pixel of the image worked on */
     if (flatten_if_uneven(img, &lv, scratch, &flat, &ds)) {
         img = &flat;
-        if (!find_levels(img, &lv))
+        if (!find_levels(img, MN_POLARITY_AUTO, &lv))
             return no_digit(info, err);
     }
 
@@ -1202,19 +1222,29 @@ mn_status mn_preprocess_gray(const mn_gray_image *img, mn_preprocess_scratch *sc
                              float out[MN_IMAGE_PIXELS], uint8_t *preview,
                              mn_preprocess_info *info, mn_error *err)
 {
+    return mn_preprocess_gray_as(img, MN_POLARITY_AUTO, scratch, out, preview, info, err);
+}
+
+mn_status mn_preprocess_gray_as(const mn_gray_image *img, mn_polarity polarity,
+                                mn_preprocess_scratch *scratch, float out[MN_IMAGE_PIXELS],
+                                uint8_t *preview, mn_preprocess_info *info, mn_error *err)
+{
     if (info)
         memset(info, 0, sizeof *info);
     if (!img || !img->pixels || img->width <= 0 || img->height <= 0)
         return mn_fail(err, MN_ERR_ARG, "preprocessing needs a non-empty gray image");
     if (!out)
         return mn_fail(err, MN_ERR_ARG, "preprocessing needs an output buffer");
+    if (polarity != MN_POLARITY_AUTO && polarity != MN_POLARITY_DARK_INK &&
+        polarity != MN_POLARITY_LIGHT_INK)
+        return mn_fail(err, MN_ERR_ARG, "unknown polarity %d", (int)polarity);
     if (scratch)
-        return run(img, scratch, out, preview, info, err);
+        return run(img, polarity, scratch, out, preview, info, err);
     mn_preprocess_scratch *own = malloc(sizeof *own);
     if (!own)
         return mn_fail(err, MN_ERR_NOMEM, "no memory for preprocessing scratch (%zu bytes)",
                        sizeof *own);
-    mn_status st = run(img, own, out, preview, info, err);
+    mn_status st = run(img, polarity, own, out, preview, info, err);
     free(own);
     return st;
 }

@@ -7,7 +7,10 @@
  *      paper level), the median of those; the digit is on whichever side (darker or
  *      lighter) reaches further from it, robustly (the 1/10000 extreme, so a few hot
  *      pixels do not count). Dark ink is inverted so that the digit is white on
- *      black, as in MNIST;
+ *      black, as in MNIST. Without a dominant level on a noiseless border (see 2),
+ *      the border is split between paper and ink, a digit filling its canvas, and
+ *      either polarity may be right: info->ambiguous says so, and
+ *      mn_preprocess_gray_as reads the image with the polarity the caller asks for;
  *   1b. uneven light (a shadow, a gradient): the paper's level is estimated locally,
  *      as the means of 32x32 blocks closed over 7 blocks (ink narrower than that gives
  *      way to the paper around it). When that paper, along one stretch of at least an
@@ -105,6 +108,7 @@ typedef struct mn_preprocess_scratch {
 /* What preprocessing found; useful for logs and the UI. Coordinates in input pixels. */
 typedef struct mn_preprocess_info {
     bool no_digit;        /* the status is MN_ERR_FORMAT because nothing digit-like was found */
+    bool ambiguous;       /* the polarity could be either (step 1): try both */
     bool inverted;        /* the input was dark on light */
     uint8_t background;   /* background gray level of the input, 0..255 */
     uint8_t ink;          /* gray level of the ink (robust extreme) */
@@ -124,6 +128,19 @@ typedef struct mn_preprocess_info {
 mn_status mn_preprocess_gray(const mn_gray_image *img, mn_preprocess_scratch *scratch,
                              float out[MN_IMAGE_PIXELS], uint8_t *preview,
                              mn_preprocess_info *info, mn_error *err);
+
+typedef enum mn_polarity {
+    MN_POLARITY_AUTO = 0,   /* decided from the border (step 1) */
+    MN_POLARITY_DARK_INK,   /* dark digit on light paper, the paper the lightest level */
+    MN_POLARITY_LIGHT_INK   /* light digit on dark paper, the paper the darkest level */
+} mn_polarity;
+
+/* mn_preprocess_gray with the polarity forced, for an image that mn_preprocess_gray
+ * found ambiguous (for any other image, every polarity gives the same result as
+ * MN_POLARITY_AUTO). An unknown polarity is MN_ERR_ARG. */
+mn_status mn_preprocess_gray_as(const mn_gray_image *img, mn_polarity polarity,
+                                mn_preprocess_scratch *scratch, float out[MN_IMAGE_PIXELS],
+                                uint8_t *preview, mn_preprocess_info *info, mn_error *err);
 
 /* The JSON {"pixels": [...]} path: values already in MNIST form (28x28 row-major, white
  * digit on black, 0..255), so only normalised. Non-finite or out-of-range values are

@@ -675,6 +675,73 @@ static void test_small_digit_is_scaled_up_smoothly(void **state)
     free(small.pixels);
 }
 
+/* A thick "0" stored at 8x8, dark on light, filling it: ink on most of its border. */
+static const uint8_t thick_zero[8][8] = {
+    {255, 96, 0, 0, 16, 96, 239, 255},   {159, 0, 0, 159, 80, 0, 64, 255},
+    {112, 0, 32, 255, 175, 0, 0, 239},   {127, 0, 64, 255, 255, 64, 0, 191},
+    {191, 0, 16, 255, 255, 127, 0, 127}, {239, 0, 0, 159, 255, 112, 0, 96},
+    {255, 64, 0, 16, 159, 16, 0, 80},    {255, 239, 112, 16, 0, 0, 64, 223},
+};
+
+static void preprocess_as(const mn_gray_image *img, mn_polarity polarity, uint8_t *p,
+                          mn_preprocess_info *info)
+{
+    float out[MN_IMAGE_PIXELS];
+    mn_error err = {{0}};
+    if (mn_preprocess_gray_as(img, polarity, scratch, out, p, info, &err) != MN_OK)
+        fail_msg("preprocessing as %d failed: %s", (int)polarity, err.msg);
+}
+
+static void test_a_digit_filling_its_canvas_reads_either_way(void **state)
+{
+    (void)state;
+    mn_gray_image img = scaled_up(thick_zero, 10, false), neg = scaled_up(thick_zero, 10, false);
+    for (size_t i = 0; i < 80 * 80; i++)
+        neg.pixels[i] = (uint8_t)(255 - neg.pixels[i]);
+    uint8_t dark[MN_IMAGE_PIXELS], light[MN_IMAGE_PIXELS], p[MN_IMAGE_PIXELS];
+    mn_preprocess_info info;
+    /* no paper level dominates the border, which repeats its levels: ambiguous */
+    preprocess_ok(&img, NULL, &info);
+    assert_true(info.ambiguous);
+    /* forced, the paper is the image's extreme level on that side */
+    preprocess_as(&img, MN_POLARITY_DARK_INK, dark, &info);
+    assert_true(info.inverted);
+    assert_int_equal(info.background, 255);
+    preprocess_as(&img, MN_POLARITY_LIGHT_INK, light, &info);
+    assert_false(info.inverted);
+    assert_int_equal(info.background, 0);
+    assert_memory_not_equal(dark, light, sizeof dark);
+    /* the negative read the other way round is the same digit */
+    preprocess_as(&neg, MN_POLARITY_LIGHT_INK, p, &info);
+    assert_memory_equal(p, dark, sizeof p);
+    preprocess_as(&neg, MN_POLARITY_DARK_INK, p, &info);
+    assert_memory_equal(p, light, sizeof p);
+    free(img.pixels);
+    free(neg.pixels);
+}
+
+static void test_polarity_is_forced_only_when_ambiguous(void **state)
+{
+    (void)state;
+    /* a 7 on white paper all round: not ambiguous, and no polarity changes the
+     * reading */
+    canvas c = canvas_new(280, 280);
+    seven(&c, 40, 30, 220, 12);
+    mn_gray_image img = render(&c, 255, 0);
+    uint8_t want[MN_IMAGE_PIXELS], got[MN_IMAGE_PIXELS];
+    mn_preprocess_info info;
+    preprocess_ok(&img, want, &info);
+    assert_false(info.ambiguous);
+    preprocess_as(&img, MN_POLARITY_LIGHT_INK, got, &info);
+    assert_memory_equal(want, got, sizeof want);
+    assert_true(info.inverted);
+    float out[MN_IMAGE_PIXELS];
+    mn_error err = {{0}};
+    assert_int_equal(mn_preprocess_gray_as(&img, (mn_polarity)7, scratch, out, NULL, NULL, &err),
+                     MN_ERR_ARG);
+    free(img.pixels);
+}
+
 static void test_shadow_is_flattened(void **state)
 {
     (void)state;
@@ -849,6 +916,8 @@ int main(void)
         cmocka_unit_test(test_gray_blocks_on_the_border_are_ink),
         cmocka_unit_test(test_blocky_digit_is_read_at_its_own_resolution),
         cmocka_unit_test(test_small_digit_is_scaled_up_smoothly),
+        cmocka_unit_test(test_a_digit_filling_its_canvas_reads_either_way),
+        cmocka_unit_test(test_polarity_is_forced_only_when_ambiguous),
         cmocka_unit_test(test_shadow_is_flattened),
         cmocka_unit_test(test_shadowed_crop_stays_inside_an_odd_image),
         cmocka_unit_test(test_even_light_is_left_alone),
