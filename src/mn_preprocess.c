@@ -151,6 +151,47 @@ static bool border_is_flat(const mn_gray_image *img, int k, int bg, int reach)
     return steps > 0 && flat * 2 >= steps;
 }
 
+/* Sums |first difference| and |second difference| along n pixels, step apart. */
+static void add_differences(const uint8_t *a, int n, size_t step, uint64_t *d1, uint64_t *d2)
+{
+    for (int i = 1; i < n; i++) {
+        const int prev = a[(size_t)(i - 1) * step], cur = a[(size_t)i * step];
+        *d1 += (uint64_t)abs(cur - prev);
+        if (i + 1 < n)
+            *d2 += (uint64_t)abs(a[(size_t)(i + 1) * step] - 2 * cur + prev);
+    }
+}
+
+/* Whether the image's outermost rows and columns change smoothly, as a small digit
+ * scaled up by interpolation does: their second differences add up to less than
+ * half of their first. Noise, in photos and on scanned paper, alternates from pixel
+ * to pixel, which makes the second differences larger than the first. */
+static bool border_is_smooth(const mn_gray_image *img)
+{
+    const int w = img->width, h = img->height;
+    const uint8_t *p = img->pixels;
+    uint64_t d1 = 0, d2 = 0;
+    add_differences(p, w, 1, &d1, &d2);
+    add_differences(p + (size_t)(h - 1) * (size_t)w, w, 1, &d1, &d2);
+    add_differences(p, h, (size_t)w, &d1, &d2);
+    add_differences(p + w - 1, h, (size_t)w, &d1, &d2);
+    return d1 > 0 && 2 * d2 < d1;
+}
+
+/* Whether a tenth of the n pixels lie within 1/8 of the contrast of one of the
+ * extremes lo and hi: a digit's paper, or its ink's core, is one flat level; a
+ * smooth texture spreads over the levels in between. */
+static bool has_flat_extreme(const uint64_t hist[256], uint64_t n, int lo, int hi)
+{
+    const int near = max_i(1, (hi - lo) / 8);
+    uint64_t at_lo = 0, at_hi = 0;
+    for (int v = lo; v <= lo + near; v++)
+        at_lo += hist[v];
+    for (int v = hi - near; v <= hi; v++)
+        at_hi += hist[v];
+    return (at_lo > at_hi ? at_lo : at_hi) * 10 >= n;
+}
+
 /* The histograms of the whole image and of its border ring, k pixels thick. */
 MN_HOT_KERNEL
 static void histograms(const mn_gray_image *img, int k, uint64_t hist[256], uint64_t border[256])
@@ -212,7 +253,8 @@ static bool find_levels(const mn_gray_image *img, mn_polarity polarity, levels *
     uint64_t kk = n / 10000 > 0 ? n / 10000 : 1;
     int lo = hist_rank(hist, kk), hi = hist_rank(hist, n - kk + 1);
     const bool tiny = min_i(w, h) < MN_PREPROCESS_TINY_SIDE;
-    lv->ambiguous = !dominant && (tiny || border_is_flat(img, k, b, 255));
+    lv->ambiguous = !dominant && has_flat_extreme(hist, n, lo, hi) &&
+                    (tiny || border_is_flat(img, k, b, 255) || border_is_smooth(img));
     if (lv->ambiguous && polarity != MN_POLARITY_AUTO)
         b = polarity == MN_POLARITY_DARK_INK ? hi : lo;
     lv->inverted = b - lo > hi - b;

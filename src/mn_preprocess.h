@@ -7,10 +7,13 @@
  *      paper level), the median of those; the digit is on whichever side (darker or
  *      lighter) reaches further from it, robustly (the 1/10000 extreme, so a few hot
  *      pixels do not count). Dark ink is inverted so that the digit is white on
- *      black, as in MNIST. Without a dominant level on a noiseless border (see 2),
- *      the border is split between paper and ink, a digit filling its canvas, and
- *      either polarity may be right: info->ambiguous says so, and
- *      mn_preprocess_gray_as reads the image with the polarity the caller asks for;
+ *      black, as in MNIST. Without a dominant level, in a clean image (a border
+ *      that is noiseless, see 2, or changes smoothly, as a digit scaled up by
+ *      interpolation does, or an image too small to tell) with a tenth of its
+ *      pixels at one flat extreme level, the border is split between paper and ink
+ *      (a digit filling its canvas) and either polarity may be right:
+ *      info->ambiguous says so, and mn_preprocess_gray_as reads the image with the
+ *      polarity the caller asks for;
  *   1b. uneven light (a shadow, a gradient): the paper's level is estimated locally,
  *      as the means of 32x32 blocks closed over 7 blocks (ink narrower than that gives
  *      way to the paper around it). When that paper, along one stretch of at least an

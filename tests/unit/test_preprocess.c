@@ -742,6 +742,53 @@ static void test_polarity_is_forced_only_when_ambiguous(void **state)
     free(img.pixels);
 }
 
+/* An 8x8 image scaled up `scale` times smoothly (bilinear, pixel centres aligned). */
+static mn_gray_image smoothly_up(const uint8_t digit[8][8], int scale)
+{
+    const int side = 8 * scale;
+    mn_gray_image img = {side, side, malloc((size_t)side * side)};
+    assert_non_null(img.pixels);
+    for (int y = 0; y < side; y++)
+        for (int x = 0; x < side; x++) {
+            double fy = fmin(fmax((y + 0.5) / scale - 0.5, 0.0), 7.0);
+            double fx = fmin(fmax((x + 0.5) / scale - 0.5, 0.0), 7.0);
+            int y0 = (int)fy, x0 = (int)fx, y1 = y0 < 7 ? y0 + 1 : 7, x1 = x0 < 7 ? x0 + 1 : 7;
+            double ty = fy - y0, tx = fx - x0;
+            double top = digit[y0][x0] * (1 - tx) + digit[y0][x1] * tx;
+            double bottom = digit[y1][x0] * (1 - tx) + digit[y1][x1] * tx;
+            img.pixels[y * side + x] = (uint8_t)lround(top * (1 - ty) + bottom * ty);
+        }
+    return img;
+}
+
+static void test_smooth_digit_filling_its_canvas_is_ambiguous(void **state)
+{
+    (void)state;
+    /* scaled up smoothly, neighbours seldom repeat a level, but the border changes
+     * smoothly, unlike noise: still a clean image, still ambiguous */
+    mn_gray_image img = smoothly_up(thick_zero, 10);
+    mn_preprocess_info info;
+    preprocess_ok(&img, NULL, &info);
+    assert_true(info.ambiguous);
+    free(img.pixels);
+    /* a smooth texture (random levels scaled up so) is not: no level of it is flat
+     * paper, and forcing paper on one of its extremes would make a digit of it */
+    uint8_t texture[8][8];
+    uint64_t state_rng = 12345;
+    for (int y = 0; y < 8; y++)
+        for (int x = 0; x < 8; x++) {
+            state_rng = state_rng * 6364136223846793005ULL + 1442695040888963407ULL;
+            texture[y][x] = (uint8_t)(40 + (state_rng >> 33) % 176);
+        }
+    img = smoothly_up((const uint8_t(*)[8])texture, 10);
+    mn_error err = {{0}};
+    float out[MN_IMAGE_PIXELS];
+    info.ambiguous = true;
+    mn_preprocess_gray(&img, scratch, out, NULL, &info, &err);
+    assert_false(info.ambiguous);
+    free(img.pixels);
+}
+
 static void test_shadow_is_flattened(void **state)
 {
     (void)state;
@@ -918,6 +965,7 @@ int main(void)
         cmocka_unit_test(test_small_digit_is_scaled_up_smoothly),
         cmocka_unit_test(test_a_digit_filling_its_canvas_reads_either_way),
         cmocka_unit_test(test_polarity_is_forced_only_when_ambiguous),
+        cmocka_unit_test(test_smooth_digit_filling_its_canvas_is_ambiguous),
         cmocka_unit_test(test_shadow_is_flattened),
         cmocka_unit_test(test_shadowed_crop_stays_inside_an_odd_image),
         cmocka_unit_test(test_even_light_is_left_alone),
