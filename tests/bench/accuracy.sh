@@ -7,7 +7,7 @@
 #   mnist-test   the 10,000 MNIST test digits, 28x28 PNG, multipart (preprocessing on)
 #   mnist-user   2,000 of them as a user sends them (x10, off-centre on a page, 1/3 JPEG;
 #                the user-like set of tests/integration/accuracy.sh)
-#   fonts, strokes, photos, lowres, nondigit
+#   fonts, strokes, photos, lowres, lowres8, nondigit
 #                the out-of-distribution sets of tests/ood/generate.py (1,000 each,
 #                nondigit 300; no MNIST in them), see tests/ood/SETS-README
 # then how candidate "not sure" thresholds split right, wrong and non-digit answers.
@@ -29,4 +29,4 @@ model=${1:-${MNIST_TEST_MODEL:-$top_builddir/run/mnist_model.safetensors}}
 
 echo "# accuracy.sh $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 OOD_ARGS="--scan ${OOD_ARGS:-}" "$top_srcdir/tests/ood/evaluate.sh" "$model" \
-  mnist-test mnist-user fonts strokes photos lowres nondigit
+  mnist-test mnist-user fonts strokes photos lowres lowres8 nondigit

@@ -28,7 +28,8 @@ import ood_photos  # noqa: E402
 import ood_strokes  # noqa: E402
 
 DIGIT_SETS = {"fonts": ood_fonts.make, "strokes": ood_strokes.make,
-              "photos": ood_photos.make, "lowres": ood_lowres.make}
+              "photos": ood_photos.make, "lowres": ood_lowres.make,
+              "lowres8": ood_lowres.make_classic}
 ALL_SETS = list(DIGIT_SETS) + ["nondigit"]
 # the code the images depend on (not the evaluator's)
 GENERATOR_FILES = ("generate.py", "ood_paper.py", "ood_fonts.py", "ood_strokes.py",

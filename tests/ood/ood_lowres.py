@@ -5,6 +5,10 @@ N*B x N*B pixels, fitted to the box; each BxB block is counted, giving an NxN im
 B*B+1 gray levels (N 8..16; B 4 gives the classic 17 levels). That small image is
 scaled to 32..256 px, blocky (nearest) or smooth (bilinear, bicubic), dark on light or
 light on dark.
+
+The 'lowres8' set keeps to the classic format alone, 32x32 bitmaps counted into 8x8
+blocks of 17 levels, the hardest to read, and also sends a third of them as stored
+(8x8 pixels) or barely scaled (16x16).
 """
 from PIL import Image, ImageChops
 
@@ -53,4 +57,15 @@ def make(rng, label, fonts):
         small = ImageChops.invert(small)  # dark digit on light
     side = rng.choice([32, 48, 64, 96, 128, 160, 200, 256])
     big = small.resize((side, side), rng.choice([Image.NEAREST, Image.NEAREST, Image.BILINEAR, Image.BICUBIC]))
+    return P.encode(big, rng, jpeg_share=0.1, quality=(80, 95))
+
+
+def make_classic(rng, label, fonts):
+    """One digit of LABEL in the classic 8x8, 17-level format: (bytes, extension)."""
+    small = block_counts(ink_mask(rng, label, fonts), 8, 4, rng)
+    if rng.random() < 0.5:
+        small = ImageChops.invert(small)
+    side = rng.choice([8, 16, 32, 64, 64, 96, 128, 200])
+    resample = rng.choice([Image.NEAREST, Image.NEAREST, Image.BILINEAR, Image.BICUBIC])
+    big = small if side == 8 else small.resize((side, side), resample)
     return P.encode(big, rng, jpeg_share=0.1, quality=(80, 95))
