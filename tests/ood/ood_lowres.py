@@ -7,8 +7,8 @@ scaled to 32..256 px, blocky (nearest) or smooth (bilinear, bicubic), dark on li
 light on dark.
 
 The 'lowres8' set keeps to the classic format alone, 32x32 bitmaps counted into 8x8
-blocks of 17 levels, the hardest to read, and also sends a third of them as stored
-(8x8 pixels) or barely scaled (16x16).
+blocks of 17 levels, the hardest to read, and sends a quarter of them as stored (8x8
+pixels) or barely scaled (16x16).
 """
 from PIL import Image, ImageChops
 
