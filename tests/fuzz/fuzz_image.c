@@ -1,7 +1,8 @@
 /* libFuzzer target: image decoding with limits and MNIST-style preprocessing
  * (src/mn_image.c, src/mn_preprocess.c), the path every uploaded image takes:
  * mn_image_decode_gray with a pixel cap, then mn_preprocess_gray with a per-thread
- * scratch area, as the responder's workers do.
+ * scratch area, as the responder's workers do (and for an image it finds ambiguous,
+ * mn_preprocess_gray_as with each polarity).
  *
  * The cap is 512x512 pixels (the service's default is 16 Mpx): the limit logic does
  * not depend on its value, preprocessing already takes its larger-than-256x256 path
@@ -24,6 +25,23 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define FUZZ_MAX_PIXELS ((size_t)1 << 18)
+
+/* What every preprocessing result must satisfy. */
+static void check_preprocessed(const mn_gray_image *img, mn_status st,
+                               const mn_preprocess_info *pinfo, const float *out)
+{
+    if (st == MN_OK) {
+        for (int i = 0; i < MN_IMAGE_PIXELS; i++)
+            FUZZ_CHECK(isfinite(out[i]));
+        FUZZ_CHECK(pinfo->box_w >= 0 && pinfo->box_w <= MN_PREPROCESS_BOX);
+        FUZZ_CHECK(pinfo->box_h >= 0 && pinfo->box_h <= MN_PREPROCESS_BOX);
+        FUZZ_CHECK(pinfo->crop_x >= 0 && pinfo->crop_y >= 0 &&
+                   pinfo->crop_x + pinfo->crop_w <= img->width &&
+                   pinfo->crop_y + pinfo->crop_h <= img->height);
+    } else {
+        FUZZ_CHECK(st == MN_ERR_FORMAT && pinfo->no_digit);
+    }
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -54,17 +72,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint8_t preview[MN_IMAGE_PIXELS];
     mn_preprocess_info pinfo;
     st = mn_preprocess_gray(&img, &scratch, out, preview, &pinfo, &err);
-    if (st == MN_OK) {
-        for (int i = 0; i < MN_IMAGE_PIXELS; i++)
-            FUZZ_CHECK(isfinite(out[i]));
-        FUZZ_CHECK(pinfo.box_w >= 0 && pinfo.box_w <= MN_PREPROCESS_BOX);
-        FUZZ_CHECK(pinfo.box_h >= 0 && pinfo.box_h <= MN_PREPROCESS_BOX);
-        FUZZ_CHECK(pinfo.crop_x >= 0 && pinfo.crop_y >= 0 &&
-                   pinfo.crop_x + pinfo.crop_w <= img.width &&
-                   pinfo.crop_y + pinfo.crop_h <= img.height);
-    } else {
-        FUZZ_CHECK(st == MN_ERR_FORMAT && pinfo.no_digit);
-    }
+    check_preprocessed(&img, st, &pinfo, out);
+    /* an ambiguous image is also read with each polarity forced, as /predict does */
+    if (st == MN_OK && pinfo.ambiguous)
+        for (int way = MN_POLARITY_DARK_INK; way <= MN_POLARITY_LIGHT_INK; way++) {
+            mn_status wst = mn_preprocess_gray_as(&img, (mn_polarity)way, &scratch, out, preview,
+                                                  &pinfo, &err);
+            check_preprocessed(&img, wst, &pinfo, out);
+        }
     /* ?preprocess=0 with a 28x28 image: the pixels go through as they are */
     if (img.width == MN_IMAGE_SIDE && img.height == MN_IMAGE_SIDE) {
         float raw[MN_IMAGE_PIXELS];
