@@ -310,43 +310,57 @@ static void downsample(const float *in, float *low, int n)
         }
 }
 
-/* Position in the low-res grid of output pixel centre p: centres align. */
-static float low_coord(int p, int n)
+/* Catmull-Rom weights of the four low-res samples around fractional offset t. */
+static void cubic_weights(float t, float w[4])
 {
-    float v = ((float)p + 0.5f) * (float)n / (float)SIDE - 0.5f;
-    return min_f(max_f(v, 0.0f), (float)(n - 1));
+    const float t2 = t * t, t3 = t2 * t;
+    w[0] = (-t3 + 2.0f * t2 - t) / 2.0f;
+    w[1] = (3.0f * t3 - 5.0f * t2 + 2.0f) / 2.0f;
+    w[2] = (-3.0f * t3 + 4.0f * t2 + t) / 2.0f;
+    w[3] = (t3 - t2) / 2.0f;
 }
 
-static void upsample(const float *low, int n, int blocky, float *out)
+static int clamp_i(int v, int n) { return v < 0 ? 0 : v >= n ? n - 1 : v; }
+
+/* The low-res image back to 28x28 as the service scales up a small or blocky digit
+ * (src/mn_preprocess.c): Catmull-Rom at each output pixel's centre, edges extended. */
+static void upsample(const float *low, int n, float *out)
 {
+    int base[SIDE];
+    float w[SIDE][4];
+    for (int p = 0; p < SIDE; p++) {
+        float v = ((float)p + 0.5f) * (float)n / (float)SIDE - 0.5f;
+        base[p] = (int)floorf(v);
+        cubic_weights(v - (float)base[p], w[p]);
+    }
     for (int y = 0; y < SIDE; y++)
         for (int x = 0; x < SIDE; x++) {
-            float lx = low_coord(x, n), ly = low_coord(y, n);
-            if (blocky) {
-                out[y * SIDE + x] = low[(y * n / SIDE) * n + x * n / SIDE];
-                continue;
+            float sum = 0.0f;
+            for (int j = 0; j < 4; j++) {
+                const float *row = low + clamp_i(base[y] - 1 + j, n) * n;
+                float r = 0.0f;
+                for (int i = 0; i < 4; i++)
+                    r += w[x][i] * row[clamp_i(base[x] - 1 + i, n)];
+                sum += w[y][j] * r;
             }
-            int x0 = (int)lx, y0 = (int)ly;
-            int x1 = x0 + 1 < n ? x0 + 1 : x0, y1 = y0 + 1 < n ? y0 + 1 : y0;
-            float fx = lx - (float)x0, fy = ly - (float)y0;
-            float top = low[y0 * n + x0] * (1 - fx) + low[y0 * n + x1] * fx;
-            float bottom = low[y1 * n + x0] * (1 - fx) + low[y1 * n + x1] * fx;
-            out[y * SIDE + x] = top * (1 - fy) + bottom * fy;
+            out[y * SIDE + x] = min_f(max_f(sum, 0.0f), 255.0f);
         }
 }
 
+/* As an old scanner stored a digit: its bitmap (ink or not) counted into blocks, the
+ * digit 7 to 9 blocks tall, 17 levels, then scaled back up smoothly. */
 static void lowres(float s, mn_rng *rng, float *img)
 {
     if (!(mn_rng_uniform(rng) < 0.5f * s))
         return;
-    int n = 7 + (int)mn_rng_below(rng, 8); /* 7..14 px */
-    int blocky = mn_rng_below(rng, 2) == 0, quantise = mn_rng_below(rng, 2) == 0;
-    float low[14 * 14];
-    downsample(img, low, n);
-    if (quantise)
-        for (int i = 0; i < n * n; i++)
-            low[i] = (float)(int)(low[i] * (15.0f / 255.0f) + 0.5f) * (255.0f / 15.0f);
-    upsample(low, n, blocky, img);
+    int n = 10 + (int)mn_rng_below(rng, 3); /* the 28-px frame in 10..12 blocks */
+    float bitmap[PIXELS], low[14 * 14];
+    for (int i = 0; i < PIXELS; i++)
+        bitmap[i] = img[i] >= 128.0f ? 255.0f : 0.0f;
+    downsample(bitmap, low, n);
+    for (int i = 0; i < n * n; i++)
+        low[i] = (float)(int)(low[i] * (16.0f / 255.0f) + 0.5f) * (255.0f / 16.0f);
+    upsample(low, n, img);
 }
 
 /* x^gamma from a table every 4 gray levels, linearly interpolated: 65 powf calls an

@@ -8,9 +8,10 @@
  *   stroke    thicker or thinner strokes: a blend towards a 3x3 gray dilation by up
  *             to strength, or towards an erosion by up to half of it;
  *   blur      a 3x3 Gaussian blur with sigma up to strength x 1.0 px;
- *   lowres    with probability strength/2: the digit is reduced by area averaging to
- *             7..14 px square and scaled back up, blocky (nearest) or smooth (bilinear),
- *             half of the time quantised to 16 gray levels, as small scans give;
+ *   lowres    with probability strength/2, a scanner's copy: the digit's bitmap (ink
+ *             at 128 and above) counted into blocks of 17 levels, the 28-px frame 10..12
+ *             blocks wide, then scaled back up smoothly (Catmull-Rom), as the service
+ *             scales up a digit stored at 8x8;
  *   contrast  a gamma change by a factor exp(+-0.7 x strength).
  * They run in that order; then a digit left fainter than full white is stretched back
  * to 255, as the service's preprocessing does. The random numbers of one image come only from the seed
