@@ -740,6 +740,7 @@ static void test_polarity_is_forced_only_when_ambiguous(void **state)
     assert_int_equal(mn_preprocess_gray_as(&img, (mn_polarity)7, scratch, out, NULL, NULL, &err),
                      MN_ERR_ARG);
     free(img.pixels);
+    free(c.cover);
 }
 
 /* An 8x8 image scaled up `scale` times smoothly (bilinear, pixel centres aligned). */
