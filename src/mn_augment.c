@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "mn_augment.h"
+#include "mn_cubic.h"
 #include "mn_net.h"
 #include "mn_rng.h"
 
@@ -310,16 +311,6 @@ static void downsample(const float *in, float *low, int n)
         }
 }
 
-/* Catmull-Rom weights of the four low-res samples around fractional offset t. */
-static void cubic_weights(float t, float w[4])
-{
-    const float t2 = t * t, t3 = t2 * t;
-    w[0] = (-t3 + 2.0f * t2 - t) / 2.0f;
-    w[1] = (3.0f * t3 - 5.0f * t2 + 2.0f) / 2.0f;
-    w[2] = (-3.0f * t3 + 4.0f * t2 + t) / 2.0f;
-    w[3] = (t3 - t2) / 2.0f;
-}
-
 static int clamp_i(int v, int n) { return v < 0 ? 0 : v >= n ? n - 1 : v; }
 
 /* The low-res image back to 28x28 as the service scales up a small or blocky digit
@@ -327,23 +318,23 @@ static int clamp_i(int v, int n) { return v < 0 ? 0 : v >= n ? n - 1 : v; }
 static void upsample(const float *low, int n, float *out)
 {
     int base[SIDE];
-    float w[SIDE][4];
+    double w[SIDE][4];
     for (int p = 0; p < SIDE; p++) {
-        float v = ((float)p + 0.5f) * (float)n / (float)SIDE - 0.5f;
-        base[p] = (int)floorf(v);
-        cubic_weights(v - (float)base[p], w[p]);
+        double v = (p + 0.5) * n / SIDE - 0.5;
+        base[p] = (int)floor(v);
+        mn_cubic_weights(v - base[p], w[p]);
     }
     for (int y = 0; y < SIDE; y++)
         for (int x = 0; x < SIDE; x++) {
-            float sum = 0.0f;
+            double sum = 0.0;
             for (int j = 0; j < 4; j++) {
                 const float *row = low + clamp_i(base[y] - 1 + j, n) * n;
-                float r = 0.0f;
+                double r = 0.0;
                 for (int i = 0; i < 4; i++)
                     r += w[x][i] * row[clamp_i(base[x] - 1 + i, n)];
                 sum += w[y][j] * r;
             }
-            out[y * SIDE + x] = min_f(max_f(sum, 0.0f), 255.0f);
+            out[y * SIDE + x] = min_f(max_f((float)sum, 0.0f), 255.0f);
         }
 }
 

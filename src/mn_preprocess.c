@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mn_cubic.h"
 #include "mn_preprocess.h"
 #include "mn_simd.h"
 
@@ -575,6 +576,18 @@ static bool find_digit(const mn_gray_image *img, const levels *lv, mn_preprocess
     return true;
 }
 
+/* The start of both scalers: the crop c scaled by 1/s, s = longest side / target,
+ * is sw x sh; rows [0, oy + sh + pad) of super are cleared. Returns s. */
+static double scaled_size(rect c, int target, int oy, int pad, float *super, int *sw, int *sh)
+{
+    const int cw = c.x1 - c.x0 + 1, ch = c.y1 - c.y0 + 1;
+    const double s = (double)max_i(cw, ch) / target;
+    *sw = max_i(1, min_i(target, (int)ceil(cw / s - 1e-9)));
+    *sh = max_i(1, min_i(target, (int)ceil(ch / s - 1e-9)));
+    memset(super, 0, sizeof(float) * SUPER * (size_t)min_i(SUPER, oy + *sh + pad));
+    return s;
+}
+
 /* Step 4, area averaging: the crop scaled by 1/s (s = longest side / target, the same
  * on both axes) into super[oy + j][ox + i]; each output pixel is the mean over the
  * s x s square it covers in the crop, with fractional coverage at the edges, and what
@@ -586,11 +599,8 @@ static void area_average(const mn_gray_image *img, const float value[256], rect 
                          int ox, int oy, int pad, float *super, int *sw_out, int *sh_out)
 {
     const int cw = c.x1 - c.x0 + 1, ch = c.y1 - c.y0 + 1;
-    const double s = (double)max_i(cw, ch) / target;
-    const int sw = max_i(1, min_i(target, (int)ceil(cw / s - 1e-9)));
-    const int sh = max_i(1, min_i(target, (int)ceil(ch / s - 1e-9)));
-    const int rows = min_i(SUPER, oy + sh + pad);
-    memset(super, 0, sizeof(float) * SUPER * (size_t)rows);
+    int sw, sh;
+    const double s = scaled_size(c, target, oy, pad, super, &sw, &sh);
 
     /* the columns' spans in the crop, the same for every row: output column i covers
      * [a, b) = [i s, (i + 1) s), i.e. input pixels x0..x1-1 minus the parts of the two
@@ -628,16 +638,6 @@ static void area_average(const mn_gray_image *img, const float value[256], rect 
     *sh_out = sh;
 }
 
-/* Catmull-Rom weights of the four input samples around fractional offset t in [0, 1). */
-static void cubic_weights(double t, double w[4])
-{
-    const double t2 = t * t, t3 = t2 * t;
-    w[0] = (-t3 + 2.0 * t2 - t) / 2.0;
-    w[1] = (3.0 * t3 - 5.0 * t2 + 2.0) / 2.0;
-    w[2] = (-3.0 * t3 + 4.0 * t2 + t) / 2.0;
-    w[3] = (t3 - t2) / 2.0;
-}
-
 /* Step 4 for a crop much smaller than the box (a digit stored at 8x8 and sent as it
  * is): the same contract as area_average, but each super pixel is a cubic
  * interpolation at its centre, the crop's edge pixels extended, so that the digit
@@ -646,22 +646,19 @@ static void cubic_upscale(const mn_gray_image *img, const float value[256], rect
                           int ox, int oy, int pad, float *super, int *sw_out, int *sh_out)
 {
     const int cw = c.x1 - c.x0 + 1, ch = c.y1 - c.y0 + 1;
-    const double s = (double)max_i(cw, ch) / target;
-    const int sw = max_i(1, min_i(target, (int)ceil(cw / s - 1e-9)));
-    const int sh = max_i(1, min_i(target, (int)ceil(ch / s - 1e-9)));
-    const int rows = min_i(SUPER, oy + sh + pad);
-    memset(super, 0, sizeof(float) * SUPER * (size_t)rows);
+    int sw, sh;
+    const double s = scaled_size(c, target, oy, pad, super, &sw, &sh);
     int xi[SUPER];
     double wx[SUPER][4];
     for (int i = 0; i < sw; i++) {
         double x = (i + 0.5) * s - 0.5;
         xi[i] = (int)floor(x);
-        cubic_weights(x - xi[i], wx[i]);
+        mn_cubic_weights(x - xi[i], wx[i]);
     }
     for (int j = 0; j < sh; j++) {
         double y = (j + 0.5) * s - 0.5, wy[4];
         const int yi = (int)floor(y);
-        cubic_weights(y - yi, wy);
+        mn_cubic_weights(y - yi, wy);
         float *out = super + (size_t)(oy + j) * SUPER + ox;
         for (int i = 0; i < sw; i++) {
             double v = 0.0;
