@@ -254,8 +254,11 @@ static bool find_levels(const mn_gray_image *img, mn_polarity polarity, levels *
     uint64_t kk = n / 10000 > 0 ? n / 10000 : 1;
     int lo = hist_rank(hist, kk), hi = hist_rank(hist, n - kk + 1);
     const bool tiny = min_i(w, h) < MN_PREPROCESS_TINY_SIDE;
+    /* without a dominant level every step of the border counts (reach 255), so the
+     * answer holds whatever the background turns out to be: found once, used twice */
+    const bool flat_all = !dominant && !tiny && border_is_flat(img, k, b, 255);
     lv->ambiguous = !dominant && has_flat_extreme(hist, n, lo, hi) &&
-                    (tiny || border_is_flat(img, k, b, 255) || border_is_smooth(img));
+                    (tiny || flat_all || border_is_smooth(img));
     if (lv->ambiguous && polarity != MN_POLARITY_AUTO)
         b = polarity == MN_POLARITY_DARK_INK ? hi : lo;
     lv->inverted = b - lo > hi - b;
@@ -274,8 +277,8 @@ static bool find_levels(const mn_gray_image *img, mn_polarity polarity, levels *
     /* near a dominant paper level, so that ink on the border is not noise; without one
      * (uneven light) over the whole border */
     int reach = dominant ? contrast / 4 : 255;
-    int noise = tiny || border_is_flat(img, k, b, reach) ? 0
-                : border_noise(border, b, lv->inverted, reach);
+    const bool flat = dominant ? border_is_flat(img, k, b, reach) : flat_all;
+    int noise = tiny || flat ? 0 : border_noise(border, b, lv->inverted, reach);
     int margin = min_i(max_i(2 * noise, contrast / 32), contrast / 2);
     lv->cut = lv->bg + margin;
 
