@@ -87,7 +87,7 @@ static bool read_payload(http_exchange *x, infer_buffers *buf, payload *out)
 
 /* Preprocesses IMG and predicts into buf->probs and buf->preview. An image whose
  * polarity preprocessing finds ambiguous (a clean digit filling its canvas, ink on
- * much of its border) is also read as dark ink on light paper and as light ink on
+ * much of its border and on two of its corners) is also read as dark ink on light paper and as light ink on
  * dark, and the network's more confident reading of those two is kept. */
 static mn_status read_digit(const mn_gray_image *img, const live_model *m, infer_buffers *buf,
                             mn_preprocess_info *info, mn_error *err)

@@ -193,6 +193,25 @@ static bool has_flat_extreme(const uint64_t hist[256], uint64_t n, int lo, int h
     return (at_lo > at_hi ? at_lo : at_hi) * 10 >= n;
 }
 
+/* The polarity that the image's corners show: a digit seldom reaches them, so they
+ * are paper. Each corner square, 1/16 of the short side, votes for the extreme (lo or
+ * hi) its mean is nearer; three votes decide, two each give MN_POLARITY_AUTO. */
+static mn_polarity corner_polarity(const mn_gray_image *img, int lo, int hi)
+{
+    const int w = img->width, h = img->height, k = max_i(1, min_i(w, h) / 16);
+    int light = 0;
+    for (int corner = 0; corner < 4; corner++) {
+        const int x0 = corner & 1 ? w - k : 0, y0 = corner & 2 ? h - k : 0;
+        uint64_t sum = 0;
+        for (int y = y0; y < y0 + k; y++)
+            for (int x = x0; x < x0 + k; x++)
+                sum += img->pixels[(size_t)y * (size_t)w + x];
+        light += 2 * sum >= (uint64_t)(lo + hi) * (uint64_t)(k * k);
+    }
+    return light >= 3 ? MN_POLARITY_DARK_INK : light <= 1 ? MN_POLARITY_LIGHT_INK
+                                                          : MN_POLARITY_AUTO;
+}
+
 /* The histograms of the whole image and of its border ring, k pixels thick. */
 MN_HOT_KERNEL
 static void histograms(const mn_gray_image *img, int k, uint64_t hist[256], uint64_t border[256])
@@ -257,10 +276,19 @@ static bool find_levels(const mn_gray_image *img, mn_polarity polarity, levels *
     /* without a dominant level every step of the border counts (reach 255), so the
      * answer holds whatever the background turns out to be: found once, used twice */
     const bool flat_all = !dominant && !tiny && border_is_flat(img, k, b, 255);
-    lv->ambiguous = !dominant && has_flat_extreme(hist, n, lo, hi) &&
-                    (tiny || flat_all || border_is_smooth(img));
-    if (lv->ambiguous && polarity != MN_POLARITY_AUTO)
-        b = polarity == MN_POLARITY_DARK_INK ? hi : lo;
+    /* a clean image whose border paper and ink share: the corners tell, or else the
+     * caller may force a polarity; either way the paper is at the extreme level */
+    mn_polarity paper = MN_POLARITY_AUTO;
+    lv->ambiguous = false;
+    if (!dominant && has_flat_extreme(hist, n, lo, hi) &&
+        (tiny || flat_all || border_is_smooth(img))) {
+        paper = corner_polarity(img, lo, hi);
+        lv->ambiguous = paper == MN_POLARITY_AUTO;
+        if (lv->ambiguous)
+            paper = polarity;
+    }
+    if (paper != MN_POLARITY_AUTO)
+        b = paper == MN_POLARITY_DARK_INK ? hi : lo;
     lv->inverted = b - lo > hi - b;
     lv->dominant = dominant;
     lv->bg_raw = b;

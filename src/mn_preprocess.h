@@ -11,9 +11,12 @@
  *      that is noiseless, see 2, or changes smoothly, as a digit scaled up by
  *      interpolation does, or an image too small to tell) with a tenth of its
  *      pixels at one flat extreme level, the border is split between paper and ink
- *      (a digit filling its canvas) and either polarity may be right:
- *      info->ambiguous says so, and mn_preprocess_gray_as reads the image with the
- *      polarity the caller asks for;
+ *      (a digit filling its canvas). The corners then tell: a digit seldom reaches
+ *      them, so when three of the four (squares 1/16 of the short side) are nearer
+ *      one extreme level, that level is the paper. When they split two and two,
+ *      either polarity may be right: info->ambiguous says so, and
+ *      mn_preprocess_gray_as reads the image with the polarity the caller asks for.
+ *      Either way the paper is put at the image's extreme level on its side;
  *   1b. uneven light (a shadow, a gradient): the paper's level is estimated locally,
  *      as the means of 32x32 blocks closed over 7 blocks (ink narrower than that gives
  *      way to the paper around it). When that paper, along one stretch of at least an

@@ -675,6 +675,25 @@ static void test_small_digit_is_scaled_up_smoothly(void **state)
     free(small.pixels);
 }
 
+/* An 8x8 image scaled up `scale` times smoothly (bilinear, pixel centres aligned). */
+static mn_gray_image smoothly_up(const uint8_t digit[8][8], int scale)
+{
+    const int side = 8 * scale;
+    mn_gray_image img = {side, side, malloc((size_t)side * side)};
+    assert_non_null(img.pixels);
+    for (int y = 0; y < side; y++)
+        for (int x = 0; x < side; x++) {
+            double fy = fmin(fmax((y + 0.5) / scale - 0.5, 0.0), 7.0);
+            double fx = fmin(fmax((x + 0.5) / scale - 0.5, 0.0), 7.0);
+            int y0 = (int)fy, x0 = (int)fx, y1 = y0 < 7 ? y0 + 1 : 7, x1 = x0 < 7 ? x0 + 1 : 7;
+            double ty = fy - y0, tx = fx - x0;
+            double top = digit[y0][x0] * (1 - tx) + digit[y0][x1] * tx;
+            double bottom = digit[y1][x0] * (1 - tx) + digit[y1][x1] * tx;
+            img.pixels[y * side + x] = (uint8_t)lround(top * (1 - ty) + bottom * ty);
+        }
+    return img;
+}
+
 /* A thick "0" stored at 8x8, dark on light, filling it: ink on most of its border. */
 static const uint8_t thick_zero[8][8] = {
     {255, 96, 0, 0, 16, 96, 239, 255},   {159, 0, 0, 159, 80, 0, 64, 255},
@@ -682,6 +701,15 @@ static const uint8_t thick_zero[8][8] = {
     {191, 0, 16, 255, 255, 127, 0, 127}, {239, 0, 0, 159, 255, 112, 0, 96},
     {255, 64, 0, 16, 159, 16, 0, 80},    {255, 239, 112, 16, 0, 0, 64, 223},
 };
+
+/* thick_zero slanting so far that its ink reaches two opposite corners: no side has
+ * three corners of paper */
+static const uint8_t *two_corners_inked(uint8_t digit[8][8])
+{
+    memcpy(digit, thick_zero, sizeof thick_zero);
+    digit[0][7] = digit[7][0] = 0;
+    return &digit[0][0];
+}
 
 static void preprocess_as(const mn_gray_image *img, mn_polarity polarity, uint8_t *p,
                           mn_preprocess_info *info)
@@ -692,15 +720,48 @@ static void preprocess_as(const mn_gray_image *img, mn_polarity polarity, uint8_
         fail_msg("preprocessing as %d failed: %s", (int)polarity, err.msg);
 }
 
+static void test_corners_show_the_paper(void **state)
+{
+    (void)state;
+    /* the border is split between paper and ink, but three corners (all four here)
+     * are light: dark ink, the paper at the lightest level, whether the digit is
+     * scaled up blocky or smoothly, and the negative is the same digit */
+    mn_gray_image blocky = scaled_up(thick_zero, 10, false), smooth = smoothly_up(thick_zero, 10);
+    mn_gray_image neg = scaled_up(thick_zero, 10, false);
+    for (size_t i = 0; i < 80 * 80; i++)
+        neg.pixels[i] = (uint8_t)(255 - neg.pixels[i]);
+    uint8_t want[MN_IMAGE_PIXELS], p[MN_IMAGE_PIXELS];
+    mn_preprocess_info info;
+    preprocess_ok(&blocky, want, &info);
+    assert_false(info.ambiguous);
+    assert_true(info.inverted);
+    assert_int_equal(info.background, 255);
+    preprocess_ok(&smooth, NULL, &info);
+    assert_false(info.ambiguous);
+    assert_true(info.inverted);
+    assert_int_equal(info.background, 255);
+    preprocess_ok(&neg, p, &info);
+    assert_false(info.ambiguous);
+    assert_false(info.inverted);
+    assert_int_equal(info.background, 0);
+    assert_memory_equal(p, want, sizeof p);
+    free(blocky.pixels);
+    free(smooth.pixels);
+    free(neg.pixels);
+}
+
 static void test_a_digit_filling_its_canvas_reads_either_way(void **state)
 {
     (void)state;
-    mn_gray_image img = scaled_up(thick_zero, 10, false), neg = scaled_up(thick_zero, 10, false);
+    uint8_t digit[8][8];
+    const uint8_t(*slanted)[8] = (const uint8_t(*)[8])two_corners_inked(digit);
+    mn_gray_image img = scaled_up(slanted, 10, false), neg = scaled_up(slanted, 10, false);
     for (size_t i = 0; i < 80 * 80; i++)
         neg.pixels[i] = (uint8_t)(255 - neg.pixels[i]);
     uint8_t dark[MN_IMAGE_PIXELS], light[MN_IMAGE_PIXELS], p[MN_IMAGE_PIXELS];
     mn_preprocess_info info;
-    /* no paper level dominates the border, which repeats its levels: ambiguous */
+    /* no paper level dominates the border, which repeats its levels, and the
+     * corners are split: ambiguous */
     preprocess_ok(&img, NULL, &info);
     assert_true(info.ambiguous);
     /* forced, the paper is the image's extreme level on that side */
@@ -743,31 +804,13 @@ static void test_polarity_is_forced_only_when_ambiguous(void **state)
     free(c.cover);
 }
 
-/* An 8x8 image scaled up `scale` times smoothly (bilinear, pixel centres aligned). */
-static mn_gray_image smoothly_up(const uint8_t digit[8][8], int scale)
-{
-    const int side = 8 * scale;
-    mn_gray_image img = {side, side, malloc((size_t)side * side)};
-    assert_non_null(img.pixels);
-    for (int y = 0; y < side; y++)
-        for (int x = 0; x < side; x++) {
-            double fy = fmin(fmax((y + 0.5) / scale - 0.5, 0.0), 7.0);
-            double fx = fmin(fmax((x + 0.5) / scale - 0.5, 0.0), 7.0);
-            int y0 = (int)fy, x0 = (int)fx, y1 = y0 < 7 ? y0 + 1 : 7, x1 = x0 < 7 ? x0 + 1 : 7;
-            double ty = fy - y0, tx = fx - x0;
-            double top = digit[y0][x0] * (1 - tx) + digit[y0][x1] * tx;
-            double bottom = digit[y1][x0] * (1 - tx) + digit[y1][x1] * tx;
-            img.pixels[y * side + x] = (uint8_t)lround(top * (1 - ty) + bottom * ty);
-        }
-    return img;
-}
-
 static void test_smooth_digit_filling_its_canvas_is_ambiguous(void **state)
 {
     (void)state;
     /* scaled up smoothly, neighbours seldom repeat a level, but the border changes
      * smoothly, unlike noise: still a clean image, still ambiguous */
-    mn_gray_image img = smoothly_up(thick_zero, 10);
+    uint8_t digit[8][8];
+    mn_gray_image img = smoothly_up((const uint8_t(*)[8])two_corners_inked(digit), 10);
     mn_preprocess_info info;
     preprocess_ok(&img, NULL, &info);
     assert_true(info.ambiguous);
@@ -964,6 +1007,7 @@ int main(void)
         cmocka_unit_test(test_gray_blocks_on_the_border_are_ink),
         cmocka_unit_test(test_blocky_digit_is_read_at_its_own_resolution),
         cmocka_unit_test(test_small_digit_is_scaled_up_smoothly),
+        cmocka_unit_test(test_corners_show_the_paper),
         cmocka_unit_test(test_a_digit_filling_its_canvas_reads_either_way),
         cmocka_unit_test(test_polarity_is_forced_only_when_ambiguous),
         cmocka_unit_test(test_smooth_digit_filling_its_canvas_is_ambiguous),
