@@ -31,7 +31,8 @@ typedef struct run_settings {
     int epochs;                     /* the schedule depends on the run's length */
     bool cosine;
     char data_sha256[65];
-    char augment[176];              /* mn_augment_format's text, ",as-served" appended if so */
+    char augment[MN_AUGMENT_TEXT + 32]; /* mn_augment_format's text, then ",as-served"
+                                         * and ",scan-copies=PCT%" if so */
 } run_settings;
 
 typedef struct train_state {

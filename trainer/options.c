@@ -12,6 +12,7 @@
 #define MN_STR_(x) #x
 #define MN_STR(x) MN_STR_(x)
 #define AUGMENT_DEFAULT "stroke=0.5" /* README, "Augmentation": MNIST kept, the rest within noise */
+#define SCAN_COPIES_DEFAULT 17       /* README, "Augmentation": 8x8 scans read, MNIST kept */
 
 static void usage(FILE *out)
 {
@@ -45,6 +46,9 @@ static void usage(FILE *out)
         "      --as-served, --no-as-served  pass distorted images through the service's\n"
         "                         preprocessing (crop, scale to 20x20, centre), as uploads\n"
         "                         are (default: off; no effect with --augment none)\n"
+        "      --scan-copies PCT  each epoch also trains on scanner's copies (the lowres\n"
+        "                         transform, over the others) of PCT %% of the images\n"
+        "                         (0..100, default " MN_STR(SCAN_COPIES_DEFAULT) "; no effect with --augment none)\n"
         "      --no-calibrate     do not fit a softmax temperature after training\n"
         "  -h, --help             show this help\n"
         "  -V, --version          show the version\n"
@@ -135,6 +139,7 @@ static void set_defaults(train_options *opts)
     opts->keep_versions = 5;
     opts->calibrate = true;
     opts->as_served = false;
+    opts->scan_copies = SCAN_COPIES_DEFAULT;
     mn_augment_parse(AUGMENT_DEFAULT, &opts->augment, NULL);
 
     const char *env = getenv("DATA_DIR");
@@ -151,7 +156,8 @@ static void set_defaults(train_options *opts)
 }
 
 enum { OPT_LIMIT_TRAIN = 256, OPT_LIMIT_TEST, OPT_RESUME, OPT_NO_RESUME, OPT_SCHEDULE,
-       OPT_KEEP_VERSIONS, OPT_AUGMENT, OPT_NO_CALIBRATE, OPT_AS_SERVED, OPT_NO_AS_SERVED };
+       OPT_KEEP_VERSIONS, OPT_AUGMENT, OPT_NO_CALIBRATE, OPT_AS_SERVED, OPT_NO_AS_SERVED,
+       OPT_SCAN_COPIES };
 static const struct option longopts[] = {
     {"data", required_argument, NULL, 'd'},
     {"out", required_argument, NULL, 'o'},
@@ -170,6 +176,7 @@ static const struct option longopts[] = {
     {"no-calibrate", no_argument, NULL, OPT_NO_CALIBRATE},
     {"as-served", no_argument, NULL, OPT_AS_SERVED},
     {"no-as-served", no_argument, NULL, OPT_NO_AS_SERVED},
+    {"scan-copies", required_argument, NULL, OPT_SCAN_COPIES},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -196,6 +203,7 @@ static bool apply_option(train_options *opts, int key, const char *arg)
     case OPT_NO_CALIBRATE: opts->calibrate = false; return true;
     case OPT_AS_SERVED: opts->as_served = true; return true;
     case OPT_NO_AS_SERVED: opts->as_served = false; return true;
+    case OPT_SCAN_COPIES: return set_int(&opts->scan_copies, arg, 0, 100);
     default: return false;
     }
 }

@@ -28,6 +28,8 @@ typedef struct train_options {
     bool calibrate;        /* --no-calibrate: no temperature fitted (T = 1) */
     bool as_served;        /* --as-served: distorted images go through the service's
                               preprocessing (only when augmenting) */
+    int scan_copies;       /* --scan-copies: each epoch also trains on scanner's copies of
+                              this percentage of the images (only when augmenting) */
 } train_options;
 
 typedef enum { OPTIONS_RUN, OPTIONS_EXIT_OK, OPTIONS_USAGE_ERROR } options_result;

@@ -32,12 +32,15 @@ typedef struct trainer {
     const train_options *opts;
     mn_dataset train, test;
     long ntrain, ntest;
+    long ncopies;             /* scanner's copies trained on each epoch after the images */
+    mn_augment scan;          /* the run's distortions, the lowres transform certain */
     mn_params params, grads;
     mn_adam adam;
     mn_workspace *ws;
     float *x;                 /* one batch of normalised images */
     uint8_t *y;               /* its labels */
-    uint32_t *order;          /* this epoch's permutation of the training images */
+    uint32_t *order;          /* this epoch's permutation of its samples: the training
+                                 images, then the copies */
     float *probs;             /* probabilities of every test or calibration image */
     uint8_t *labels;          /* their labels */
     calibration cal;
@@ -89,18 +92,29 @@ static void gather_batch(trainer *t, const mn_dataset *ds, const uint32_t *index
 #define CALIBRATION_EPOCH UINT64_MAX
 static const mn_augment calibration_augment = {{1.0f, 1.0f, 1.0f, 1.0f, 1.0f, 1.0f}};
 
+/* The training image of sample number `sample`: samples from ntrain on are the
+ * copies, made of ncopies images spread evenly over the set. */
+static size_t source_image(const trainer *t, size_t sample)
+{
+    if (sample < (size_t)t->ntrain)
+        return sample;
+    return (sample - (size_t)t->ntrain) * (size_t)t->ntrain / (size_t)t->ncopies;
+}
+
 /* A training batch, each image distorted by its own random numbers (mn_augment.h):
- * they come from (seed, epoch, image index), so neither threads nor order matter. */
+ * they come from (seed, epoch, sample number), so neither threads nor order matter,
+ * and a copy draws other numbers than its original. A copy is distorted by t->scan. */
 static void gather_augmented(trainer *t, const mn_augment *aug, uint64_t seed, uint64_t epoch,
                              const uint32_t *index, long first, int n)
 {
     const bool served = t->opts->as_served && mn_augment_enabled(aug);
     #pragma omp parallel for schedule(static)
     for (int i = 0; i < n; i++) {
-        size_t src = index ? index[first + i] : (size_t)(first + i);
+        size_t sample = index ? index[first + i] : (size_t)(first + i);
+        size_t src = source_image(t, sample);
         uint8_t pixels[MN_IMAGE_PIXELS];
         float *x = t->x + (size_t)i * MN_IMAGE_PIXELS;
-        mn_augment_image(aug, mn_augment_seed(seed, epoch, src),
+        mn_augment_image(sample == src ? aug : &t->scan, mn_augment_seed(seed, epoch, sample),
                          t->train.images + src * MN_IMAGE_PIXELS, pixels);
         mn_gray_image gray = {MN_IMAGE_SIDE, MN_IMAGE_SIDE, pixels};
         /* as the service would see it; an image it would refuse is trained on as it is */
@@ -193,8 +207,14 @@ static int load_data(trainer *t)
               ? t->opts->limit_train : (long)t->train.count;
     t->ntest = t->opts->limit_test && t->opts->limit_test < (long)t->test.count
              ? t->opts->limit_test : (long)t->test.count;
-    LOG("Train: %ld images, Test: %ld images (train-images sha256 %.12s...)\n", t->ntrain,
-        t->ntest, t->train.images_sha256);
+    /* copies only when augmenting: --augment none is the original recipe */
+    if (mn_augment_enabled(&t->opts->augment))
+        t->ncopies = t->ntrain * t->opts->scan_copies / 100;
+    t->scan = t->opts->augment;
+    t->scan.strength[MN_AUG_LOWRES] = MN_AUGMENT_MAX_STRENGTH;
+    LOG("Train: %ld images and %ld scanner's copies an epoch, Test: %ld images "
+        "(train-images sha256 %.12s...)\n", t->ntrain, t->ncopies, t->ntest,
+        t->train.images_sha256);
     return 0;
 }
 
@@ -210,7 +230,7 @@ static int allocate(trainer *t)
     }
     t->x = malloc((size_t)bs * MN_IMAGE_PIXELS * sizeof *t->x);
     t->y = malloc((size_t)bs);
-    t->order = malloc((size_t)t->ntrain * sizeof *t->order);
+    t->order = malloc((size_t)(t->ntrain + t->ncopies) * sizeof *t->order);
     long rows = t->ntest + CALIBRATION_IMAGES; /* the test set's rows, then calibration's */
     t->probs = malloc((size_t)rows * MN_NUM_CLASSES * sizeof *t->probs);
     t->labels = malloc((size_t)rows);
@@ -267,23 +287,24 @@ static float learning_rate(const train_options *opts, uint64_t step, uint64_t to
 static int train_epochs(trainer *t, volatile sig_atomic_t *stop_signal)
 {
     const int bs = t->opts->batch_size, epochs = t->opts->epochs;
-    const int nbatches = (int)((t->ntrain + bs - 1) / bs);
+    const long samples = t->ntrain + t->ncopies;
+    const int nbatches = (int)((samples + bs - 1) / bs);
     train_state *s = &t->state;
 
     for (; s->epoch < epochs; s->epoch++) {
         /* the permutation comes from the generator's state at the epoch's start, so a
          * resumed epoch replays it exactly */
         mn_rng rng = s->epoch_rng;
-        for (long i = 0; i < t->ntrain; i++)
+        for (long i = 0; i < samples; i++)
             t->order[i] = (uint32_t)i;
-        mn_rng_shuffle_u32(&rng, t->order, (size_t)t->ntrain);
+        mn_rng_shuffle_u32(&rng, t->order, (size_t)samples);
         LOG("Epoch [%d/%d]\n", s->epoch + 1, epochs);
         double start = mn_clock_seconds();
         long seen_before = s->seen;
 
         for (; s->batch < nbatches; s->batch++) {
             long first = (long)s->batch * bs;
-            int n = (int)(t->ntrain - first < bs ? t->ntrain - first : bs);
+            int n = (int)(samples - first < bs ? samples - first : bs);
             gather_augmented(t, &t->opts->augment, t->opts->seed, (uint64_t)s->epoch,
                              t->order, first, n);
             uint64_t dropout_seed = mn_mix64(t->opts->seed ^ mn_mix64(t->adam.step));
@@ -369,22 +390,23 @@ static mn_status model_metadata(const trainer *t, const evaluation *ev, mn_metad
     if (!st) st = mn_metadata_setf(meta, err, "batch_size", "%d", t->opts->batch_size);
     if (!st) st = mn_metadata_setf(meta, err, "lr", "%g", (double)t->opts->lr);
     if (!st) st = mn_metadata_set(meta, "schedule", t->opts->cosine ? "cosine" : "constant", err);
-    char augment[MN_AUGMENT_TEXT];
-    mn_augment_format(&t->opts->augment, augment, sizeof augment);
-    if (!st) st = mn_metadata_set(meta, "augment", augment, err);
+    if (!st) st = mn_metadata_set(meta, "augment", t->settings.augment, err);
     if (!st && t->cal.images)
         st = mn_metadata_setf(meta, err, "temperature", "%.4f", t->cal.temperature);
     return st;
 }
 
-/* The recipe a checkpoint must share to be resumed: the distortions and whether they
- * pass through the service's preprocessing. */
-static void describe_augmentation(const train_options *opts, char *out, size_t size)
+/* The recipe a checkpoint must share to be resumed, and the model records: the
+ * distortions, whether they pass through the service's preprocessing, the copies. */
+static void describe_augmentation(const trainer *t, char *out, size_t size)
 {
     char augment[MN_AUGMENT_TEXT];
-    mn_augment_format(&opts->augment, augment, sizeof augment);
-    snprintf(out, size, "%s%s", augment,
-             opts->as_served && mn_augment_enabled(&opts->augment) ? ",as-served" : "");
+    mn_augment_format(&t->opts->augment, augment, sizeof augment);
+    const bool served = t->opts->as_served && mn_augment_enabled(&t->opts->augment);
+    char copies[32] = "";
+    if (t->ncopies)
+        snprintf(copies, sizeof copies, ",scan-copies=%d%%", t->opts->scan_copies);
+    snprintf(out, size, "%s%s%s", augment, served ? ",as-served" : "", copies);
 }
 
 /* Keeps the newest --keep-versions earlier versions. A failure only costs disk space
@@ -497,7 +519,7 @@ int train_run(const train_options *opts, volatile sig_atomic_t *stop_signal)
                                     .epochs = opts->epochs, .cosine = opts->cosine};
         snprintf(t.settings.data_sha256, sizeof t.settings.data_sha256, "%s",
                  t.train.images_sha256);
-        describe_augmentation(opts, t.settings.augment, sizeof t.settings.augment);
+        describe_augmentation(&t, t.settings.augment, sizeof t.settings.augment);
         resume_or_init(&t);
         status = train_epochs(&t, stop_signal);
     }

@@ -180,8 +180,9 @@ static void test_refused_values(void **state)
     }
 }
 
-/* --augment's list, the calibration and preprocessing flags, and a bad list's message
- * naming what is wrong in it; the default is the documented recipe (stroke at half strength). */
+/* --augment's list, the calibration and preprocessing flags, --scan-copies, and a bad
+ * list's message naming what is wrong in it; the default is the documented recipe
+ * (stroke at half strength, scanner's copies of 17 % of the images). */
 static void test_augment_flags(void **state)
 {
     (void)state;
@@ -191,6 +192,7 @@ static void test_augment_flags(void **state)
     assert_true(r.opts.augment.strength[MN_AUG_AFFINE] == 0.0f);
     assert_true(r.opts.calibrate);
     assert_false(r.opts.as_served);
+    assert_int_equal(r.opts.scan_copies, 17);
 
     parse(&r, "--augment", "affine=0.5,lowres", "--no-calibrate", "--as-served", NULL);
     assert_int_equal(r.result, OPTIONS_RUN);
@@ -203,6 +205,19 @@ static void test_augment_flags(void **state)
     parse(&r, "--augment", "none", "--as-served", "--no-as-served", NULL);
     assert_false(mn_augment_enabled(&r.opts.augment));
     assert_false(r.opts.as_served);
+
+    /* a percentage of the images, whole */
+    parse(&r, "--scan-copies", "0", NULL);
+    assert_int_equal(r.result, OPTIONS_RUN);
+    assert_int_equal(r.opts.scan_copies, 0);
+    parse(&r, "--scan-copies", "100", NULL);
+    assert_int_equal(r.opts.scan_copies, 100);
+    const char *bad_copies[] = {"101", "-1", "33.3", "", "x"};
+    for (size_t i = 0; i < sizeof bad_copies / sizeof *bad_copies; i++) {
+        parse(&r, "--scan-copies", bad_copies[i], NULL);
+        assert_int_equal(r.result, OPTIONS_USAGE_ERROR);
+        assert_non_null(strstr(r.err, "for --scan-copies"));
+    }
 
     parse(&r, "--augment", "swirl", NULL);
     assert_int_equal(r.result, OPTIONS_USAGE_ERROR);
