@@ -12,7 +12,7 @@
 #define MN_STR_(x) #x
 #define MN_STR(x) MN_STR_(x)
 #define AUGMENT_DEFAULT "stroke=0.5" /* README, "Augmentation": MNIST kept, the rest within noise */
-#define SCAN_COPIES_DEFAULT 17       /* README, "Augmentation": 8x8 scans read, MNIST kept */
+#define SCAN_COPIES_DEFAULT 10       /* README, "Augmentation": 8x8 scans read, MNIST kept */
 
 static void usage(FILE *out)
 {

@@ -20,8 +20,8 @@ mkdir -p "$work/a"
 check "log has the original format" grep -q '^Epoch \[2/2\]$' "$work/a.log"
 check "log reports Train and Test lines" grep -qE '^Test - Loss: [0-9.]+, Acc: [0-9.]+%$' "$work/a.log"
 check "log says the model was saved" grep -q '^Model saved successfully!$' "$work/a.log"
-check "each epoch also trains on scanner's copies of 17 % of the images" \
-  grep -q "^Train: 2000 images and 340 scanner's copies an epoch, Test: 2000 images" "$work/a.log"
+check "each epoch also trains on scanner's copies of 10 % of the images" \
+  grep -q "^Train: 2000 images and 200 scanner's copies an epoch, Test: 2000 images" "$work/a.log"
 check "model file published" test -s "$work/a/model.safetensors"
 check "report published" test -s "$work/a/model.report.json"
 check "no checkpoint or temp file left" \
@@ -50,7 +50,7 @@ for key in ("architecture", "epochs", "test_accuracy", "test_loss", "training_se
             "created", "trainer_version", "dataset_sha256"):
     assert key in meta, key
 assert meta["dataset_sha256"] == "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db"
-assert meta["augment"] == "stroke=0.5,scan-copies=17%", meta["augment"]
+assert meta["augment"] == "stroke=0.5,scan-copies=10%", meta["augment"]
 assert sorted(header) == sorted(["conv1.weight", "conv1.bias", "conv2.weight", "conv2.bias",
                                  "fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"])
 assert header["fc1.weight"]["shape"] == [128, 3136]

@@ -182,7 +182,7 @@ static void test_refused_values(void **state)
 
 /* --augment's list, the calibration and preprocessing flags, --scan-copies, and a bad
  * list's message naming what is wrong in it; the default is the documented recipe
- * (stroke at half strength, scanner's copies of 17 % of the images). */
+ * (stroke at half strength, scanner's copies of 10 % of the images). */
 static void test_augment_flags(void **state)
 {
     (void)state;
@@ -192,7 +192,7 @@ static void test_augment_flags(void **state)
     assert_true(r.opts.augment.strength[MN_AUG_AFFINE] == 0.0f);
     assert_true(r.opts.calibrate);
     assert_false(r.opts.as_served);
-    assert_int_equal(r.opts.scan_copies, 17);
+    assert_int_equal(r.opts.scan_copies, 10);
 
     parse(&r, "--augment", "affine=0.5,lowres", "--no-calibrate", "--as-served", NULL);
     assert_int_equal(r.result, OPTIONS_RUN);
