@@ -7,6 +7,8 @@
 #   mnist-test   the 10,000 MNIST test digits, 28x28 PNG, multipart (preprocessing on)
 #   mnist-user   2,000 of them as a user sends them (x10, off-centre on a page, 1/3 JPEG;
 #                the user-like set of tests/integration/accuracy.sh)
+#   mnist-8x8    2,000 of them in the classic 8x8 format of 17 levels, sent five ways
+#                (tests/ood/mnist_classic.py): what the resolution alone costs
 #   fonts, strokes, photos, lowres, lowres8, nondigit
 #                the out-of-distribution sets of tests/ood/generate.py (1,000 each,
 #                nondigit 300; no MNIST in them), see tests/ood/SETS-README
@@ -29,4 +31,4 @@ model=${1:-${MNIST_TEST_MODEL:-$top_builddir/run/mnist_model.safetensors}}
 
 echo "# accuracy.sh $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 OOD_ARGS="--scan ${OOD_ARGS:-}" "$top_srcdir/tests/ood/evaluate.sh" "$model" \
-  mnist-test mnist-user fonts strokes photos lowres lowres8 nondigit
+  mnist-test mnist-user mnist-8x8 fonts strokes photos lowres lowres8 nondigit

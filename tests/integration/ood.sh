@@ -4,8 +4,9 @@
 # (200) images of each out-of-distribution set of tests/ood/generate.py (the same images
 # as the full sets' first ones; generated once into the cache) and OOD_CI_NONDIGIT (100)
 # pictures without a digit. Prints the per-set table of tests/ood/evaluate.py. First
-# tests/ood/selftest.py checks the tools: ECE on answers worked out by hand, and the
-# generator's images are the same for a seed and differ for another.
+# tests/ood/selftest.py checks the tools: ECE on answers worked out by hand, the
+# generator's images are the same for a seed and differ for another, and
+# mnist_classic.py makes the classic 8x8 format.
 #
 # The floors sit a few points under what the shared test model scored on these images
 # when they were set (see README.md, "Accuracy on other handwriting"), so that a change

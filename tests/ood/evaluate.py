@@ -10,6 +10,8 @@ digit), as generate.py writes, or one of the MNIST test sets read from --mnist D
     mnist-raw    the same as raw PNG bodies with ?preprocess=0
     mnist-user   2,000 (spread over the test set) "user-like": black on white, x10,
                  off-centre on a larger page, a third JPEG (mnist_http.py's user_like)
+    mnist-8x8    2,000 (spread) in the classic 8x8 format of 17 levels, sent in five
+                 ways, 400 each (mnist_classic.py): a diagnostic of the resolution
 Options:
     --mnist DATA        the MNIST IDX files (for the mnist-* sets)
     --threads N         concurrent keep-alive clients (default 4)
@@ -40,6 +42,7 @@ TOP = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(TOP, "tests", "integration"))
 
+import mnist_classic  # noqa: E402
 import mnist_http as H  # noqa: E402
 import ood_metrics as M  # noqa: E402
 
@@ -87,6 +90,12 @@ def mnist_items(name, data, limit):
         kinds = ["jpeg", "png", "png"]
         bodies = {i: H.user_like(images[i], rng, kinds[i % 3]) for i in idx}
         return [(labels[i], lambda i=i: bodies[i] + ("/predict",), str(i)) for i in idx]
+    if name == "mnist-8x8":
+        idx = spread(list(range(len(images))), min(limit or 2000, 2000))
+        forms = len(mnist_classic.FORMS)
+        return [(labels[i], lambda k=k, i=i: (H.encode(mnist_classic.sent(
+            mnist_classic.classic(images[i]), k % forms), "PNG"), "image/png", "/predict"),
+                 f"{i} ({mnist_classic.FORMS[k % forms]})") for k, i in enumerate(idx)]
     idx = spread(list(range(len(images))), limit)
     if name == "mnist-raw":
         return [(labels[i], lambda i=i: (H.png(images[i]), "image/png", "/predict?preprocess=0"), str(i))

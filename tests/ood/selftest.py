@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """Checks of the OOD tools themselves, as "ok<TAB>WHAT" / "not ok<TAB>WHAT" lines
 (tests/integration/ood.sh counts them): the calibration arithmetic on answers whose
-figures are known by hand, and that the generator gives the same images for the same
-seed and others for another seed.
+figures are known by hand, that the generator gives the same images for the same
+seed and others for another seed, and that mnist_classic.py makes the classic 8x8
+format.
 
     selftest.py WORKDIR
 """
@@ -15,6 +16,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
+import mnist_classic as C  # noqa: E402
 import ood_metrics as M  # noqa: E402
 from generate import ALL_SETS  # noqa: E402
 
@@ -82,7 +84,27 @@ def check_determinism(work):
        "an image does not depend on how many come before it")
 
 
+def check_classic():
+    # a bar 6 px wide and 20 tall: fitted to 32 tall it is 10 wide, at x 11..20, so
+    # blocks 3 and 4 count 16 and blocks 2 and 5 one column of 4 (level 64)
+    pixels = bytearray(784)
+    for y in range(4, 24):
+        for x in range(11, 17):
+            pixels[y * 28 + x] = 255
+    small = C.classic(bytes(pixels))
+    levels = set(small.getdata())
+    ok(small.size == (8, 8) and levels <= {round(k * 255 / 16) for k in range(17)},
+       "mnist_classic: 8x8 pixels of 17 levels")
+    ok(levels == {0, 64, 255} and small.getbbox() == (2, 0, 6, 8),
+       "mnist_classic: the digit fills the height, full blocks, partial ones, paper")
+    sizes = [C.sent(small, k).size for k in range(len(C.FORMS))]
+    ok(sizes == [(8, 8), (64, 64), (96, 96), (96, 96), (28, 28)], f"mnist_classic: the forms' sizes {sizes}")
+    margin = C.sent(small, 2)
+    ok(max(margin.crop((0, 0, 96, 12)).getdata()) == 0, "mnist_classic: a margin is paper")
+
+
 if __name__ == "__main__":
     check_metrics()
+    check_classic()
     check_determinism(sys.argv[1])
     sys.exit(1 if FAILURES else 0)
