@@ -1,5 +1,5 @@
 /* Catmull-Rom interpolation weights, one definition for the service's scaling of a
- * small digit (mn_preprocess.c) and for the training transform that imitates it
+ * small digit (mn_scale.c) and for the training transform that imitates it
  * (mn_augment.c, lowres), so that the two draw the same curve. */
 #ifndef MN_CUBIC_H
 #define MN_CUBIC_H

@@ -1,4 +1,6 @@
 /* Making any photo or drawing look like an MNIST digit (see ARCHITECTURE.md and the README, "API").
+ * The steps below live in mn_levels.c (1, 2), mn_paper.c (1b), mn_crop.c (3) and
+ * mn_scale.c (4); mn_preprocess.c runs them in order and does 5 and 6.
  *
  * From an 8-bit grayscale image (mn_image_decode_gray: alpha already composited on
  * white), in this order:
@@ -82,34 +84,9 @@
 #include "mn_error.h"
 #include "mn_image.h"
 #include "mn_net.h"
+#include "mn_preprocess_types.h"
 
 #define MN_PREPROCESS_NO_DIGIT "no digit found"
-#define MN_PREPROCESS_BOX 20          /* the digit is scaled to fit this square */
-#define MN_PREPROCESS_GRID_SIDE 256   /* connected components run on at most this grid */
-#define MN_PREPROCESS_MIN_CONTRAST 32 /* levels between background and ink */
-#define MN_PREPROCESS_SUPER_FACTOR 4  /* scaling works on a 4x finer grid (80x80) */
-#define MN_PREPROCESS_THIN_STROKE 1.4 /* strokes thinner than this (in 28x28 pixels)... */
-#define MN_PREPROCESS_STROKE 2.0      /* ...are thickened to about this */
-#define MN_PREPROCESS_PAPER_BLOCKS 32 /* the paper's brightness is estimated on this grid */
-#define MN_PREPROCESS_TINY_SIDE 32    /* a smaller image's border cannot show noise */
-#define MN_PREPROCESS_PAPER_REACH 3   /* blocks: wider ink than 2*3+1 blocks is paper */
-
-/* Working memory for one preprocessing call (about 755 KiB): allocate it once per
- * thread (malloc or embed it; no initialisation needed) and reuse it. */
-typedef struct mn_preprocess_scratch {
-    uint32_t mass[MN_PREPROCESS_GRID_SIDE * MN_PREPROCESS_GRID_SIDE];
-    int32_t stack[MN_PREPROCESS_GRID_SIDE * MN_PREPROCESS_GRID_SIDE];
-    uint8_t seen[MN_PREPROCESS_GRID_SIDE * MN_PREPROCESS_GRID_SIDE];
-    uint8_t faint[MN_PREPROCESS_GRID_SIDE * MN_PREPROCESS_GRID_SIDE]; /* anything above the cut */
-    uint8_t line_row[MN_PREPROCESS_GRID_SIDE];  /* grid rows / columns on a ruled line */
-    uint8_t line_col[MN_PREPROCESS_GRID_SIDE];
-    uint8_t flat[MN_PREPROCESS_GRID_SIDE * MN_PREPROCESS_GRID_SIDE]; /* the flat-fielded copy */
-    int line_cell;  /* input pixels per grid cell side; 0: no line was found */
-    float super[(MN_PREPROCESS_BOX * MN_PREPROCESS_SUPER_FACTOR) *
-                (MN_PREPROCESS_BOX * MN_PREPROCESS_SUPER_FACTOR)];
-    float grown[(MN_PREPROCESS_BOX * MN_PREPROCESS_SUPER_FACTOR) *
-                (MN_PREPROCESS_BOX * MN_PREPROCESS_SUPER_FACTOR)];
-} mn_preprocess_scratch;
 
 /* What preprocessing found; useful for logs and the UI. Coordinates in input pixels. */
 typedef struct mn_preprocess_info {
@@ -134,12 +111,6 @@ typedef struct mn_preprocess_info {
 mn_status mn_preprocess_gray(const mn_gray_image *img, mn_preprocess_scratch *scratch,
                              float out[MN_IMAGE_PIXELS], uint8_t *preview,
                              mn_preprocess_info *info, mn_error *err);
-
-typedef enum mn_polarity {
-    MN_POLARITY_AUTO = 0,   /* decided from the border (step 1) */
-    MN_POLARITY_DARK_INK,   /* dark digit on light paper, the paper the lightest level */
-    MN_POLARITY_LIGHT_INK   /* light digit on dark paper, the paper the darkest level */
-} mn_polarity;
 
 /* mn_preprocess_gray with the polarity forced, for an image that mn_preprocess_gray
  * found ambiguous (for any other image, every polarity gives the same result as

@@ -1,5 +1,5 @@
 /* libFuzzer target: image decoding with limits and MNIST-style preprocessing
- * (src/mn_image.c, src/mn_preprocess.c), the path every uploaded image takes:
+ * (src/mn_image.c, src/mn_preprocess.c and its steps), the path every uploaded image takes:
  * mn_image_decode_gray with a pixel cap, then mn_preprocess_gray with a per-thread
  * scratch area, as the responder's workers do (and for an image it finds ambiguous,
  * mn_preprocess_gray_as with each polarity).

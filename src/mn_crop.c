@@ -1,0 +1,288 @@
+/* Step 3 of preprocessing: ruled or squared paper's lines, then the digit's bounding
+ * box from the connected components of a coarse grid. */
+#include "config.h"
+
+#include <string.h>
+
+#include "mn_crop.h"
+
+/* Flood-fills the 8-connected component of grid cell `start`, marking it seen;
+ * returns its mass (pixels above the mask level) and bounding box in cells. */
+static uint64_t flood(mn_preprocess_scratch *s, int gw, int gh, int start, rect *box)
+{
+    uint64_t mass = 0;
+    int top = 0;
+    s->stack[top++] = start;
+    s->seen[start] = 1;
+    *box = (rect){start % gw, start / gw, start % gw, start / gw};
+    while (top > 0) {
+        int c = s->stack[--top];
+        int cx = c % gw, cy = c / gw;
+        mass += s->mass[c];
+        box->x0 = min_i(box->x0, cx);
+        box->x1 = max_i(box->x1, cx);
+        box->y0 = min_i(box->y0, cy);
+        box->y1 = max_i(box->y1, cy);
+        for (int dy = -1; dy <= 1; dy++)
+            for (int dx = -1; dx <= 1; dx++) {
+                int nx = cx + dx, ny = cy + dy;
+                if (nx < 0 || ny < 0 || nx >= gw || ny >= gh)
+                    continue;
+                int nc = ny * gw + nx;
+                if (s->mass[nc] && !s->seen[nc]) {
+                    s->seen[nc] = 1;  /* marked when pushed: each cell once */
+                    s->stack[top++] = nc;
+                }
+            }
+    }
+    return mass;
+}
+
+static bool overlaps(rect a, rect b)
+{
+    return a.x0 <= b.x1 && b.x0 <= a.x1 && a.y0 <= b.y1 && b.y0 <= a.y1;
+}
+
+/* Tight box of the pixels with ink level >= level inside r, ruled lines left out;
+ * false if there are none. */
+static bool tight_box(const mn_gray_image *img, const levels *lv,
+                      const mn_preprocess_scratch *s, int level, rect r, rect *out)
+{
+    uint8_t hit[256];
+    for (int v = 0; v < 256; v++)
+        hit[v] = to_ink(v, lv->inverted) >= level;
+    const int f = s->line_cell;
+#define ON_LINE_COLUMN(x) (f && s->line_col[(x) / f])
+    rect t = {r.x1 + 1, r.y1 + 1, r.x0 - 1, r.y0 - 1};
+    for (int y = r.y0; y <= r.y1; y++) {
+        const uint8_t *row = img->pixels + (size_t)y * (size_t)img->width;
+        int first = -1, last = -1;
+        if (f && s->line_row[y / f])
+            continue;
+        for (int x = r.x0; x <= r.x1; x++)
+            if (hit[row[x]] && !ON_LINE_COLUMN(x)) {
+                first = x;
+                break;
+            }
+        if (first < 0)
+            continue;
+        for (int x = r.x1; x >= first; x--)
+            if (hit[row[x]] && !ON_LINE_COLUMN(x)) {
+                last = x;
+                break;
+            }
+        t.x0 = min_i(t.x0, first);
+        t.x1 = max_i(t.x1, last);
+        t.y0 = min_i(t.y0, y);
+        t.y1 = max_i(t.y1, y);
+    }
+#undef ON_LINE_COLUMN
+    if (t.x0 > t.x1)
+        return false;
+    *out = t;
+    return true;
+}
+
+/* The component grid: per cell of f x f input pixels, mass[] counts the pixels at or
+ * above the mask level. */
+static void grid_mass(const mn_gray_image *img, const levels *lv, mn_preprocess_scratch *s,
+                      int f, int gw, int gh)
+{
+    const int w = img->width, h = img->height;
+    uint8_t hit[256];
+    for (int v = 0; v < 256; v++)
+        hit[v] = to_ink(v, lv->inverted) >= lv->mask;
+    memset(s->mass, 0, sizeof s->mass[0] * (size_t)gw * (size_t)gh);
+    for (int y = 0; y < h; y++) {
+        const uint8_t *row = img->pixels + (size_t)y * (size_t)w;
+        uint32_t *grid_row = s->mass + (size_t)(y / f) * (size_t)gw;
+        for (int gx = 0; gx < gw; gx++) {
+            uint32_t c = 0;
+            for (int x = gx * f, end = min_i(w, x + f); x < end; x++)
+                c += hit[row[x]];
+            grid_row[gx] += c;
+        }
+    }
+}
+
+/* The same, and faint[] says whether any pixel of a cell is above the background cut
+ * (for the line search: ruled lines are often fainter than the mask level). */
+static void grid_mass_faint(const mn_gray_image *img, const levels *lv,
+                            mn_preprocess_scratch *s, int f, int gw, int gh)
+{
+    const int w = img->width, h = img->height;
+    uint32_t code[256];  /* both tests in one look-up: mask hit in the low half */
+    for (int v = 0; v < 256; v++) {
+        int i = to_ink(v, lv->inverted);
+        code[v] = (uint32_t)(i >= lv->mask) | (uint32_t)(i > lv->cut) << 16;
+    }
+    memset(s->mass, 0, sizeof s->mass[0] * (size_t)gw * (size_t)gh);
+    memset(s->faint, 0, (size_t)gw * (size_t)gh);
+    for (int y = 0; y < h; y++) {
+        const uint8_t *row = img->pixels + (size_t)y * (size_t)w;
+        uint32_t *grid_row = s->mass + (size_t)(y / f) * (size_t)gw;
+        uint8_t *faint_row = s->faint + (size_t)(y / f) * (size_t)gw;
+        for (int gx = 0; gx < gw; gx++) {
+            uint32_t c = 0;  /* at most f per half: no carry */
+            for (int x = gx * f, end = min_i(w, x + f); x < end; x++)
+                c += code[row[x]];
+            grid_row[gx] += c & 0xFFFFu;
+            faint_row[gx] |= (c >> 16) != 0;
+        }
+    }
+}
+
+/* Flags the runs of n grid lines (rows or columns: cell k of line i is
+ * faint[i * across + k * along], len cells long) where
+ * at least 90% of the cells show something and the run is thin (at most 1/32 of the
+ * side, at least one cell): a ruled or squared paper's line crossing the whole image,
+ * not a digit's stroke, which neither spans the image nor is that thin. */
+static bool flag_lines(const uint8_t *faint, int n, int len, int along, int across,
+                       uint8_t *flag)
+{
+    const int thin = max_i(1, n / 32);
+    bool any = false;
+    for (int i = 0; i < n; i++) {
+        int lit = 0;
+        for (int k = 0; k < len; k++)
+            lit += faint[(size_t)i * (size_t)across + (size_t)k * (size_t)along];
+        flag[i] = len >= 16 && lit * 10 >= len * 9;
+    }
+    for (int i = 0; i < n;) {
+        int end = i;
+        while (end < n && flag[end])
+            end++;
+        if (end - i > thin)
+            memset(flag + i, 0, (size_t)(end - i));
+        any = any || (end > i && end - i <= thin);
+        i = end > i ? end : i + 1;
+    }
+    return any;
+}
+
+/* Takes the cells of the flagged runs of lines out of the components (as in
+ * flag_lines: cell k of line i at mass[i * across + k * along]), except where the
+ * cells on both sides of the run show ink: there a stroke crosses the line and must
+ * stay in one piece. */
+static void clear_lines(uint32_t *mass, const uint8_t *flag, int n, int len, int along,
+                        int across)
+{
+    for (int i = 0; i < n;) {
+        if (!flag[i]) {
+            i++;
+            continue;
+        }
+        int end = i;
+        while (end < n && flag[end])
+            end++;
+        for (int k = 0; k < len; k++) {
+            size_t at = (size_t)k * (size_t)along;
+            bool crossed = i > 0 && end < n && mass[(size_t)(i - 1) * (size_t)across + at] &&
+                           mass[(size_t)end * (size_t)across + at];
+            for (int j = i; j < end && !crossed; j++)
+                mass[(size_t)j * (size_t)across + at] = 0;
+        }
+        i = end;
+    }
+}
+
+/* Whether a pixel above the cut and its inward neighbour lie on both of the image's
+ * left and right edges (left_right) or top and bottom ones: a line across the whole
+ * image puts them there, a lone noisy pixel does not. MNIST-like input and clean
+ * photos have a clean border, and the line search (which costs) is then skipped. */
+static bool edges_show_ink(const mn_gray_image *img, const levels *lv, bool left_right)
+{
+    const int w = img->width, h = img->height, n = left_right ? h : w;
+    if (w < 2 || h < 2)
+        return false;
+    const size_t in_step = left_right ? 1 : (size_t)w;  /* towards the inside */
+    bool first = false, last = false;
+    for (int k = 0; k < n && !(first && last); k++) {
+        size_t a = left_right ? (size_t)k * (size_t)w : (size_t)k;
+        size_t b = left_right ? a + (size_t)w - 1 : (size_t)(h - 1) * (size_t)w + (size_t)k;
+        first = first || (to_ink(img->pixels[a], lv->inverted) > lv->cut &&
+                          to_ink(img->pixels[a + in_step], lv->inverted) > lv->cut);
+        last = last || (to_ink(img->pixels[b], lv->inverted) > lv->cut &&
+                        to_ink(img->pixels[b - in_step], lv->inverted) > lv->cut);
+    }
+    return first && last;
+}
+
+/* Ruled lines: flagged, and taken out of the components. */
+static void find_lines(mn_preprocess_scratch *s, int f, int gw, int gh, bool rows_possible,
+                       bool cols_possible)
+{
+    bool rows = rows_possible && flag_lines(s->faint, gh, gw, 1, gw, s->line_row);
+    bool cols = cols_possible && flag_lines(s->faint, gw, gh, gw, 1, s->line_col);
+    if (!rows)
+        memset(s->line_row, 0, sizeof s->line_row);
+    if (!cols)
+        memset(s->line_col, 0, sizeof s->line_col);
+    s->line_cell = rows || cols ? f : 0;
+    if (rows)
+        clear_lines(s->mass, s->line_row, gh, gw, 1, gw);
+    if (cols)
+        clear_lines(s->mass, s->line_col, gw, gh, gw, 1);
+}
+
+/* Step 3: the digit's bounding box in input pixels. False if only specks were found. */
+bool mn_crop_find_digit(const mn_gray_image *img, const levels *lv, mn_preprocess_scratch *s,
+                       rect *digit)
+{
+    const int w = img->width, h = img->height;
+    const int f = (max_i(w, h) - 1) / GRID + 1;  /* input pixels per grid cell side */
+    const int gw = (w + f - 1) / f, gh = (h + f - 1) / f;
+    const bool rows = edges_show_ink(img, lv, true), cols = edges_show_ink(img, lv, false);
+    if (rows || cols)
+        grid_mass_faint(img, lv, s, f, gw, gh);
+    else
+        grid_mass(img, lv, s, f, gw, gh);
+    find_lines(s, f, gw, gh, rows, cols);
+
+    /* pass 1: the largest component */
+    memset(s->seen, 0, (size_t)gw * (size_t)gh);
+    uint64_t largest = 0;
+    rect main_box = {0, 0, 0, 0}, box;
+    for (int c = 0; c < gw * gh; c++)
+        if (s->mass[c] && !s->seen[c]) {
+            uint64_t m = flood(s, gw, gh, c, &box);
+            if (m > largest) {
+                largest = m;
+                main_box = box;
+            }
+        }
+    uint64_t n = (uint64_t)w * (uint64_t)h;
+    if (largest < 4 || largest < n / 20000)
+        return false;
+
+    /* pass 2: keep the components that are large, or not tiny and next to the main one
+     * (the detached bar of a 5, the stem of a 4 drawn in two strokes) */
+    int e = max_i(1, max_i(main_box.x1 - main_box.x0, main_box.y1 - main_box.y0) / 4);
+    rect near = {main_box.x0 - e, main_box.y0 - e, main_box.x1 + e, main_box.y1 + e};
+    rect cells = main_box;
+    memset(s->seen, 0, (size_t)gw * (size_t)gh);
+    for (int c = 0; c < gw * gh; c++)
+        if (s->mass[c] && !s->seen[c]) {
+            uint64_t m = flood(s, gw, gh, c, &box);
+            if (m * 10 >= largest || (m * 100 >= largest && overlaps(box, near))) {
+                cells.x0 = min_i(cells.x0, box.x0);
+                cells.y0 = min_i(cells.y0, box.y0);
+                cells.x1 = max_i(cells.x1, box.x1);
+                cells.y1 = max_i(cells.y1, box.y1);
+            }
+        }
+
+    /* from cells to pixels: tight around the digit's pixels, then widened by 2 pixels
+     * to take in its faint anti-aliased rim (above the background cut) */
+    rect r = {cells.x0 * f, cells.y0 * f,
+              (int)(((int64_t)cells.x1 + 1) * f < w ? ((int64_t)cells.x1 + 1) * f : w) - 1,
+              (int)(((int64_t)cells.y1 + 1) * f < h ? ((int64_t)cells.y1 + 1) * f : h) - 1};
+    rect t;
+    if (!tight_box(img, lv, s, lv->mask, r, &t))
+        return false;
+    rect wide = {max_i(0, t.x0 - 2), max_i(0, t.y0 - 2), min_i(w - 1, t.x1 + 2),
+                 min_i(h - 1, t.y1 + 2)};
+    if (!tight_box(img, lv, s, lv->cut + 1, wide, digit))
+        *digit = t;
+    return true;
+}
