@@ -31,7 +31,7 @@ static inline double max_d(double a, double b) { return a > b ? a : b; }
 typedef struct levels {
     bool inverted;
     bool dominant;  /* half the border lies within 16 levels: evenly lit paper */
-    bool ambiguous; /* no dominant level on a noiseless border: either polarity */
+    bool ambiguous; /* a clean border without a dominant level, corners split: either */
     int bg_raw, ink_raw;
     int bg;    /* background */
     int ink;   /* ink level: at and above it the output is 255 */
