@@ -261,19 +261,16 @@ stage_sanitizers() {
   # The shared test model, when the plain build has one: training it again at ASan's
   # speed (about 450 images/s) would take minutes and test nothing the trainer's own
   # end-to-end test does not (it trains, resumes and publishes under the sanitizers).
-  local model=${top_builddir:-$top/build/ci}/tests/artifacts/test-model.safetensors
+  local model=${top_builddir:-$top/build/ci}/tests/artifacts/test-model.safetensors reuse=()
   if [ -s "$model" ]; then
-    # with its training report, which /model/report serves
-    mkdir -p "$b/tests/artifacts" &&
-      cp "$model" "${model%.safetensors}.report.json" "$b/tests/artifacts/" &&
-      touch "$b/tests/artifacts/test-model.safetensors"
+    reuse=("TEST_MODEL_FROM=$model")
     log "reusing the test model $model"
   fi
   log "make check (ASan + UBSan)"
   local rc=0
   ASAN_OPTIONS=halt_on_error=1:detect_leaks=1:log_path=$b/sanitizer-logs/asan \
   UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:log_path=$b/sanitizer-logs/ubsan \
-    make -C "$b" -j"$(nproc)" check >"$b/check.log" 2>&1 || rc=$?
+    make -C "$b" -j"$(nproc)" check "${reuse[@]}" >"$b/check.log" 2>&1 || rc=$?
   local p f
   p=$(sed -n 's/^# PASS: *//p' "$b/test-suite.log" 2>/dev/null || true)
   f=$(sed -n 's/^# FAIL: *//p' "$b/test-suite.log" 2>/dev/null || true)
