@@ -5,7 +5,8 @@ other writers (the digits are MNIST's, so this is not an out-of-distribution set
 A digit is cropped to its ink, fitted to a 32x32 bitmap (aspect kept, the longer side
 filling it), thresholded at 128, and each 4x4 block counted: 8x8 pixels of 0..16
 scaled to 0..255, as the 1,797-digit kind of set stores them. It is then sent in one of
-FORMS, light on dark, chosen by the digit's position in the set.
+FORMS, light on dark, chosen by the digit's position in the set. The trainer makes its
+classic copies of MNIST's training digits the same way (src/mn_classic.c).
 """
 from PIL import Image, ImageFilter
 
