@@ -39,7 +39,6 @@ enum {
     WINO = WINO2 > WINO4 ? WINO2 : WINO4
 };
 _Static_assert(S3 == S2 / 2, "two poolings take the image side to MN_POOLED_SIDE");
-static const float DROP1 = 0.25f, DROP2 = 0.5f;
 
 #define SPEC(name, ndim, d0, d1, d2, d3, id) \
     {name, ndim, {d0, d1, d2, d3}, id##_OFFSET, id##_COUNT}
@@ -106,6 +105,7 @@ struct mn_workspace {
     int kept_batch;        /* images whose state the last pass kept for backward; 0
                             * after an inference pass, which keeps none */
     bool dropout;          /* did the last forward pass apply dropout? */
+    float fc_dropout;      /* the rate after fc1: mn_workspace_set_fc_dropout */
     void *memory;
 
     /* per image, kept from forward for backward */
@@ -205,6 +205,7 @@ mn_status mn_workspace_create(mn_workspace **out, int max_batch, int threads, mn
     }
     ws->max_batch = max_batch;
     ws->threads = threads;
+    ws->fc_dropout = MN_FC_DROPOUT;
     *out = ws;
     return MN_OK;
 }
@@ -221,6 +222,11 @@ void mn_workspace_destroy(mn_workspace *ws)
 int mn_workspace_max_batch(const mn_workspace *ws)
 {
     return ws->max_batch;
+}
+
+void mn_workspace_set_fc_dropout(mn_workspace *ws, float rate)
+{
+    ws->fc_dropout = rate > 0.0f ? (rate < 0.9f ? rate : 0.9f) : 0.0f;
 }
 
 const float *mn_workspace_probs(const mn_workspace *ws)
@@ -293,13 +299,13 @@ static void dropout_flatten(mn_workspace *ws, int b, const pass *ps)
     const float *pool2 = ws->pool2 + (size_t)b * POOL2;
     uint8_t *keep1 = ws->keep1 + (size_t)b * POOL2;
     float *x1 = ws->x1 + (size_t)b * POOL2;
-    const float scale1 = ps->dropout ? 1.0f / (1.0f - DROP1) : 1.0f;
+    const float scale1 = ps->dropout ? 1.0f / (1.0f - MN_POOL_DROPOUT) : 1.0f;
     if (ps->dropout) {
         /* masks from a per-image stream: independent of the thread count */
         mn_rng rng;
         mn_rng_seed(&rng, ps->dropout_seed ^ mn_mix64((uint64_t)b));
-        mn_dropout_mask(&rng, DROP1, keep1, POOL2);
-        mn_dropout_mask(&rng, DROP2, ws->keep2 + (size_t)b * HID, HID);
+        mn_dropout_mask(&rng, MN_POOL_DROPOUT, keep1, POOL2);
+        mn_dropout_mask(&rng, ws->fc_dropout, ws->keep2 + (size_t)b * HID, HID);
     }
     for (int pos = 0; pos < S3 * S3; pos++)
         for (int c = 0; c < C2; c++) {
@@ -405,7 +411,7 @@ static void forward(const mn_params *p, const mn_packed_weights *w, mn_workspace
     mn_relu_forward(ws->h1, ws->h1, (size_t)batch * HID);
     const float *fc2_in = ws->h1;
     if (ps->dropout) {
-        mn_dropout_forward(ws->h1, ws->keep2, DROP2, ws->a1, (size_t)batch * HID);
+        mn_dropout_forward(ws->h1, ws->keep2, ws->fc_dropout, ws->a1, (size_t)batch * HID);
         fc2_in = ws->a1;
     }
     mn_linear_forward(fc2_in, batch, HID, p->t[MN_FC2_W], p->t[MN_FC2_B], MN_NUM_CLASSES,
@@ -448,7 +454,7 @@ float mn_net_loss(mn_workspace *ws, const uint8_t *labels, int batch, int *corre
  * into thread t's partial gradients. */
 static void backward_image(mn_workspace *ws, int b, int t)
 {
-    const float scale1 = ws->dropout ? 1.0f / (1.0f - DROP1) : 1.0f;
+    const float scale1 = ws->dropout ? 1.0f / (1.0f - MN_POOL_DROPOUT) : 1.0f;
     const uint8_t *keep1 = ws->keep1 + (size_t)b * POOL2;
     const float *dx1 = ws->dx1 + (size_t)b * POOL2;
     const float *in2 = ws->in2 + (size_t)b * PAD2;
@@ -527,7 +533,7 @@ mn_status mn_net_backward(const mn_params *p, mn_params *grads, mn_workspace *ws
     mn_linear_backward(fc2_in, ws->dlogits, batch, HID, p->t[MN_FC2_W], MN_NUM_CLASSES,
                        grads->t[MN_FC2_W], grads->t[MN_FC2_B], ws->da1, T);
     if (ws->dropout)
-        mn_dropout_backward(ws->da1, ws->keep2, DROP2, ws->da1, (size_t)batch * HID);
+        mn_dropout_backward(ws->da1, ws->keep2, ws->fc_dropout, ws->da1, (size_t)batch * HID);
     mn_relu_backward(ws->h1, ws->da1, ws->da1, (size_t)batch * HID);
     mn_linear_backward(ws->x1, ws->da1, batch, POOL2, p->t[MN_FC1_W], HID,
                        grads->t[MN_FC1_W], grads->t[MN_FC1_B], ws->dx1, T);

@@ -93,6 +93,13 @@ mn_status mn_workspace_create(mn_workspace **out, int max_batch, int threads, mn
 void mn_workspace_destroy(mn_workspace *ws);
 int mn_workspace_max_batch(const mn_workspace *ws);
 
+/* Dropout rates of training passes: after the second pooling (MNISTNet's 0.25) and
+ * after fc1 (MNISTNet's 0.5, a workspace's default until it is set otherwise). */
+#define MN_POOL_DROPOUT 0.25f
+#define MN_FC_DROPOUT 0.5f
+/* Sets the rate after fc1 for the training passes that follow, in [0, 0.9]. */
+void mn_workspace_set_fc_dropout(mn_workspace *ws, float rate);
+
 /* The weights repacked into the kernels' layouts (mn_conv.h, mn_winograd.h,
  * mn_winograd4.h, mn_gemm_tile.h), all by mn_net_pack. conv2 has two layouts because
  * the two passes must keep their own arithmetic: the training pass (backward's

@@ -53,6 +53,7 @@ mn_status checkpoint_save(const char *path, const run_settings *settings,
     if (!st) st = mn_metadata_setf(&meta, err, "seed", "%" PRIu64, settings->seed);
     if (!st) st = mn_metadata_setf(&meta, err, "batch_size", "%d", settings->batch_size);
     if (!st) st = mn_metadata_setf(&meta, err, "lr", "%.9g", (double)settings->lr);
+    if (!st) st = mn_metadata_setf(&meta, err, "dropout", "%.9g", (double)settings->dropout);
     if (!st) st = mn_metadata_setf(&meta, err, "train_count", "%ld", settings->train_count);
     if (!st) st = mn_metadata_set(&meta, "data_sha256", settings->data_sha256, err);
     if (!st) st = mn_metadata_setf(&meta, err, "epochs", "%d", settings->epochs);
@@ -101,7 +102,7 @@ static mn_status check_settings(const mn_metadata *meta, const char *path,
     if (!format || strcmp(format, FORMAT) != 0)
         return mn_fail(err, MN_ERR_FORMAT, "%s: not a checkpoint of this trainer", path);
     uint64_t seed;
-    double batch_size, lr, train_count, epochs;
+    double batch_size, lr, dropout = MN_FC_DROPOUT, train_count, epochs;
     const char *sha = mn_metadata_get(meta, "data_sha256");
     const char *schedule = mn_metadata_get(meta, "schedule");
     const char *augment = mn_metadata_get(meta, "augment");
@@ -111,9 +112,13 @@ static mn_status check_settings(const mn_metadata *meta, const char *path,
         !meta_number(meta, "lr", &lr) || !meta_number(meta, "train_count", &train_count) ||
         !meta_number(meta, "epochs", &epochs) || !sha || !schedule)
         return mn_fail(err, MN_ERR_FORMAT, "%s: settings missing from the metadata", path);
+    /* a trainer before --dropout trained with MNISTNet's */
+    if (mn_metadata_get(meta, "dropout") && !meta_number(meta, "dropout", &dropout))
+        return mn_fail(err, MN_ERR_FORMAT, "%s: bad dropout in the metadata", path);
     const char *differs = seed != settings->seed ? "seed"
                         : (int)batch_size != settings->batch_size ? "batch size"
                         : (float)lr != settings->lr ? "learning rate"
+                        : (float)dropout != settings->dropout ? "dropout"
                         : (long)train_count != settings->train_count ? "number of training images"
                         : strcmp(sha, settings->data_sha256) ? "data set"
                         : (int)epochs != settings->epochs ? "number of epochs"

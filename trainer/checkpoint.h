@@ -27,6 +27,7 @@ typedef struct run_settings {
     uint64_t seed;
     int batch_size;
     float lr;
+    float dropout;                  /* after fc1 (--dropout) */
     long train_count;               /* images actually trained on */
     int epochs;                     /* the schedule depends on the run's length */
     bool cosine;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mn_net.h"
 #include "options.h"
 
 #define DEFAULT_OUT "/mnt/model-storage/mnist_model.safetensors"
@@ -13,6 +14,7 @@
 #define MN_STR(x) MN_STR_(x)
 #define AUGMENT_DEFAULT "stroke=0.5" /* README, "Augmentation": MNIST kept, the rest within noise */
 #define SCAN_COPIES_DEFAULT 10       /* README, "Augmentation": 8x8 scans read, MNIST kept */
+#define DROPOUT_DEFAULT "0.3"        /* README, "Augmentation": the distortions regularise too */
 
 static void usage(FILE *out)
 {
@@ -46,9 +48,12 @@ static void usage(FILE *out)
         "      --as-served, --no-as-served  pass distorted images through the service's\n"
         "                         preprocessing (crop, scale to 20x20, centre), as uploads\n"
         "                         are (default: off; no effect with --augment none)\n"
-        "      --scan-copies PCT  each epoch also trains on scanner's copies (the lowres\n"
-        "                         transform, over the others) of PCT %% of the images\n"
+        "      --scan-copies PCT  each epoch also trains on scanner's copies of PCT %% of\n"
+        "                         the images: half in the classic 8x8 format, read as the\n"
+        "                         service reads it, half by the lowres transform\n"
         "                         (0..100, default " MN_STR(SCAN_COPIES_DEFAULT) "; no effect with --augment none)\n"
+        "      --dropout RATE     dropout after the first fully connected layer, 0..0.9\n"
+        "                         (default " DROPOUT_DEFAULT "; with --augment none 0.5, MNISTNet's)\n"
         "      --no-calibrate     do not fit a softmax temperature after training\n"
         "  -h, --help             show this help\n"
         "  -V, --version          show the version\n"
@@ -101,6 +106,18 @@ static bool set_lr(float *dst, const char *arg)
     return true;
 }
 
+/* a dropout rate: 0 (none) to 0.9 */
+static bool set_rate(float *dst, const char *arg)
+{
+    char *end;
+    errno = 0;
+    float rate = strtof(arg, &end);
+    if (errno || end == arg || *end || !(rate >= 0.0f && rate <= 0.9f))
+        return false;
+    *dst = rate;
+    return true;
+}
+
 /* any unsigned 64-bit number; strtoull would wrap a negative one */
 static bool set_seed(uint64_t *dst, const char *arg)
 {
@@ -140,6 +157,7 @@ static void set_defaults(train_options *opts)
     opts->calibrate = true;
     opts->as_served = false;
     opts->scan_copies = SCAN_COPIES_DEFAULT;
+    opts->dropout = -1.0f; /* until the options are read: see options_parse */
     mn_augment_parse(AUGMENT_DEFAULT, &opts->augment, NULL);
 
     const char *env = getenv("DATA_DIR");
@@ -157,7 +175,7 @@ static void set_defaults(train_options *opts)
 
 enum { OPT_LIMIT_TRAIN = 256, OPT_LIMIT_TEST, OPT_RESUME, OPT_NO_RESUME, OPT_SCHEDULE,
        OPT_KEEP_VERSIONS, OPT_AUGMENT, OPT_NO_CALIBRATE, OPT_AS_SERVED, OPT_NO_AS_SERVED,
-       OPT_SCAN_COPIES };
+       OPT_SCAN_COPIES, OPT_DROPOUT };
 static const struct option longopts[] = {
     {"data", required_argument, NULL, 'd'},
     {"out", required_argument, NULL, 'o'},
@@ -177,6 +195,7 @@ static const struct option longopts[] = {
     {"as-served", no_argument, NULL, OPT_AS_SERVED},
     {"no-as-served", no_argument, NULL, OPT_NO_AS_SERVED},
     {"scan-copies", required_argument, NULL, OPT_SCAN_COPIES},
+    {"dropout", required_argument, NULL, OPT_DROPOUT},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -204,6 +223,7 @@ static bool apply_option(train_options *opts, int key, const char *arg)
     case OPT_AS_SERVED: opts->as_served = true; return true;
     case OPT_NO_AS_SERVED: opts->as_served = false; return true;
     case OPT_SCAN_COPIES: return set_int(&opts->scan_copies, arg, 0, 100);
+    case OPT_DROPOUT: return set_rate(&opts->dropout, arg);
     default: return false;
     }
 }
@@ -266,5 +286,9 @@ options_result options_parse(train_options *opts, int argc, char **argv, FILE *o
         fprintf(err, "mnist-train: unexpected argument '%s' (see --help)\n", argv[optind]);
         return OPTIONS_USAGE_ERROR;
     }
+    /* --augment none is the original recipe, its dropout MNISTNet's */
+    if (opts->dropout < 0.0f)
+        opts->dropout = mn_augment_enabled(&opts->augment) ? strtof(DROPOUT_DEFAULT, NULL)
+                                                           : MN_FC_DROPOUT;
     return OPTIONS_RUN;
 }

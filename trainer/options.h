@@ -30,6 +30,8 @@ typedef struct train_options {
                               preprocessing (only when augmenting) */
     int scan_copies;       /* --scan-copies: each epoch also trains on scanner's copies of
                               this percentage of the images (only when augmenting) */
+    float dropout;         /* --dropout: the rate after fc1 (default 0.3; 0.5, MNISTNet's,
+                              with --augment none) */
 } train_options;
 
 typedef enum { OPTIONS_RUN, OPTIONS_EXIT_OK, OPTIONS_USAGE_ERROR } options_result;

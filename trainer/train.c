@@ -14,6 +14,7 @@
 #endif
 
 #include "checkpoint.h"
+#include "copies.h"
 #include "mn_adam.h"
 #include "mn_augment.h"
 #include "mn_calibrate.h"
@@ -33,7 +34,7 @@ typedef struct trainer {
     mn_dataset train, test;
     long ntrain, ntest;
     long ncopies;             /* scanner's copies trained on each epoch after the images */
-    mn_augment scan;          /* the run's distortions, the lowres transform certain */
+    mn_augment scan;          /* the lowres copies' distortions: the run's, and lowres */
     mn_params params, grads;
     mn_adam adam;
     mn_workspace *ws;
@@ -44,7 +45,7 @@ typedef struct trainer {
     float *probs;             /* probabilities of every test or calibration image */
     uint8_t *labels;          /* their labels */
     calibration cal;
-    mn_preprocess_scratch *scratch; /* one per OpenMP thread, for --as-served */
+    mn_preprocess_scratch *scratch; /* one per OpenMP thread: classic copies, --as-served */
     int nscratch;
     run_settings settings;
     train_state state;
@@ -92,18 +93,10 @@ static void gather_batch(trainer *t, const mn_dataset *ds, const uint32_t *index
 #define CALIBRATION_EPOCH UINT64_MAX
 static const mn_augment calibration_augment = {{1.0f, 1.0f, 1.0f, 1.0f, 1.0f, 1.0f}};
 
-/* The training image of sample number `sample`: samples from ntrain on are the
- * copies, made of ncopies images spread evenly over the set. */
-static size_t source_image(const trainer *t, size_t sample)
-{
-    if (sample < (size_t)t->ntrain)
-        return sample;
-    return (sample - (size_t)t->ntrain) * (size_t)t->ntrain / (size_t)t->ncopies;
-}
-
 /* A training batch, each image distorted by its own random numbers (mn_augment.h):
  * they come from (seed, epoch, sample number), so neither threads nor order matter,
- * and a copy draws other numbers than its original. A copy is distorted by t->scan. */
+ * and a copy draws other numbers than its original. A copy is a classic one or a
+ * lowres one (copies.h), distorted by t->scan. */
 static void gather_augmented(trainer *t, const mn_augment *aug, uint64_t seed, uint64_t epoch,
                              const uint32_t *index, long first, int n)
 {
@@ -111,17 +104,22 @@ static void gather_augmented(trainer *t, const mn_augment *aug, uint64_t seed, u
     #pragma omp parallel for schedule(static)
     for (int i = 0; i < n; i++) {
         size_t sample = index ? index[first + i] : (size_t)(first + i);
-        size_t src = source_image(t, sample);
+        size_t src = copy_source(t->ntrain, t->ncopies, sample);
+        const uint8_t *digit = t->train.images + src * MN_IMAGE_PIXELS;
+        const uint64_t sample_seed = mn_augment_seed(seed, epoch, sample);
         uint8_t pixels[MN_IMAGE_PIXELS];
         float *x = t->x + (size_t)i * MN_IMAGE_PIXELS;
-        mn_augment_image(sample == src ? aug : &t->scan, mn_augment_seed(seed, epoch, sample),
-                         t->train.images + src * MN_IMAGE_PIXELS, pixels);
+        t->y[i] = t->train.labels[src];
+        if (sample != src && copy_is_classic(sample_seed)) {
+            classic_copy(aug, sample_seed, digit, &t->scratch[thread_index(t)], x);
+            continue;
+        }
+        mn_augment_image(sample == src ? aug : &t->scan, sample_seed, digit, pixels);
         mn_gray_image gray = {MN_IMAGE_SIDE, MN_IMAGE_SIDE, pixels};
         /* as the service would see it; an image it would refuse is trained on as it is */
         if (!served || mn_preprocess_gray(&gray, &t->scratch[thread_index(t)], x, NULL, NULL,
                                           NULL) != MN_OK)
             mn_normalize_pixels(pixels, MN_IMAGE_PIXELS, x);
-        t->y[i] = t->train.labels[src];
     }
 }
 
@@ -228,6 +226,7 @@ static int allocate(trainer *t)
         LOG("mnist-train: %s\n", err.msg);
         return EXIT_INTERNAL;
     }
+    mn_workspace_set_fc_dropout(t->ws, t->opts->dropout);
     t->x = malloc((size_t)bs * MN_IMAGE_PIXELS * sizeof *t->x);
     t->y = malloc((size_t)bs);
     t->order = malloc((size_t)(t->ntrain + t->ncopies) * sizeof *t->order);
@@ -390,6 +389,7 @@ static mn_status model_metadata(const trainer *t, const evaluation *ev, mn_metad
     if (!st) st = mn_metadata_setf(meta, err, "batch_size", "%d", t->opts->batch_size);
     if (!st) st = mn_metadata_setf(meta, err, "lr", "%g", (double)t->opts->lr);
     if (!st) st = mn_metadata_set(meta, "schedule", t->opts->cosine ? "cosine" : "constant", err);
+    if (!st) st = mn_metadata_setf(meta, err, "dropout", "%g", (double)t->opts->dropout);
     if (!st) st = mn_metadata_set(meta, "augment", t->settings.augment, err);
     if (!st && t->cal.images)
         st = mn_metadata_setf(meta, err, "temperature", "%.4f", t->cal.temperature);
@@ -515,7 +515,8 @@ int train_run(const train_options *opts, volatile sig_atomic_t *stop_signal)
         status = allocate(&t);
     if (!status) {
         t.settings = (run_settings){.seed = opts->seed, .batch_size = opts->batch_size,
-                                    .lr = opts->lr, .train_count = t.ntrain,
+                                    .lr = opts->lr, .dropout = opts->dropout,
+                                    .train_count = t.ntrain,
                                     .epochs = opts->epochs, .cosine = opts->cosine};
         snprintf(t.settings.data_sha256, sizeof t.settings.data_sha256, "%s",
                  t.train.images_sha256);

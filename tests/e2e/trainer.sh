@@ -51,6 +51,7 @@ for key in ("architecture", "epochs", "test_accuracy", "test_loss", "training_se
     assert key in meta, key
 assert meta["dataset_sha256"] == "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db"
 assert meta["augment"] == "stroke=0.5,scan-copies=10%", meta["augment"]
+assert meta["dropout"] == "0.3", meta["dropout"]
 assert sorted(header) == sorted(["conv1.weight", "conv1.bias", "conv2.weight", "conv2.bias",
                                  "fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"])
 assert header["fc1.weight"]["shape"] == [128, 3136]
@@ -141,6 +142,8 @@ check "--scan-copies 50 trains on copies of half the images" \
 "$train" "${quick[@]}" --augment none --out "$work/none/model.safetensors" 2>"$work/none.log"
 check "--augment none, the original recipe, trains on no copies" \
   grep -q "^Train: 500 images and 0 scanner's copies an epoch" "$work/none.log"
+check "--augment none trains with MNISTNet's dropout, 0.5" \
+  grep -q '"dropout":"0.5"' "$work/none/model.safetensors"
 
 check "--help lists the options" bash -c "'$train' --help | grep -q -- --limit-train"
 version=$(sed -n 's/^AC_INIT(\[[^]]*\], \[\([^]]*\)\].*/\1/p' "$top_srcdir/configure.ac")

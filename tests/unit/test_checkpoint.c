@@ -48,7 +48,7 @@ static void run_free(run *r)
 /* A run in the middle of its third epoch, every field derived from seed. */
 static void run_fill(run *r, uint64_t seed)
 {
-    r->settings = (run_settings){.seed = seed, .batch_size = 64, .lr = 2e-3f,
+    r->settings = (run_settings){.seed = seed, .batch_size = 64, .lr = 2e-3f, .dropout = 0.5f,
                                  .train_count = 60000, .epochs = 5, .cosine = true};
     snprintf(r->settings.data_sha256, sizeof r->settings.data_sha256, "%064x", 0xabc);
     snprintf(r->settings.augment, sizeof r->settings.augment, "stroke=1");
@@ -226,7 +226,8 @@ static void test_mismatched_settings(void **state)
     fixture *f = *state;
     static const char *const reasons[] = {"seed", "batch size", "learning rate",
                                           "number of training images", "data set",
-                                          "number of epochs", "schedule", "augmentation"};
+                                          "number of epochs", "schedule", "augmentation",
+                                          "dropout"};
     for (size_t i = 0; i < sizeof reasons / sizeof reasons[0]; i++) {
         run_settings other = f->saved.settings;
         switch (i) {
@@ -237,7 +238,8 @@ static void test_mismatched_settings(void **state)
         case 4: other.data_sha256[0] = '1'; break;
         case 5: other.epochs = 6; break;
         case 6: other.cosine = false; break;
-        default: snprintf(other.augment, sizeof other.augment, "stroke=1,as-served"); break;
+        case 7: snprintf(other.augment, sizeof other.augment, "stroke=1,as-served"); break;
+        default: other.dropout = 0.3f; break;
         }
         char reason[96];
         snprintf(reason, sizeof reason, "was made with a different %s", reasons[i]);

@@ -113,6 +113,26 @@ static void test_gradients_with_dropout(void **state)
     check_gradients(*state, true); /* the same seed replays the same masks */
 }
 
+/* The rate after fc1 is the workspace's: MNISTNet's by default, another rate gives
+ * other masks, and backward follows the rate that forward used. */
+static void test_fc_dropout_rate(void **state)
+{
+    fixture *f = *state;
+    float a[BATCH * MN_NUM_CLASSES], b[BATCH * MN_NUM_CLASSES], c[BATCH * MN_NUM_CLASSES];
+    mn_net_forward(&f->p, f->ws, f->x, BATCH, true, 5);
+    memcpy(a, mn_workspace_probs(f->ws), sizeof a);
+    mn_workspace_set_fc_dropout(f->ws, MN_FC_DROPOUT);
+    mn_net_forward(&f->p, f->ws, f->x, BATCH, true, 5);
+    memcpy(b, mn_workspace_probs(f->ws), sizeof b);
+    mn_workspace_set_fc_dropout(f->ws, 0.3f);
+    mn_net_forward(&f->p, f->ws, f->x, BATCH, true, 5);
+    memcpy(c, mn_workspace_probs(f->ws), sizeof c);
+    assert_memory_equal(a, b, sizeof a);
+    assert_memory_not_equal(a, c, sizeof a);
+    check_gradients(f, true);
+    mn_workspace_set_fc_dropout(f->ws, MN_FC_DROPOUT);
+}
+
 static void test_batch_independence(void **state)
 {
     /* an image's prediction must not depend on its batch-mates or its position */
@@ -298,6 +318,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_batch_independence, setup, teardown),
         cmocka_unit_test_setup_teardown(test_packed_prediction_matches, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dropout_seed_determinism, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fc_dropout_rate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_backward_needs_kept_state, setup, teardown),
         cmocka_unit_test_setup_teardown(test_workspace_thread_count, setup, teardown),
         cmocka_unit_test(test_adam_matches_pytorch_formula),

@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "mn_net.h"
 #include "options.h"
 
 typedef struct parse_result {
@@ -217,6 +218,24 @@ static void test_augment_flags(void **state)
         parse(&r, "--scan-copies", bad_copies[i], NULL);
         assert_int_equal(r.result, OPTIONS_USAGE_ERROR);
         assert_non_null(strstr(r.err, "for --scan-copies"));
+    }
+
+    /* dropout after fc1: 0.3 when augmenting, MNISTNet's 0.5 in the original recipe,
+     * unless asked; 0 to 0.9 */
+    parse(&r, NULL);
+    assert_true(r.opts.dropout == 0.3f);
+    parse(&r, "--augment", "none", NULL);
+    assert_true(r.opts.dropout == MN_FC_DROPOUT);
+    parse(&r, "--dropout", "0.2", "--augment", "none", NULL);
+    assert_true(r.opts.dropout == 0.2f);
+    parse(&r, "--dropout", "0", NULL);
+    assert_int_equal(r.result, OPTIONS_RUN);
+    assert_true(r.opts.dropout == 0.0f);
+    const char *bad_rates[] = {"0.95", "-0.1", "1", "", "x", "nan"};
+    for (size_t i = 0; i < sizeof bad_rates / sizeof *bad_rates; i++) {
+        parse(&r, "--dropout", bad_rates[i], NULL);
+        assert_int_equal(r.result, OPTIONS_USAGE_ERROR);
+        assert_non_null(strstr(r.err, "for --dropout"));
     }
 
     parse(&r, "--augment", "swirl", NULL);
