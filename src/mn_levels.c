@@ -247,8 +247,9 @@ bool mn_levels_find(const mn_gray_image *img, mn_polarity polarity, levels *lv)
      * caller may force a polarity; either way the paper is at the extreme level */
     mn_polarity paper = MN_POLARITY_AUTO;
     lv->ambiguous = false;
-    if (!dominant && has_flat_extreme(hist, n, lo, hi) &&
-        (tiny || flat_all || border_is_smooth(img))) {
+    const bool clean = !dominant && has_flat_extreme(hist, n, lo, hi) &&
+                       (tiny || flat_all || border_is_smooth(img));
+    if (clean) {
         paper = corner_polarity(img, lo, hi);
         lv->ambiguous = paper == MN_POLARITY_AUTO;
         if (lv->ambiguous)
@@ -273,7 +274,8 @@ bool mn_levels_find(const mn_gray_image *img, mn_polarity polarity, levels *lv)
      * (uneven light) over the whole border */
     int reach = dominant ? contrast / 4 : 255;
     const bool flat = dominant ? border_is_flat(img, k, b, reach) : flat_all;
-    int noise = tiny || flat ? 0 : border_noise(border, b, lv->inverted, reach);
+    /* in a clean image what spreads the border's levels is ink, not noise */
+    int noise = tiny || flat || clean ? 0 : border_noise(border, b, lv->inverted, reach);
     int margin = min_i(max_i(2 * noise, contrast / 32), contrast / 2);
     lv->cut = lv->bg + margin;
 

@@ -40,7 +40,9 @@
  *      drawing, a clean scan, a scaled-up low-resolution digit) has no noise: what
  *      spreads its levels is ink touching it, and the cut is then the least margin.
  *      So is an image under MN_PREPROCESS_TINY_SIDE on a side (a digit sent at the
- *      8x8 it was stored at): its border is too few pixels to tell noise from ink;
+ *      8x8 it was stored at): its border is too few pixels to tell noise from ink,
+ *      and so is the clean image of step 1 without a dominant level (a digit scaled
+ *      up smoothly to fill its canvas, whose gray strokes spread the border's levels);
  *   3. crop to the digit's bounding box: pixels above an Otsu threshold are grouped
  *      into 8-connected components (on a grid of at most 256x256 cells, so the cost
  *      does not depend on the image size). Ruled or squared paper's lines are taken
