@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "mn_paper.h"
+#include "mn_scale.h"
 #include "mn_simd.h"
 
 #define PAPER_BLOCKS MN_PREPROCESS_PAPER_BLOCKS
@@ -202,6 +203,10 @@ bool mn_paper_flatten_if_uneven(const mn_gray_image *img, const levels *lv,
 {
     const int w = img->width, h = img->height;
     if (w > GRID * GRID)  /* the column sums would not fit; such a strip is no photo */
+        return false;
+    /* nor is a small digit scaled up by repeating pixels, whose strokes, wide for its
+     * canvas, the closing would take for shade */
+    if (mn_scale_is_blocky(img))
         return false;
     const int bs = (max_i(w, h) - 1) / PAPER_BLOCKS + 1;
     const int nbx = (w + bs - 1) / bs, nby = (h + bs - 1) / bs;

@@ -28,7 +28,9 @@
  *      flat-fielded into the scratch (at most 256x256, averaged down): each ink level
  *      i becomes 255 (i - p) / (255 - p), p the paper's level interpolated there, as
  *      light darkens paper and ink alike; the steps below then run on that copy, with
- *      polarity and levels found again. Evenly lit input is not touched;
+ *      polarity and levels found again. Evenly lit input is not touched, nor is a
+ *      small digit scaled up by repeating pixels (blocky, see 4): no photo, its
+ *      strokes are wide for its canvas and the closing would take them for shade;
  *   2. background removal: values up to a cut just above the background become
  *      exactly 0, and the range from the cut to the ink level is stretched to 0..255.
  *      The cut is twice the background noise (at least 1/32, at most 1/2 of the

@@ -202,6 +202,14 @@ static bool unblock(const mn_gray_image *img, rect c, uint8_t native[MAX_CELLS *
     return true;
 }
 
+bool mn_scale_is_blocky(const mn_gray_image *img)
+{
+    uint8_t native[MAX_CELLS * MAX_CELLS];
+    mn_gray_image small;
+    const rect whole = {0, 0, img->width - 1, img->height - 1};
+    return unblock(img, whole, native, &small);
+}
+
 /* The crop into the super grid: interpolated when it is at most half the box. */
 static void resample(const mn_gray_image *img, const float value[256], rect c, int target,
                      int ox, int oy, int pad, float *super, int *sw, int *sh)

@@ -10,4 +10,8 @@ void mn_scale_to_box(const mn_gray_image *img, const float value[256], rect c,
                      mn_preprocess_scratch *scratch, double box[BOX][BOX], int *dw_out,
                      int *dh_out);
 
+/* Whether the whole image is a small digit (at most BOX / 2 pixels a side) scaled up
+ * by repeating pixels, as step 4 takes a blocky crop back to its own pixels. */
+bool mn_scale_is_blocky(const mn_gray_image *img);
+
 #endif
