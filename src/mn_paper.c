@@ -204,10 +204,6 @@ bool mn_paper_flatten_if_uneven(const mn_gray_image *img, const levels *lv,
     const int w = img->width, h = img->height;
     if (w > GRID * GRID)  /* the column sums would not fit; such a strip is no photo */
         return false;
-    /* nor is a small digit scaled up by repeating pixels, whose strokes, wide for its
-     * canvas, the closing would take for shade */
-    if (mn_scale_is_blocky(img))
-        return false;
     const int bs = (max_i(w, h) - 1) / PAPER_BLOCKS + 1;
     const int nbx = (w + bs - 1) / bs, nby = (h + bs - 1) / bs;
     const int margin = max_i(lv->cut - lv->bg, (lv->ink - lv->bg) / 8);
@@ -222,6 +218,10 @@ bool mn_paper_flatten_if_uneven(const mn_gray_image *img, const levels *lv,
     block_filter(paper, nbx, nby, false);
     block_filter(paper, nbx, nby, true);
     if (!shaded_on_border(paper, nbx, nby, margin, lv->bg + (lv->ink - lv->bg) * 7 / 8))
+        return false;
+    /* nor is a small digit scaled up by repeating pixels a photo: its strokes, wide for
+     * its canvas, are what the closing took for shade (asked last: it reads the image) */
+    if (mn_scale_is_blocky(img))
         return false;
     *ds = (max_i(w, h) - 1) / GRID + 1;
     flat->width = (w + *ds - 1) / *ds;
