@@ -34,6 +34,17 @@ void mn_sgemm_builtin(bool trans_a, bool trans_b, int m, int n, int k, float alp
  * library does. */
 void mn_gemm_single_threaded(void);
 
+/* On an x86 CPU with AVX2 and FMA that OpenBLAS does not recognise (it then falls
+ * back to pre-AVX2 kernels), restarts the program (execv of /proc/self/exe with argv)
+ * with OPENBLAS_CORETYPE=Haswell. Does nothing when OPENBLAS_CORETYPE is set, when
+ * OpenBLAS chose AVX2 kernels itself, or without OpenBLAS; if the restart fails, says
+ * so on stderr and returns. A program's main calls it first, before any other work. */
+void mn_gemm_prefer_fast_kernels(char *const argv[]);
+
+/* The core to ask OpenBLAS for instead of `core` (its openblas_get_corename()), or
+ * NULL to keep it: "Haswell" for a pre-AVX2 core on a CPU with AVX2 and FMA. */
+const char *mn_gemm_kernel_upgrade(const char *core, bool avx2_fma);
+
 /* "OpenBLAS <config>" or "built-in", for logs and benchmarks. */
 const char *mn_gemm_backend(void);
 

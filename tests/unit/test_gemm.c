@@ -177,6 +177,22 @@ static void test_beta_zero_ignores_nan(void **state)
     assert_float_equal(d[1], 2.0f, 0.0f);
 }
 
+static void test_kernel_upgrade(void **state)
+{
+    (void)state;
+    /* a CPU OpenBLAS fell back on (pre-AVX2 kernels) but which has AVX2 and FMA */
+    assert_string_equal(mn_gemm_kernel_upgrade("Prescott", true), "Haswell");
+    assert_string_equal(mn_gemm_kernel_upgrade("Unknown", true), "Haswell");
+    assert_string_equal(mn_gemm_kernel_upgrade("Sandybridge", true), "Haswell");
+    /* a CPU without them really needs the old kernels */
+    assert_null(mn_gemm_kernel_upgrade("Prescott", false));
+    /* OpenBLAS's own AVX2 or AVX-512 choice stands */
+    assert_null(mn_gemm_kernel_upgrade("Haswell", true));
+    assert_null(mn_gemm_kernel_upgrade("Zen", true));
+    assert_null(mn_gemm_kernel_upgrade("SkylakeX", true));
+    assert_null(mn_gemm_kernel_upgrade(NULL, true));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -185,6 +201,7 @@ int main(void)
         cmocka_unit_test(test_sgemm_parallel),
         cmocka_unit_test(test_beta_zero_ignores_nan),
         cmocka_unit_test(test_gemm_panels),
+        cmocka_unit_test(test_kernel_upgrade),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
