@@ -9,7 +9,7 @@
 #                                       (10 million) executions each, one at a time
 #   tests/hardening.sh fuzz-replay      build, replay seeds and tests/fuzz/regressions only
 #   tests/hardening.sh sanitizers       configure --enable-sanitizers in build/asan and run
-#                                       the whole make check there
+#                                       make check there, every test that runs our programs
 #   tests/hardening.sh valgrind         every unit test binary once under valgrind
 #   tests/hardening.sh load [--long]    wrk against /predict through lighttpd: 10 s (--long:
 #                                       LOAD_SECONDS, 60) at 64 connections; statuses by
@@ -270,7 +270,7 @@ stage_sanitizers() {
   local rc=0
   ASAN_OPTIONS=halt_on_error=1:detect_leaks=1:log_path=$b/sanitizer-logs/asan \
   UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:log_path=$b/sanitizer-logs/ubsan \
-    make -C "$b" -j"$(nproc)" check "${reuse[@]}" >"$b/check.log" 2>&1 || rc=$?
+    make -C "$b" -j"$(nproc)" check 'TESTS=$(PROGRAM_TESTS)' "${reuse[@]}" >"$b/check.log" 2>&1 || rc=$?
   local p f
   p=$(sed -n 's/^# PASS: *//p' "$b/test-suite.log" 2>/dev/null || true)
   f=$(sed -n 's/^# FAIL: *//p' "$b/test-suite.log" 2>/dev/null || true)
