@@ -268,6 +268,7 @@ stage_sanitizers() {
   fi
   log "make check (ASan + UBSan)"
   local rc=0
+  # shellcheck disable=SC2016 # $(PROGRAM_TESTS) is for make to expand
   ASAN_OPTIONS=halt_on_error=1:detect_leaks=1:log_path=$b/sanitizer-logs/asan \
   UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:log_path=$b/sanitizer-logs/ubsan \
     make -C "$b" -j"$(nproc)" check 'TESTS=$(PROGRAM_TESTS)' "${reuse[@]}" >"$b/check.log" 2>&1 || rc=$?
