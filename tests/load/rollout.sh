@@ -36,7 +36,7 @@ declare -A port
 for r in r1 r2 r3 r4; do port[$r]=$(free_port); done
 lb_port=$(free_port)
 url=http://127.0.0.1:$lb_port
-running=()
+running=() stopped=()
 
 rollout_cleanup() {
   local r
@@ -68,7 +68,8 @@ add_replica() {
 }
 
 # stop_replica NAME [remove]: SIGTERM to its mnist-serve, as the kubelet sends it; with
-# "remove", the balancer drops it 1 s later. Records the time to exit in $work/NAME.exit.
+# "remove", the balancer drops it 1 s later. Records the time to exit in $work/NAME.exit
+# and when haproxy stopped sending it new connections in $work/NAME.down.
 stop_replica() {
   local name=$1 how=${2:-} pid t0
   pid=$(cat "$work/$name/launcher.pid")
@@ -76,7 +77,13 @@ stop_replica() {
   kill -TERM "$pid"
   (
     if [ "$how" = remove ]; then sleep 1; lb "disable server pods/$name" >/dev/null; fi
-    while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+    local polls=0
+    while kill -0 "$pid" 2>/dev/null; do
+      if [ $((polls++ % 10)) = 0 ] && [ ! -s "$work/$name.down" ] && ! lb_up "$name"; then
+        echo $(($(now_ms) - t0)) >"$work/$name.down" # to within 0.5 s
+      fi
+      sleep 0.05
+    done
     echo $(($(now_ms) - t0)) >"$work/$name.exit"
   ) &
 }
@@ -84,8 +91,10 @@ wait_stopped() { # NAME...: until each has exited (at most 45 s), then forget th
   local name
   for name in "$@"; do
     wait_for 45 test -s "$work/$name.exit" || fail "$name did not exit within 45 s"
-    echo "# $name exited $(cat "$work/$name.exit" 2>/dev/null || echo '?') ms after SIGTERM"
+    echo "# $name out of haproxy $(cat "$work/$name.down" 2>/dev/null || echo '?') ms and exited" \
+      "$(cat "$work/$name.exit" 2>/dev/null || echo '?') ms after SIGTERM"
     rm -f "$work/$name/launcher.pid" # nothing left for the clean-up to stop
+    stopped+=("$name")
   done
 }
 
@@ -112,6 +121,16 @@ change() {
   check "$name: no socket error (${errors:-none counted})" test "${errors:-1}" = 0
   check "$name: no status but 200 ($other)" test "$other" = 0
   check "$name: requests were served (${served:-0})" test "${served:-0}" -gt 0
+  if [ "${errors:-1}" != 0 ] || [ "$other" != 0 ]; then show_logs; fi
+}
+show_logs() { # what the stopped replicas and haproxy said, for a failed change
+  local r
+  for r in "${stopped[@]}"; do
+    echo "# --- $r's log (mnist-serve, lighttpd, mnist-fcgi), last 15 lines"
+    tail -15 "$work/$r/server.log" | sed 's/^/#   /'
+  done
+  echo "# --- haproxy's log, last 15 lines"
+  tail -15 "$work/haproxy.log" | sed 's/^/#   /'
 }
 
 rolling_update() {
