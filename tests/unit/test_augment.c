@@ -14,19 +14,15 @@
 
 #include "mn_augment.h"
 #include "mn_net.h"
+#include "test_digit.h"
 
 #define SIDE MN_IMAGE_SIDE
 #define PIXELS MN_IMAGE_PIXELS
 
-/* A "0"-like ring of radius 6 and width ~2.5 px at the centre, anti-aliased 0..255. */
+/* The ring at the centre. */
 static void ring(uint8_t *img)
 {
-    for (int y = 0; y < SIDE; y++)
-        for (int x = 0; x < SIDE; x++) {
-            double r = hypot(x - 13.5, (y - 13.5) * 0.8);
-            double cover = 1.25 - fabs(r - 6.0);
-            img[y * SIDE + x] = (uint8_t)(cover <= 0 ? 0 : cover >= 1 ? 255 : 255 * cover);
-        }
+    test_ring(img, 13.5, 13.5);
 }
 
 static double mass(const uint8_t *img)

@@ -14,20 +14,15 @@
 #include <cmocka.h>
 
 #include "copies.h"
+#include "test_digit.h"
 
 #define SIDE MN_IMAGE_SIDE
 #define PIXELS MN_IMAGE_PIXELS
 
-/* A "0"-like ring, off centre (its own centre at (10.5, 12.5)): preprocessing must
- * bring it to the middle. */
+/* The ring off centre (at (10.5, 12.5)): preprocessing must bring it to the middle. */
 static void ring(uint8_t *img)
 {
-    for (int y = 0; y < SIDE; y++)
-        for (int x = 0; x < SIDE; x++) {
-            double r = hypot(x - 10.5, (y - 12.5) * 0.8);
-            double cover = 1.25 - fabs(r - 6.0);
-            img[y * SIDE + x] = (uint8_t)(cover <= 0 ? 0 : cover >= 1 ? 255 : 255 * cover);
-        }
+    test_ring(img, 10.5, 12.5);
 }
 
 static void test_copy_sources(void **state)
