@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "mn_cubic.h"
+#include "mn_knots.h"
 #include "mn_scale.h"
 #include "mn_simd.h"
 
@@ -341,8 +342,9 @@ void mn_scale_to_box(const mn_gray_image *img, const float value[256], rect c,
     int sw, sh;
     uint8_t native_px[MAX_CELLS * MAX_CELLS];
     mn_gray_image native;
-    if (!scratch->line_cell && unblock(img, c, native_px, &native)) {
-        img = &native;
+    if (!scratch->line_cell && (unblock(img, c, native_px, &native) ||
+                                mn_knots_native(img, c, MAX_CELLS, native_px, &native))) {
+        img = &native;  /* a small digit scaled up: scaled from its own pixels instead */
         c = (rect){0, 0, native.width - 1, native.height - 1};
     }
     resample(img, value, c, SUPER, 0, 0, SUPER_FACTOR, super, &sw, &sh);
