@@ -31,64 +31,90 @@ static void bends(const mn_gray_image *img, rect c, bool along_x, int at[MAX_SID
         }
 }
 
-/* The factor f and the phase of the knots along one axis, or false: every bend lies
- * next to a knot (at phase + i f; with f even, the knot falls between that position
- * and the one before it), and at least 3 knots bend. The largest such f wins: with f
- * even, f / 2 fits as well when it is even (its extra knots just never bend). */
-static bool knots(const int *at, int n, int len, int *f_out, int *phase_out)
+/* The knots along one axis: each cluster of bends (one position, or two side by side)
+ * is where a pixel centre of the small image fell, and those lie f apart, at
+ * phase + i f, with f a real number (an image of n pixels scaled to m has f = m / n).
+ * f and phase are fitted to the clusters by least squares; false unless at least 3
+ * clusters each lie within a pixel of their knot, f is within the factors tried, and
+ * no bend is three positions wide (an edge drawn at full resolution). */
+static bool knots(const int *at, int n, double *f_out, double *phase_out)
 {
-    for (int f = MN_KNOTS_MAX_FACTOR; f >= MN_KNOTS_MIN_FACTOR; f--)
-        for (int phase = 0; phase < f && 3 * f <= len; phase++) {
-            int bent = 0, last = -1;
-            bool fits = true;
-            for (int k = 0; k < n && fits; k++) {
-                const int r = ((at[k] - phase) % f + f) % f;
-                fits = r == 0 || (f % 2 == 0 && r == f - 1);
-                const int knot = (at[k] - phase + (r ? 1 : 0)) / f; /* which knot, from 0 */
-                bent += knot != last;
-                last = knot;
-            }
-            if (fits && bent >= 3) {
-                *f_out = f;
-                *phase_out = phase;
-                return true;
-            }
+    double centre[MAX_SIDE];
+    int m = 0;
+    for (int k = 0; k < n;) {
+        int run = 1;
+        while (k + run < n && at[k + run] == at[k] + run)
+            run++;
+        if (run > 2)
+            return false;
+        centre[m++] = at[k] + (run - 1) / 2.0;
+        k += run;
+    }
+    if (m < 3)
+        return false;
+    /* a first f: the mean of the spacings close to the smallest (neighbouring knots) */
+    double least = centre[1] - centre[0], sum = 0.0;
+    int near = 0;
+    for (int j = 2; j < m; j++)
+        least = fmin(least, centre[j] - centre[j - 1]);
+    for (int j = 1; j < m; j++)
+        if (centre[j] - centre[j - 1] < 1.5 * least) {
+            sum += centre[j] - centre[j - 1];
+            near++;
         }
-    return false;
+    double f = sum / near, phase = centre[0];
+    for (int round = 0; round < 2; round++) {  /* number the knots, fit, number again */
+        double sx = 0, sy = 0, sxx = 0, sxy = 0;
+        for (int j = 0; j < m; j++) {
+            const double i = (double)lround((centre[j] - phase) / f);
+            sx += i, sy += centre[j], sxx += i * i, sxy += i * centre[j];
+        }
+        const double det = m * sxx - sx * sx;
+        if (det <= 0.0)
+            return false;
+        f = (m * sxy - sx * sy) / det;
+        phase = (sy - f * sx) / m;
+        if (!(f >= MN_KNOTS_MIN_FACTOR && f <= MN_KNOTS_MAX_FACTOR))
+            return false;
+    }
+    for (int j = 0; j < m; j++)
+        if (fabs(centre[j] - phase - f * (double)lround((centre[j] - phase) / f)) > 1.0)
+            return false;
+    *f_out = f;
+    *phase_out = phase - f * floor(phase / f);  /* the first knot at or after 0 */
+    return true;
 }
 
-/* The positions of the knots along an axis of length len: the first of the one or two
- * pixels whose mean is the knot's value goes to first[], their count to *span. */
-static int knot_positions(int len, int f, int phase, int max_cells, int first[], int *span)
+/* The knots inside [0, len - 1]: phase + i f, into t[]; returns their count, or
+ * max_cells + 1 when there are more. */
+static int knot_positions(int len, double f, double phase, int max_cells, double t[])
 {
-    *span = f % 2 == 0 ? 2 : 1;
     int n = 0;
-    for (int p = phase; p < len; p += f) {
-        if (p - (*span - 1) < 0)
-            continue;
+    for (double p = phase; p <= len - 1 + 1e-9; p += f) {
         if (n == max_cells)
             return max_cells + 1;
-        first[n++] = p - (*span - 1);
+        t[n++] = fmin(p, len - 1);
     }
     return n;
 }
 
-/* The value at a knot that falls between positions p and p + 1 of a line (values v at
- * stride step, len of them): each of the two lies on its own side's segment, so each
- * side is extended half a pixel along its own slope, and the two meet half way. */
-static double between(const double *v, int p, int len)
+/* The line v (len values) at knot t: the pixels on each side lie on that side's
+ * segment, which is extended to t along its own slope; the two sides meet half way.
+ * A knot on a pixel is that pixel's value either way. */
+static double at_knot(const double *v, int len, double t)
 {
-    const bool left = p > 0, right = p + 2 < len;
-    const double from_left = left ? v[p] + (v[p] - v[p - 1]) / 2 : 0.0;
-    const double from_right = right ? v[p + 1] - (v[p + 2] - v[p + 1]) / 2 : 0.0;
+    const int a = (int)floor(t), b = (int)ceil(t);
+    const bool left = a > 0, right = b + 1 < len;
+    const double from_left = left ? v[a] + (v[a] - v[a - 1]) * (t - a) : v[a];
+    const double from_right = right ? v[b] - (v[b + 1] - v[b]) * (b - t) : v[b];
     if (left && right)
         return (from_left + from_right) / 2;
-    return left ? from_left : right ? from_right : (v[p] + v[p + 1]) / 2;
+    return left ? from_left : from_right;
 }
 
-/* Row y of crop c at the knots first[] (span 1: on a pixel; 2: between two). */
-static void row_at_knots(const mn_gray_image *img, rect c, int y, const int *first, int n,
-                         int span, double *out)
+/* Row y of crop c at the knots t[0..n). */
+static void row_at_knots(const mn_gray_image *img, rect c, int y, const double *t, int n,
+                         double *out)
 {
     const int w = c.x1 - c.x0 + 1;
     double line[MAX_SIDE];
@@ -96,7 +122,7 @@ static void row_at_knots(const mn_gray_image *img, rect c, int y, const int *fir
     for (int x = 0; x < w; x++)
         line[x] = px[x];
     for (int i = 0; i < n; i++)
-        out[i] = span == 1 ? line[first[i]] : between(line, first[i], w);
+        out[i] = at_knot(line, w, t[i]);
 }
 
 bool mn_knots_native(const mn_gray_image *img, rect c, int max_cells, uint8_t *native,
@@ -105,41 +131,35 @@ bool mn_knots_native(const mn_gray_image *img, rect c, int max_cells, uint8_t *n
     const int w = c.x1 - c.x0 + 1, h = c.y1 - c.y0 + 1;
     if (w > MAX_SIDE || h > MAX_SIDE || w < 3 * MN_KNOTS_MIN_FACTOR || h < 3 * MN_KNOTS_MIN_FACTOR)
         return false;
-    int at[MAX_SIDE], n, fx, fy, px, py;
+    int at[MAX_SIDE], n;
+    double fx, fy, px, py;
     bends(img, c, true, at, &n);
-    if (!knots(at, n, w, &fx, &px))
+    if (!knots(at, n, &fx, &px))
         return false;
     bends(img, c, false, at, &n);
-    if (!knots(at, n, h, &fy, &py) || fx != fy)
+    if (!knots(at, n, &fy, &py) || fabs(fx - fy) > 0.05 * fmin(fx, fy))  /* square pixels */
         return false;
     enum { CELLS = MN_PREPROCESS_BOX };
-    int xs[CELLS + 1], ys[CELLS + 1], span;
+    double xs[CELLS + 1], ys[CELLS + 1];
     if (max_cells > CELLS)
         max_cells = CELLS;
-    const int nx = knot_positions(w, fx, px, max_cells, xs, &span);
-    const int ny = knot_positions(h, fy, py, max_cells, ys, &span);
+    const int nx = knot_positions(w, fx, px, max_cells, xs);
+    const int ny = knot_positions(h, fy, py, max_cells, ys);
     if (nx < 3 || ny < 3 || nx > max_cells || ny > max_cells)
         return false;
     /* separable, as the scaling was: along x on the rows each knot needs, then along y */
-    double rows[4][CELLS], column[MAX_SIDE];
+    double rows[4][CELLS];
     for (int j = 0; j < ny; j++) {
-        const int y0 = ys[j] - (span == 2 ? 1 : 0), y1 = ys[j] + (span == 2 ? 2 : 0);
-        for (int y = y0; y <= y1; y++)
-            if (y >= 0 && y < h)
-                row_at_knots(img, c, y, xs, nx, span, rows[y - y0]);
+        const int y0 = (int)floor(ys[j]) - 1;  /* rows a - 1, a, b, b + 1 around the knot */
+        for (int k = 0; k < 4; k++)
+            if (y0 + k >= 0 && y0 + k < h)
+                row_at_knots(img, c, y0 + k, xs, nx, rows[k]);
+        const int first = y0 < 0 ? 1 : 0, last = y0 + 3 < h ? 3 : h - 1 - y0;
         for (int i = 0; i < nx; i++) {
-            double v;
-            if (span == 1) {
-                v = rows[0][i];
-            } else {  /* the four rows as a line of its own, the knot between its middle two */
-                int len = 0, p = 1;
-                for (int y = y0; y <= y1; y++)
-                    if (y >= 0 && y < h)
-                        column[len++] = rows[y - y0][i];
-                    else if (y < ys[j])
-                        p--;  /* no row above: the pair starts the line */
-                v = between(column, p, len);
-            }
+            double column[4];
+            for (int k = first; k <= last; k++)
+                column[k - first] = rows[k][i];
+            const double v = at_knot(column, last - first + 1, ys[j] - (y0 + first));
             native[j * nx + i] = (uint8_t)lround(v < 0.0 ? 0.0 : v > 255.0 ? 255.0 : v);
         }
     }

@@ -61,8 +61,8 @@
  *      (Catmull-Rom), so that it comes out smooth, as MNIST's digits are, not as
  *      blocks; so is a crop that is such a small digit scaled up by repeating pixels
  *      (blocky), once its runs of repeated columns and rows are taken back to one
- *      pixel each, or scaled up an integer number of times by linear interpolation
- *      (smooth; mn_knots.h), once taken back to its values at the pixel centres,
+ *      pixel each, or scaled up 3 to 32 times by linear interpolation (smooth;
+ *      mn_knots.h), once taken back to its values at the pixel centres,
  *      where its rows and columns bend. On the finer grid, strokes thinner than 1.4 output pixels (a ballpoint in a
  *      phone photo) are thickened to about 2, MNIST's pen, by a gray dilation, the
  *      digit being scaled a little smaller so that it still fits. If the strokes come
