@@ -327,7 +327,6 @@ static void service_init(service *svc, const server_options *o)
 
 int main(int argc, char **argv)
 {
-    mn_gemm_prefer_fast_kernels(argv);
     server srv;
     memset(&srv, 0, sizeof srv);
     switch (parse_options(&srv.opts, argc, argv)) {

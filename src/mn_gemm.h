@@ -38,7 +38,9 @@ void mn_gemm_single_threaded(void);
  * back to pre-AVX2 kernels), restarts the program (execv of /proc/self/exe with argv)
  * with OPENBLAS_CORETYPE=Haswell. Does nothing when OPENBLAS_CORETYPE is set, when
  * OpenBLAS chose AVX2 kernels itself, or without OpenBLAS; if the restart fails, says
- * so on stderr and returns. A program's main calls it first, before any other work. */
+ * so on stderr and returns. A program's main calls it first, before any other work:
+ * mnist-train's does (fc1's GEMMs in training are OpenBLAS's); mnist-fcgi's does not
+ * (its fc1 is the project's own kernel, and a second start costs it milliseconds). */
 void mn_gemm_prefer_fast_kernels(char *const argv[]);
 
 /* The core to ask OpenBLAS for instead of `core` (its openblas_get_corename()), or

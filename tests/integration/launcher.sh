@@ -64,19 +64,6 @@ else
 fi
 "$serve" stop "$work/svc"
 
-# --- OpenBLAS's kernels ------------------------------------------------------------------
-# On a CPU with AVX2 and FMA that OpenBLAS does not know, it falls back to pre-AVX2 kernels
-# (OPENBLAS_VERBOSE=2 prints "Core: NAME" each time the library loads); mnist-fcgi then
-# starts again with OPENBLAS_CORETYPE=Haswell. A value the user set stands.
-cores() { env "$@" OPENBLAS_VERBOSE=2 "$top_builddir/mnist-fcgi" --help 2>&1 | sed -n 's/^Core: //p' | tr '\n' ' '; }
-if [ -n "$(cores -u OPENBLAS_CORETYPE)" ] && grep -qw avx2 /proc/cpuinfo && grep -qw fma /proc/cpuinfo; then
-  got=$(cores -u OPENBLAS_CORETYPE)
-  check "mnist-fcgi, OPENBLAS_CORETYPE unset: ends on AVX2 or newer kernels (loads: $got)" \
-    bash -c "! grep -qwE '($openblas_pre_avx2) \$' <<<'$got'"
-  got=$(cores OPENBLAS_CORETYPE=Prescott)
-  check "mnist-fcgi, OPENBLAS_CORETYPE=Prescott: kept, no restart (loads: $got)" test "$got" = "Prescott "
-fi
-
 # --- the stop signal ----------------------------------------------------------------------
 # run_direct DRAIN: mnist-serve as this shell's own child (its exit status is ours to
 # read), on a free port; sets url and pid
