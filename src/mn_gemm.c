@@ -119,9 +119,10 @@ const char *mn_gemm_kernel_upgrade(const char *core, bool avx2_fma)
      * 12's 0.3.21 does not know Zen 5 or Emerald Rapids) falls back to one of them,
      * usually Prescott's SSE3 kernels: 20-50 % slower training than its Haswell ones. */
     static const char *const pre_avx2[] = {
-        "Unknown", "Katmai", "Coppermine", "Northwood", "Prescott", "Banias", "Core2", "Penryn",
-        "Dunnington", "Nehalem", "Atom", "Sandybridge", "Athlon", "Opteron",
-        "Opteron_SSE3", "Barcelona", "Bobcat", "Bulldozer", "Piledriver", "Steamroller", "Nano"};
+        "Unknown", "Katmai", "Coppermine", "Northwood", "Prescott", "Banias", "Core2",
+        "Penryn", "Dunnington", "Nehalem", "Atom", "Sandybridge", "Athlon", "Opteron",
+        "Opteron_SSE3", "Barcelona", "Bobcat", "Bulldozer", "Piledriver", "Steamroller",
+        "Nano"};
     if (!avx2_fma || !core)
         return NULL;
     for (size_t i = 0; i < sizeof pre_avx2 / sizeof pre_avx2[0]; i++)

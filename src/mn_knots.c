@@ -129,7 +129,8 @@ bool mn_knots_native(const mn_gray_image *img, rect c, int max_cells, uint8_t *n
                      mn_gray_image *out)
 {
     const int w = c.x1 - c.x0 + 1, h = c.y1 - c.y0 + 1;
-    if (w > MAX_SIDE || h > MAX_SIDE || w < 3 * MN_KNOTS_MIN_FACTOR || h < 3 * MN_KNOTS_MIN_FACTOR)
+    const int least = 3 * MN_KNOTS_MIN_FACTOR;  /* three knots */
+    if (w > MAX_SIDE || h > MAX_SIDE || w < least || h < least)
         return false;
     int at[MAX_SIDE], n;
     double fx, fy, px, py;

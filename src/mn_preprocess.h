@@ -62,13 +62,13 @@
  *      blocks; so is a crop that is such a small digit scaled up by repeating pixels
  *      (blocky), once its runs of repeated columns and rows are taken back to one
  *      pixel each, or scaled up 3 to 32 times by linear interpolation (smooth;
- *      mn_knots.h), once taken back to its values at the pixel centres,
- *      where its rows and columns bend. On the finer grid, strokes thinner than 1.4 output pixels (a ballpoint in a
- *      phone photo) are thickened to about 2, MNIST's pen, by a gray dilation, the
- *      digit being scaled a little smaller so that it still fits. If the strokes come
- *      out fainter than full white, they are stretched back to 255. The rows and
- *      columns of ruled lines are filled there from the nearest ones off the line,
- *      so that a stroke the line crossed continues;
+ *      mn_knots.h), once taken back to its values at the pixel centres, where its
+ *      rows and columns bend. On the finer grid, strokes thinner than 1.4 output
+ *      pixels (a ballpoint in a phone photo) are thickened to about 2, MNIST's pen,
+ *      by a gray dilation, the digit being scaled a little smaller so that it still
+ *      fits. If the strokes come out fainter than full white, they are stretched back
+ *      to 255. The rows and columns of ruled lines are filled there from the nearest
+ *      ones off the line, so that a stroke the line crossed continues;
  *   5. placement in 28x28 with the centre of mass at (14, 14), in pixel-index
  *      coordinates (pixel (i, j) sits at (i, j), as scipy.ndimage.center_of_mass
  *      counts), by rounding the offset to whole pixels and clamping so that the box
