@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "mn_denormals.h"
 #include "mn_gemm.h"
 #include "options.h"
 #include "train.h"
@@ -19,6 +20,7 @@ static void on_signal(int sig)
 int main(int argc, char **argv)
 {
     mn_gemm_prefer_fast_kernels(argv);
+    mn_flush_denormals(); /* before any thread starts: they inherit it */
     train_options opts;
     switch (options_parse(&opts, argc, argv, stdout, stderr)) {
     case OPTIONS_EXIT_OK: return 0;
