@@ -145,11 +145,16 @@ static void flatten(const mn_gray_image *img, bool inverted, const uint8_t *pape
     }
 }
 
-/* Whether the paper is shaded (its level more than `margin` above the lightest paper
- * on the border, but under `ink`) along one stretch of at least an eighth of the
- * border ring of blocks: light falls across the whole sheet and a shadow's edge
- * crosses the border once or twice, while a digit's thick middle is not on the border
- * and strokes reaching the edge touch it in separate short places, at the ink level. */
+/* Whether the paper is shaded (its level more than half of `margin` above the
+ * lightest paper on the border, but under `ink`) along one stretch of at least an
+ * eighth of the border ring of blocks: light falls across the whole sheet and a
+ * shadow's edge crosses the border once or twice, while a digit's thick middle is
+ * not on the border and strokes reaching the edge touch it in separate short places,
+ * at the ink level. Half the margin, because a shadow deepens inwards: where it
+ * crosses the border it is lighter than where the crop meets it. Gaps of up to
+ * STRETCH_GAP blocks do not end a stretch: a shadow round a corner often leaves the
+ * corner block itself a little lighter. */
+#define STRETCH_GAP 2
 static bool shaded_on_border(const uint8_t *paper, int nbx, int nby, int margin, int ink)
 {
     int ring[4 * PAPER_BLOCKS], n = 0;  /* block indices, clockwise from the top left */
@@ -164,13 +169,18 @@ static bool shaded_on_border(const uint8_t *paper, int nbx, int nby, int margin,
     int lightest = 255;
     for (int k = 0; k < n; k++)
         lightest = min_i(lightest, paper[ring[k]]);
-    const int shade = lightest + margin;
+    const int shade = lightest + margin / 2;
+    bool shaded_at[4 * PAPER_BLOCKS];
     int shaded = 0, starts = 0;
     for (int k = 0; k < n; k++) {
-        int at = paper[ring[k]], prev = paper[ring[(k + n - 1) % n]];
-        bool here = at > shade && at < ink, before = prev > shade && prev < ink;
-        shaded += here;
-        starts += here && !before;
+        shaded_at[k] = paper[ring[k]] > shade && paper[ring[k]] < ink;
+        shaded += shaded_at[k];
+    }
+    for (int k = 0; k < n; k++) {
+        bool after_gap = shaded_at[k];  /* no shaded block among the STRETCH_GAP + 1 before */
+        for (int d = 1; d <= STRETCH_GAP + 1 && after_gap; d++)
+            after_gap = !shaded_at[(k + n * (STRETCH_GAP + 1) - d) % n]; /* n may be < d */
+        starts += after_gap;
     }
     return shaded * 8 >= n && starts <= 1;
 }
