@@ -119,6 +119,7 @@ static live_model *load_file(int fd, const struct stat *st, const char *path, mn
         goto fail;
     }
     m->temperature = mn_model_temperature(&m->meta);
+    m->temperature_low_res = mn_model_temperature_low_res(&m->meta);
     uint8_t digest[MN_SHA256_DIGEST_SIZE];
     mn_sha256 h;
     mn_sha256_init(&h);
@@ -142,13 +143,13 @@ fail:
 }
 
 void live_model_predict(const live_model *m, mn_workspace *ws, const float *input, int n,
-                        float *probs)
+                        bool low_res, float *probs)
 {
     mn_net_predict_packed(&m->params, &m->packed, ws, input, n, probs);
-    if (m->temperature != 1.0)
+    const double t = low_res ? m->temperature_low_res : m->temperature;
+    if (t != 1.0)
         for (int i = 0; i < n; i++)
-            mn_calibrate_apply(probs + (size_t)i * MN_NUM_CLASSES, MN_NUM_CLASSES,
-                               m->temperature);
+            mn_calibrate_apply(probs + (size_t)i * MN_NUM_CLASSES, MN_NUM_CLASSES, t);
 }
 
 /* Loads the file the path opens when it is new; true when it was swapped in. */

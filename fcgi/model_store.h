@@ -30,6 +30,7 @@ typedef struct live_model {
     mn_packed_weights packed;      /* conv weights packed once, at load */
     mn_metadata meta;
     double temperature;            /* softmax temperature from the metadata (1: none) */
+    double temperature_low_res;    /* the same for digits read at low resolution */
     char version[13];              /* first 12 hex digits of the file's SHA-256 */
     char sha256[65];
     size_t file_bytes;
@@ -37,9 +38,10 @@ typedef struct live_model {
 } live_model;
 
 /* Probabilities for n images (n x 784 normalised pixels) into probs (n x 10): the
- * network's inference pass, then the model's temperature on each row. */
+ * network's inference pass, then the model's temperature on each row (its low-res
+ * one when low_res: the images were read at low resolution, mn_preprocess_info). */
 void live_model_predict(const live_model *m, mn_workspace *ws, const float *input, int n,
-                        float *probs);
+                        bool low_res, float *probs);
 
 typedef struct model_store model_store;
 

@@ -95,7 +95,7 @@ static mn_status read_digit(const mn_gray_image *img, const live_model *m, infer
     mn_status st = mn_preprocess_gray(img, buf->scratch, buf->input, buf->preview, info, err);
     if (st)
         return st;
-    live_model_predict(m, buf->ws, buf->input, 1, buf->probs);
+    live_model_predict(m, buf->ws, buf->input, 1, info->low_res, buf->probs);
     if (!info->ambiguous)
         return MN_OK;
     float best_probs[MN_NUM_CLASSES], best = -1.0f;  /* the first reading: a fallback */
@@ -108,7 +108,7 @@ static mn_status read_digit(const mn_gray_image *img, const live_model *m, infer
         if (mn_preprocess_gray_as(img, ways[k], buf->scratch, buf->input, buf->preview, &way,
                                   err) != MN_OK)
             continue;
-        live_model_predict(m, buf->ws, buf->input, 1, buf->probs);
+        live_model_predict(m, buf->ws, buf->input, 1, way.low_res, buf->probs);
         const float top = buf->probs[mn_argmax(buf->probs, MN_NUM_CLASSES)];
         if (top > best) {
             best = top;
@@ -146,7 +146,7 @@ static bool predict_input(http_exchange *x, const handler_env *env, const payloa
             return true;
         }
         mn_preprocess_pixels(raw, buf->input, buf->preview, &err);
-        live_model_predict(m, buf->ws, buf->input, 1, buf->probs);
+        live_model_predict(m, buf->ws, buf->input, 1, false, buf->probs);
         return true;
     }
     mn_gray_image img;
@@ -175,7 +175,7 @@ static bool predict_input(http_exchange *x, const handler_env *env, const payloa
         for (int i = 0; i < MN_IMAGE_PIXELS; i++)
             raw[i] = img.pixels[i];
         mn_preprocess_pixels(raw, buf->input, buf->preview, &err);
-        live_model_predict(m, buf->ws, buf->input, 1, buf->probs);
+        live_model_predict(m, buf->ws, buf->input, 1, false, buf->probs);
     }
     mn_gray_image_free(&img);
     return ok;

@@ -141,7 +141,7 @@ static void infer(http_exchange *x, const handler_env *env, const live_model *m)
         return;
     }
     /* one batched forward pass: fc1 is one GEMM over the batch */
-    live_model_predict(m, buf->ws, buf->batch_input, req.batch, buf->batch_probs);
+    live_model_predict(m, buf->ws, buf->batch_input, req.batch, false, buf->batch_probs);
     metrics_inference(env->stats, (unsigned long)req.batch);
     send_outputs(x, buf, m, &req);
 }

@@ -71,26 +71,36 @@ static bool parse_temperature(const char *text, double *out)
     return true;
 }
 
-static mn_status check_temperature(const mn_metadata *meta, mn_error *err)
+static mn_status check_temperature(const mn_metadata *meta, const char *key, mn_error *err)
 {
-    const char *text = mn_metadata_get(meta, "temperature");
+    const char *text = mn_metadata_get(meta, key);
     double t;
     if (text && !parse_temperature(text, &t)) {
         char q[MN_QUOTE_SIZE];
-        return mn_fail(err, MN_ERR_FORMAT,
-                       "metadata temperature %s is not a number from %g to %g",
-                       mn_quote(text, q), MN_CALIBRATE_T_MIN, MN_CALIBRATE_T_MAX);
+        return mn_fail(err, MN_ERR_FORMAT, "metadata %s %s is not a number from %g to %g",
+                       key, mn_quote(text, q), MN_CALIBRATE_T_MIN, MN_CALIBRATE_T_MAX);
     }
     return MN_OK;
 }
 
+/* The temperature under KEY, or `absent` when the metadata has none (or a bad one). */
+static double temperature_of(const mn_metadata *meta, const char *key, double absent)
+{
+    const char *text = meta ? mn_metadata_get(meta, key) : NULL;
+    double t = absent;
+    if (text && !parse_temperature(text, &t))
+        t = absent;
+    return t;
+}
+
 double mn_model_temperature(const mn_metadata *meta)
 {
-    const char *text = meta ? mn_metadata_get(meta, "temperature") : NULL;
-    double t = 1.0;
-    if (text && !parse_temperature(text, &t))
-        t = 1.0;
-    return t;
+    return temperature_of(meta, "temperature", 1.0);
+}
+
+double mn_model_temperature_low_res(const mn_metadata *meta)
+{
+    return temperature_of(meta, "temperature_low_res", mn_model_temperature(meta));
 }
 
 mn_status mn_model_from_st(const mn_st_file *f, mn_params *p, mn_metadata *meta, mn_error *err)
@@ -122,7 +132,9 @@ mn_status mn_model_from_st(const mn_st_file *f, mn_params *p, mn_metadata *meta,
         }
         found[i] = t;
     }
-    mn_status meta_st = check_temperature(mn_st_metadata(f), err);
+    mn_status meta_st = check_temperature(mn_st_metadata(f), "temperature", err);
+    if (meta_st == MN_OK)
+        meta_st = check_temperature(mn_st_metadata(f), "temperature_low_res", err);
     if (meta_st != MN_OK)
         return meta_st;
     /* Every expected tensor is present and names are unique, so any further one is extra. */

@@ -45,6 +45,10 @@ mn_status mn_model_load_memory(const void *buf, size_t len, mn_params *p, mn_met
  * refuses a model whose temperature is anything else, so this only reads. */
 double mn_model_temperature(const mn_metadata *meta);
 
+/* The temperature for digits read at low resolution (mn_preprocess_info.low_res):
+ * metadata "temperature_low_res", checked alike; absent: mn_model_temperature. */
+double mn_model_temperature_low_res(const mn_metadata *meta);
+
 /* Same from an already parsed file (borrowed). */
 mn_status mn_model_from_st(const mn_st_file *f, mn_params *p, mn_metadata *meta,
                            mn_error *err);

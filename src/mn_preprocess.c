@@ -56,7 +56,7 @@ static mn_status run(const mn_gray_image *img, mn_polarity polarity,
     }
     double box[BOX][BOX];
     int dw, dh;
-    mn_scale_to_box(img, value, crop, scratch, box, &dw, &dh);
+    const bool low_res = mn_scale_to_box(img, value, crop, scratch, box, &dw, &dh);
 
     /* thin strokes averaged over a big area come out faint: stretch them to white */
     double peak = 0.0;
@@ -101,6 +101,7 @@ static mn_status run(const mn_gray_image *img, mn_polarity polarity,
         info->box_h = dh;
         info->offset_x = ox;
         info->offset_y = oy;
+        info->low_res = low_res;
     }
     return MN_OK;
 }

@@ -105,6 +105,8 @@ typedef struct mn_preprocess_info {
     int crop_x, crop_y, crop_w, crop_h;  /* the digit's bounding box */
     int box_w, box_h;     /* its size after scaling, each <= MN_PREPROCESS_BOX */
     int offset_x, offset_y;  /* where the box's top-left corner went in 28x28 */
+    bool low_res;         /* read at low resolution: at most MN_PREPROCESS_BOX / 2 pixels
+                           * a side, as sent or taken back from a small digit scaled up */
 } mn_preprocess_info;
 
 /* Preprocesses img (width*height 8-bit gray, see mn_gray_image; not modified).

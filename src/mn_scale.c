@@ -332,9 +332,10 @@ static void dilate(const float *src, int sw, int sh, int r, float *dst)
 
 /* Step 4 as a whole: the crop into box[0..dh)[0..dw) (0..255, not yet rounded), via a
  * 4x finer grid on which thin strokes are thickened: MNIST's pen is about 2 pixels
- * wide at 20x20, a ballpoint in a phone photo shrinks to a faint hairline. */
+ * wide at 20x20, a ballpoint in a phone photo shrinks to a faint hairline. True when
+ * the crop, or the small image it was taken back to, has at most BOX / 2 pixels a side. */
 MN_HOT_KERNEL
-void mn_scale_to_box(const mn_gray_image *img, const float value[256], rect c,
+bool mn_scale_to_box(const mn_gray_image *img, const float value[256], rect c,
                          mn_preprocess_scratch *scratch, double box[BOX][BOX], int *dw_out,
                          int *dh_out)
 {
@@ -349,6 +350,7 @@ void mn_scale_to_box(const mn_gray_image *img, const float value[256], rect c,
     }
     resample(img, value, c, SUPER, 0, 0, SUPER_FACTOR, super, &sw, &sh);
     const double side = max_i(c.x1 - c.x0 + 1, c.y1 - c.y0 + 1);
+    const bool low_res = side * 2 <= BOX;
     if (scratch->line_cell)
         fill_lines(scratch, c, side / SUPER, 0, 0, sw, sh, super);
     double width = stroke_width(super, sw, sh) / SUPER_FACTOR;  /* in output pixels */
@@ -388,4 +390,5 @@ void mn_scale_to_box(const mn_gray_image *img, const float value[256], rect c,
     }
     *dw_out = dw;
     *dh_out = dh;
+    return low_res;
 }

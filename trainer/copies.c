@@ -25,7 +25,7 @@ bool copy_is_classic(uint64_t seed)
     return mn_rng_uniform(&rng) < 0.5f;
 }
 
-void classic_copy(const mn_augment *aug, uint64_t seed, const uint8_t digit[MN_IMAGE_PIXELS],
+bool classic_copy(const mn_augment *aug, uint64_t seed, const uint8_t digit[MN_IMAGE_PIXELS],
                   mn_preprocess_scratch *scratch, float x[MN_IMAGE_PIXELS])
 {
     enum { LARGEST = MN_CLASSIC_FRAME * MN_CLASSIC_MAX_FACTOR };
@@ -45,6 +45,10 @@ void classic_copy(const mn_augment *aug, uint64_t seed, const uint8_t digit[MN_I
     }
     /* the truth is known: the ink is light, as in MNIST; an image the service would
      * refuse (the distortions left no ink) is trained on as distorted */
-    if (mn_preprocess_gray_as(&sent, MN_POLARITY_LIGHT_INK, scratch, x, NULL, NULL, NULL) != MN_OK)
+    mn_preprocess_info info;
+    if (mn_preprocess_gray_as(&sent, MN_POLARITY_LIGHT_INK, scratch, x, NULL, &info, NULL) != MN_OK) {
         mn_normalize_pixels(distorted, MN_IMAGE_PIXELS, x);
+        return false;
+    }
+    return info.low_res;
 }

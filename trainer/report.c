@@ -37,6 +37,10 @@ static void add_calibration(json_object *root, const calibration *cal)
     json_object_object_add(o, "nll_after", number(cal->nll_after));
     json_object_object_add(o, "test_ece_before", number(cal->ece_before));
     json_object_object_add(o, "test_ece_after", number(cal->ece_after));
+    if (cal->low_res_images) {
+        json_object_object_add(o, "temperature_low_res", number(cal->temperature_low_res));
+        json_object_object_add(o, "low_res_images", json_object_new_int64(cal->low_res_images));
+    }
     json_object_object_add(root, "calibration", o);
 }
 

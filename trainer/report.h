@@ -21,6 +21,8 @@ typedef struct calibration {
     long images;                    /* distorted training images it was fitted on; 0: none */
     double nll_before, nll_after;   /* their mean negative log-likelihood at T = 1 and T */
     double ece_before, ece_after;   /* test set, 15 bins, fraction */
+    double temperature_low_res;     /* for digits read at low resolution; 1 when not fitted */
+    long low_res_images;            /* classic copies it was fitted on; 0: none */
 } calibration;
 
 /* FILE.safetensors -> FILE.report.json (any other name: NAME.report.json). */

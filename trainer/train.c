@@ -154,6 +154,56 @@ static void evaluate(trainer *t, evaluation *ev)
     ev->accuracy = 100.0 * (double)correct / (double)t->ntest;
 }
 
+/* Classic copies (copies.h) of the calibration images t->order[first..first + n), as
+ * rows of the batch; low_res[i] says whether the service reads row i at low resolution. */
+static void gather_classic(trainer *t, long first, int n, bool *low_res)
+{
+    #pragma omp parallel for schedule(static)
+    for (int i = 0; i < n; i++) {
+        const size_t src = t->order[first + i];
+        const uint64_t seed = mn_augment_seed(t->opts->seed, CALIBRATION_EPOCH, src);
+        t->y[i] = t->train.labels[src];
+        low_res[i] = classic_copy(&calibration_augment, seed,
+                                  t->train.images + src * MN_IMAGE_PIXELS,
+                                  &t->scratch[thread_index(t)], t->x + (size_t)i * MN_IMAGE_PIXELS);
+    }
+}
+
+/* The temperature for digits read at low resolution: the network is less sure of
+ * them than of MNIST-like ones, and one temperature fitted on both would leave them
+ * under-confident. Fitted on classic copies of the calibration images (old scanners'
+ * 8x8 format, as the service reads it), those read at low resolution. */
+static void calibrate_low_res(trainer *t, long count)
+{
+    const int bs = mn_workspace_max_batch(t->ws);
+    calibration *c = &t->cal;
+    float *probs = t->probs + (size_t)t->ntest * MN_NUM_CLASSES;
+    uint8_t *labels = t->labels + t->ntest;
+    long kept = 0;
+    bool *low_res = malloc((size_t)bs * sizeof *low_res);
+    c->temperature_low_res = c->temperature;
+    if (!low_res)
+        return; /* no low-resolution temperature: the model's one serves those too */
+    for (long first = 0; first < count; first += bs) {
+        int n = (int)(count - first < bs ? count - first : bs);
+        gather_classic(t, first, n, low_res);
+        mn_net_forward(&t->params, t->ws, t->x, n, false, 0);
+        const float *batch = mn_workspace_probs(t->ws);
+        for (int i = 0; i < n; i++)
+            if (low_res[i]) {
+                memcpy(probs + (size_t)kept * MN_NUM_CLASSES, batch + (size_t)i * MN_NUM_CLASSES,
+                       MN_NUM_CLASSES * sizeof *probs);
+                labels[kept++] = t->y[i];
+            }
+    }
+    free(low_res);
+    c->low_res_images = kept;
+    if (kept)
+        c->temperature_low_res = mn_calibrate_fit(probs, labels, (size_t)kept, MN_NUM_CLASSES);
+    LOG("Calibration: low-resolution temperature %.4f (%ld classic copies)\n",
+        c->temperature_low_res, kept);
+}
+
 /* Fits the temperature (mn_calibrate.h) and measures the test set's calibration
  * error before and after it. t->probs holds the test set's probabilities: evaluate()
  * has just run. */
@@ -190,6 +240,7 @@ static void calibrate(trainer *t)
     LOG("Calibration: temperature %.4f (NLL %.4f -> %.4f on %ld distorted training images); "
         "test ECE %.2f%% -> %.2f%%\n", c->temperature, c->nll_before, c->nll_after, count,
         100.0 * c->ece_before, 100.0 * c->ece_after);
+    calibrate_low_res(t, count);
 }
 
 static int load_data(trainer *t)
@@ -393,6 +444,9 @@ static mn_status model_metadata(const trainer *t, const evaluation *ev, mn_metad
     if (!st) st = mn_metadata_set(meta, "augment", t->settings.augment, err);
     if (!st && t->cal.images)
         st = mn_metadata_setf(meta, err, "temperature", "%.4f", t->cal.temperature);
+    if (!st && t->cal.low_res_images)
+        st = mn_metadata_setf(meta, err, "temperature_low_res", "%.4f",
+                              t->cal.temperature_low_res);
     return st;
 }
 

@@ -55,6 +55,11 @@ assert meta["dropout"] == "0.3", meta["dropout"]
 assert sorted(header) == sorted(["conv1.weight", "conv1.bias", "conv2.weight", "conv2.bias",
                                  "fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"])
 assert header["fc1.weight"]["shape"] == [128, 3136]
+# two temperatures, each fitted on its own images and recorded in report and model
+cal = report["calibration"]
+assert cal["images"] == 2000 and 0 < cal["low_res_images"] <= 2000, cal
+for key in ("temperature", "temperature_low_res"):
+    assert 0.05 <= cal[key] <= 20 and meta[key] == "%.4f" % cal[key], (key, cal, meta)
 PY
 
 # --- OpenBLAS's kernels: its AVX2 ones on a CPU with AVX2 and FMA it does not know --

@@ -667,6 +667,38 @@ def check_publish(src, dst, url):
     ok(st == 200 and "error" not in j and "last_reload_error" not in j, "/health then reports no error", j)
 
 
+def classic_8x8(pixels):
+    """An MNIST digit as old scanners stored it: on 32x32, 4x4 blocks averaged to 8x8."""
+    big = [[0] * 32 for _ in range(32)]
+    for y in range(28):
+        for x in range(28):
+            big[y + 2][x + 2] = pixels[y * 28 + x]
+    return bytes(sum(big[4 * j + v][4 * i + u] for v in range(4) for u in range(4)) // 16
+                 for j in range(8) for i in range(8))
+
+
+def check_low_res_temperature(src, dst, url, data):
+    """A model whose "temperature_low_res" is 10 answers an 8x8 digit (read at low
+    resolution) with that temperature, and a 28x28 one as before."""
+    images, labels = read_idx(data)
+    c = Client(url)
+    bodies = {"28x28": png(images[0]), "8x8": png(classic_8x8(images[0]), 8, 8)}
+    before = {k: c.post("/predict", b, "image/png").json() for k, b in bodies.items()}
+    header, tensors = read_safetensors(src)
+    header["__metadata__"]["temperature_low_res"] = "10"
+    variant = dst + ".low-res.tmp"
+    write_safetensors(variant, header, tensors)
+    check_publish(variant, dst, url)
+    os.remove(variant)
+    after = {k: c.post("/predict", b, "image/png").json() for k, b in bodies.items()}
+    ok(after["28x28"]["probabilities"] == before["28x28"]["probabilities"],
+       "temperature_low_res leaves a 28x28 digit's answer as it was", (before, after))
+    a, b = after["8x8"], before["8x8"]
+    ok(a["prediction"] == b["prediction"] == labels[0] and a["confidence"] < b["confidence"] - 0.1,
+       f"an 8x8 digit is answered with temperature_low_res 10: confidence "
+       f"{b['confidence']:.3f} -> {a['confidence']:.3f}, the same digit", (b, a))
+
+
 class Load:
     """Threads that POST test digits until stopped, recording every outcome."""
 
@@ -906,6 +938,8 @@ def main(argv):
         check_no_model(argv[2])
     elif cmd == "publish":
         check_publish(argv[2], argv[3], argv[4])
+    elif cmd == "low-res-temperature":
+        check_low_res_temperature(argv[2], argv[3], argv[4], argv[5])
     elif cmd == "swap-under-load":
         check_swap_under_load(argv[2], argv[3], argv[4], argv[5:])
     elif cmd == "refuse":

@@ -44,14 +44,16 @@ static void test_half_are_classic(void **state)
     assert_in_range(classic, 4700, 5300);
 }
 
-static void copy_of_ring(const mn_augment *aug, uint64_t seed, float *x)
+/* classic_copy of the ring: whether the service reads that copy at low resolution */
+static bool copy_of_ring(const mn_augment *aug, uint64_t seed, float *x)
 {
     uint8_t digit[PIXELS];
     mn_preprocess_scratch *scratch = malloc(sizeof *scratch);
     assert_non_null(scratch);
     ring(digit);
-    classic_copy(aug, seed, digit, scratch, x);
+    bool low_res = classic_copy(aug, seed, digit, scratch, x);
     free(scratch);
+    return low_res;
 }
 
 /* the input's mass centre, in pixels, weighing each pixel by how far above paper it is */
@@ -75,10 +77,10 @@ static void test_classic_copy_is_served_form(void **state)
     (void)state;
     const mn_augment none = {{0}};
     float a[PIXELS], b[PIXELS];
-    int differ = 0;
+    int differ = 0, low_res = 0;
     for (uint64_t i = 0; i < 16; i++) {
         const uint64_t seed = mn_augment_seed(1, 0, i);
-        copy_of_ring(&none, seed, a);
+        low_res += copy_of_ring(&none, seed, a);
         copy_of_ring(&none, seed, b);
         assert_memory_equal(a, b, sizeof a);
         double cx, cy;
@@ -96,6 +98,8 @@ static void test_classic_copy_is_served_form(void **state)
         }
     }
     assert_true(differ > 0);
+    /* an 8x8 as stored, or one scaled up 3 times or more, is read at its own pixels */
+    assert_in_range(low_res, 8, 16);
 }
 
 static void test_classic_copy_ignores_lowres(void **state)

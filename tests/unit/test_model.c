@@ -276,6 +276,29 @@ static void test_temperature(void **state)
     }
 }
 
+/* "temperature_low_res": the model's temperature when absent, read back as saved, and
+ * refused whole alike when out of range. */
+static void test_temperature_low_res(void **state)
+{
+    fixture *fx = *state;
+    mn_error err = { { 0 } };
+    mn_metadata got;
+    assert_true(mn_model_temperature_low_res(&fx->meta) == 1.0);
+    assert_int_equal(mn_metadata_set(&fx->meta, "temperature", "1.5", NULL), MN_OK);
+    assert_true(mn_model_temperature_low_res(&fx->meta) == 1.5);
+    assert_int_equal(mn_metadata_set(&fx->meta, "temperature_low_res", "1.25", NULL), MN_OK);
+    assert_int_equal(mn_model_save(fx->path, &fx->p, &fx->meta, &err), MN_OK);
+    assert_int_equal(mn_model_load(fx->path, &fx->q, &got, &err), MN_OK);
+    assert_true(mn_model_temperature(&got) == 1.5);
+    assert_true(mn_model_temperature_low_res(&got) == 1.25);
+
+    assert_int_equal(mn_metadata_set(&fx->meta, "temperature_low_res", "21", NULL), MN_OK);
+    assert_int_equal(mn_model_save(fx->path, &fx->p, &fx->meta, &err), MN_OK);
+    assert_int_equal(mn_model_load(fx->path, &fx->q, &got, &err), MN_ERR_FORMAT);
+    assert_non_null(strstr(err.msg, "metadata temperature_low_res"));
+    assert_non_null(strstr(err.msg, "21"));
+}
+
 static void test_serialize_matches_file(void **state)
 {
     fixture *fx = *state;
@@ -602,6 +625,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_save_load_roundtrip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_temperature, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_temperature_low_res, setup, teardown),
         cmocka_unit_test_setup_teardown(test_serialize_matches_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_foreign_writer_files_load, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wrong_shapes, setup, teardown),

@@ -32,9 +32,10 @@ static int teardown(void **state)
     return 0;
 }
 
-/* Saves a model with weights from seed and the given temperature (NULL: none) at path
+/* Saves a model with weights from seed and the given temperatures (NULL: none) at path
  * (a new file, through a rename). */
-static void save_tempered_model(const char *path, uint64_t seed, const char *temperature)
+static void save_tempered_model(const char *path, uint64_t seed, const char *temperature,
+                                const char *temperature_low_res)
 {
     mn_params p;
     mn_metadata meta;
@@ -45,6 +46,9 @@ static void save_tempered_model(const char *path, uint64_t seed, const char *tem
     assert_int_equal(mn_metadata_set(&meta, "test_accuracy", "0.99", NULL), MN_OK);
     if (temperature)
         assert_int_equal(mn_metadata_set(&meta, "temperature", temperature, NULL), MN_OK);
+    if (temperature_low_res)
+        assert_int_equal(mn_metadata_set(&meta, "temperature_low_res", temperature_low_res, NULL),
+                         MN_OK);
     mn_error err;
     assert_int_equal(mn_model_save(path, &p, &meta, &err), MN_OK);
     mn_params_free(&p);
@@ -52,7 +56,7 @@ static void save_tempered_model(const char *path, uint64_t seed, const char *tem
 
 static void save_model(const char *path, uint64_t seed)
 {
-    save_tempered_model(path, seed, NULL);
+    save_tempered_model(path, seed, NULL, NULL);
 }
 
 /* Replaces path with bytes that are no model, through a rename like a publisher. */
@@ -158,8 +162,23 @@ static void test_good_file_swapped_in_old_reference_lives(void **state)
     model_store_destroy(s);
 }
 
+/* got's rows are plain's with temperature t applied: the same digit, less sure */
+static void assert_tempered(const float *plain, const float *got, int n, double t)
+{
+    for (int r = 0; r < n; r++) {
+        float expect[MN_NUM_CLASSES];
+        memcpy(expect, plain + r * MN_NUM_CLASSES, sizeof expect);
+        mn_calibrate_apply(expect, MN_NUM_CLASSES, t);
+        assert_memory_equal(got + r * MN_NUM_CLASSES, expect, sizeof expect);
+        const int best = mn_argmax(plain + r * MN_NUM_CLASSES, MN_NUM_CLASSES);
+        assert_int_equal(mn_argmax(got + r * MN_NUM_CLASSES, MN_NUM_CLASSES), best);
+        assert_true(got[r * MN_NUM_CLASSES + best] < plain[r * MN_NUM_CLASSES + best]);
+    }
+}
+
 /* live_model_predict: the network's probabilities with the model's temperature applied
- * to each row of a batch (a model without one answers the plain softmax). */
+ * to each row of a batch, its low-resolution one for a batch read at low resolution
+ * (a model without one answers the plain softmax). */
 static void test_predict_applies_temperature(void **state)
 {
     scratch *fx = *state;
@@ -173,24 +192,18 @@ static void test_predict_applies_temperature(void **state)
     live_model *m;
     model_store *s = store_serving(fx->path, 3, &m);
     assert_true(m->temperature == 1.0);
-    live_model_predict(m, ws, input, N, plain);
+    live_model_predict(m, ws, input, N, false, plain);
     mn_net_predict_packed(&m->params, &m->packed, ws, input, N, got);
     assert_memory_equal(plain, got, sizeof plain);
     model_release(m);
 
-    save_tempered_model(fx->path, 3, "2.5");
+    save_tempered_model(fx->path, 3, "2.5", "1.25");
     assert_true(model_store_poll(s));
     m = model_store_acquire(s);
     assert_true(m->temperature == 2.5);
-    live_model_predict(m, ws, input, N, got);
-    for (int r = 0; r < N; r++) {
-        float expect[MN_NUM_CLASSES];
-        memcpy(expect, plain + r * MN_NUM_CLASSES, sizeof expect);
-        mn_calibrate_apply(expect, MN_NUM_CLASSES, 2.5);
-        assert_memory_equal(got + r * MN_NUM_CLASSES, expect, sizeof expect);
-        const int best = mn_argmax(plain + r * MN_NUM_CLASSES, MN_NUM_CLASSES);
-        assert_int_equal(mn_argmax(got + r * MN_NUM_CLASSES, MN_NUM_CLASSES), best);
-        assert_true(got[r * MN_NUM_CLASSES + best] < plain[r * MN_NUM_CLASSES + best]);
+    for (int low_res = 0; low_res <= 1; low_res++) {
+        live_model_predict(m, ws, input, N, low_res, got);
+        assert_tempered(plain, got, N, low_res ? 1.25 : 2.5);
     }
     model_release(m);
     model_store_destroy(s);

@@ -338,6 +338,7 @@ static void test_mnist_digit_passes_nearly_unchanged(void **state)
         assert_true(correlation(in, p, MN_IMAGE_PIXELS) > 0.99);
         /* not moved, not rescaled: only the faintest rim is trimmed a little */
         assert_int_equal(info.box_h, 20);
+        assert_false(info.low_res);
         int maxdiff = 0;
         for (int i = 0; i < MN_IMAGE_PIXELS; i++)
             maxdiff = abs(in[i] - p[i]) > maxdiff ? abs(in[i] - p[i]) : maxdiff;
@@ -685,19 +686,21 @@ static void test_blocky_digit_is_read_at_its_own_resolution(void **state)
     /* repeated pixels are taken back to the 8x8 they came from, an 8x8 image is too
      * small to measure noise on its border, and a blocky image is no photo whose
      * paper step 1b would flatten, so every scale gives the same preview as the 8x8
-     * image itself */
+     * image itself; each is read at low resolution (info.low_res) */
     const uint8_t(*digits[])[8] = {blocky_two, blocky_three, thick_zero, blocky_nine};
     const int scales[] = {2, 3, 7, 8, 16, 25};
     for (size_t d = 0; d < 4; d++) {
         mn_gray_image small = scaled_up(digits[d], 1, false);
         uint8_t want[MN_IMAGE_PIXELS], got[MN_IMAGE_PIXELS];
-        preprocess_ok(&small, want, NULL);
+        mn_preprocess_info info;
+        preprocess_ok(&small, want, &info);
+        assert_true(info.low_res);
         for (size_t k = 0; k < sizeof scales / sizeof scales[0]; k++) {
             mn_gray_image big = scaled_up(digits[d], scales[k], false);
-            preprocess_ok(&big, got, NULL);
-            if (memcmp(want, got, sizeof want))
-                fail_msg("digit %zu, scale %d: the preview differs from the 8x8 image's", d,
-                         scales[k]);
+            preprocess_ok(&big, got, &info);
+            if (memcmp(want, got, sizeof want) || !info.low_res)
+                fail_msg("digit %zu, scale %d: the preview differs from the 8x8 image's, or "
+                         "it was not read at low resolution", d, scales[k]);
             free(big.pixels);
         }
         free(small.pixels);
