@@ -6,6 +6,7 @@
 #include "mn_denormals.h"
 
 #if defined(__x86_64__) || defined(__i386__) && defined(__SSE2__)
+#define MN_X86_MXCSR 1
 #include <immintrin.h>
 #endif
 
@@ -18,7 +19,7 @@ static bool denormals_flushed(void)
 
 bool mn_flush_denormals(void)
 {
-#if defined(__x86_64__) || defined(__i386__) && defined(__SSE2__)
+#ifdef MN_X86_MXCSR
     /* MXCSR's flush-to-zero (results) and denormals-are-zero (inputs) bits */
     _mm_setcsr(_mm_getcsr() | _MM_FLUSH_ZERO_ON | _MM_DENORMALS_ZERO_ON);
 #elif defined(__aarch64__)

@@ -211,11 +211,17 @@ bool mn_scale_is_blocky(const mn_gray_image *img)
     return unblock(img, whole, native, &small);
 }
 
+/* A crop of at most half the box a side: a low-resolution digit, interpolated. */
+static bool is_low_res(rect c)
+{
+    return max_i(c.x1 - c.x0 + 1, c.y1 - c.y0 + 1) * 2 <= BOX;
+}
+
 /* The crop into the super grid: interpolated when it is at most half the box. */
 static void resample(const mn_gray_image *img, const float value[256], rect c, int target,
                      int ox, int oy, int pad, float *super, int *sw, int *sh)
 {
-    if (max_i(c.x1 - c.x0 + 1, c.y1 - c.y0 + 1) * 2 <= BOX)
+    if (is_low_res(c))
         cubic_upscale(img, value, c, target, ox, oy, pad, super, sw, sh);
     else
         area_average(img, value, c, target, ox, oy, pad, super, sw, sh);
@@ -350,7 +356,7 @@ bool mn_scale_to_box(const mn_gray_image *img, const float value[256], rect c,
     }
     resample(img, value, c, SUPER, 0, 0, SUPER_FACTOR, super, &sw, &sh);
     const double side = max_i(c.x1 - c.x0 + 1, c.y1 - c.y0 + 1);
-    const bool low_res = side * 2 <= BOX;
+    const bool low_res = is_low_res(c);
     if (scratch->line_cell)
         fill_lines(scratch, c, side / SUPER, 0, 0, sw, sh, super);
     double width = stroke_width(super, sw, sh) / SUPER_FACTOR;  /* in output pixels */

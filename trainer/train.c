@@ -165,7 +165,8 @@ static void gather_classic(trainer *t, long first, int n, bool *low_res)
         t->y[i] = t->train.labels[src];
         low_res[i] = classic_copy(&calibration_augment, seed,
                                   t->train.images + src * MN_IMAGE_PIXELS,
-                                  &t->scratch[thread_index(t)], t->x + (size_t)i * MN_IMAGE_PIXELS);
+                                  &t->scratch[thread_index(t)],
+                                  t->x + (size_t)i * MN_IMAGE_PIXELS);
     }
 }
 
