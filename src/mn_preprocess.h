@@ -67,7 +67,9 @@
  *      rows and columns bend. On the finer grid, strokes thinner than 1.4 output
  *      pixels (a ballpoint in a phone photo) are thickened to about 2, MNIST's pen,
  *      by a gray dilation, the digit being scaled a little smaller so that it still
- *      fits. If the strokes come out fainter than full white, they are stretched back
+ *      fits; strokes thicker than 3 (a marker; 3.6 in a digit read at low
+ *      resolution, which interpolation blurs) are thinned to about 2.5 by a gray
+ *      erosion, which opens loops they had almost closed. If the strokes come out fainter than full white, they are stretched back
  *      to 255. The rows and columns of ruled lines are filled there from the nearest
  *      ones off the line, so that a stroke the line crossed continues;
  *   5. placement in 28x28 with the centre of mass at (14, 14), in pixel-index

@@ -9,8 +9,11 @@
 #define MN_PREPROCESS_GRID_SIDE 256   /* connected components run on at most this grid */
 #define MN_PREPROCESS_MIN_CONTRAST 32 /* levels between background and ink */
 #define MN_PREPROCESS_SUPER_FACTOR 4  /* scaling works on a 4x finer grid (80x80) */
-#define MN_PREPROCESS_THIN_STROKE 1.4 /* strokes thinner than this (in 28x28 pixels)... */
-#define MN_PREPROCESS_STROKE 2.0      /* ...are thickened to about this */
+#define MN_PREPROCESS_THIN_STROKE 1.4   /* strokes thinner than this (in 28x28 pixels)... */
+#define MN_PREPROCESS_STROKE 2.0        /* ...are thickened to about this */
+#define MN_PREPROCESS_THICK_STROKE 3.0  /* strokes thicker than this (1 in 20 of MNIST's), */
+#define MN_PREPROCESS_THICK_LOW_RES 3.6 /* or than this at low resolution (blurred), */
+#define MN_PREPROCESS_THINNED 2.5       /* ...are thinned to about this */
 #define MN_PREPROCESS_PAPER_BLOCKS 32 /* the paper's brightness is estimated on this grid */
 #define MN_PREPROCESS_TINY_SIDE 32    /* a smaller image's border cannot show noise */
 #define MN_PREPROCESS_PAPER_REACH 3   /* blocks: wider ink than 2*3+1 blocks is paper */

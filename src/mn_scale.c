@@ -1,6 +1,6 @@
 /* Step 4 of preprocessing: the crop scaled into the 20x20 box on a 4x finer grid, by
  * area averaging or, for a small or blocky digit, cubic interpolation; thin strokes
- * thickened, ruled lines filled. */
+ * thickened, thick ones thinned, ruled lines filled. */
 #include "config.h"
 
 #include <math.h>
@@ -306,39 +306,60 @@ static double stroke_width(const float *super, int sw, int sh)
     return edges ? 2.0 * (double)area / (double)edges : 0.0;
 }
 
-/* Gray dilation of src (sw x sh, zero around) with a disc of radius r, into dst: a
- * running maximum along each row over the disc's half-width at each row offset, then
- * the maximum of those over the disc's rows. */
-static void dilate(const float *src, int sw, int sh, int r, float *dst)
+/* The larger of a and b when growing, else the smaller. */
+static inline float pick(float a, float b, bool grow)
+{
+    return grow ? (a > b ? a : b) : (a < b ? a : b);
+}
+
+/* Gray dilation (grow) or erosion of src (sw x sh, zero around) with a disc of radius
+ * r, into dst: a running maximum (minimum) along each row over the disc's half-width
+ * at each row offset, then the same over the disc's rows. The zero around counts: it
+ * never wins a maximum, and wins any minimum whose disc reaches it. */
+static void morph(const float *src, int sw, int sh, int r, bool grow, float *dst)
 {
     float wide[MAX_GROW + 1][SUPER];  /* per half-width, one source row */
     int half[2 * MAX_GROW + 1];
     for (int dy = -r; dy <= r; dy++)
         half[dy + r] = (int)floor(sqrt((double)(r * r - dy * dy)) + 1e-9);
     for (int j = 0; j < sh; j++) {
+        const bool outside = !grow && (j < r || j + r >= sh);
         for (int i = 0; i < sw; i++)
-            dst[j * SUPER + i] = 0.0f;
-        for (int dy = -r; dy <= r; dy++) {
+            dst[j * SUPER + i] = grow || outside ? 0.0f : src[j * SUPER + i];
+        for (int dy = -r; dy <= r && !outside; dy++) {
             const int y = j + dy, hw = half[dy + r];
             if (y < 0 || y >= sh)
                 continue;
             const float *row = src + (size_t)y * SUPER;
             float *m = wide[hw];
             for (int i = 0; i < sw; i++) {
-                float v = 0.0f;
+                float v = grow || (i >= hw && i + hw < sw) ? row[i] : 0.0f;
                 for (int x = max_i(0, i - hw); x <= min_i(sw - 1, i + hw); x++)
-                    v = row[x] > v ? row[x] : v;
+                    v = pick(row[x], v, grow);
                 m[i] = v;
             }
             for (int i = 0; i < sw; i++)
-                dst[j * SUPER + i] = m[i] > dst[j * SUPER + i] ? m[i] : dst[j * SUPER + i];
+                dst[j * SUPER + i] = pick(m[i], dst[j * SUPER + i], grow);
         }
     }
 }
 
+/* Thick strokes (a marker, or a fat digit stored at low resolution) thinned in place
+ * by a gray erosion, so that loops they had almost closed open again. */
+static void thin(float *super, float *tmp, int sw, int sh, double width)
+{
+    const int r = min_i(MAX_GROW, (int)lround((width - MN_PREPROCESS_THINNED) * SUPER_FACTOR / 2.0));
+    if (r <= 0)
+        return;
+    morph(super, sw, sh, r, false, tmp);
+    for (int j = 0; j < sh; j++)
+        memcpy(super + (size_t)j * SUPER, tmp + (size_t)j * SUPER, sizeof(float) * (size_t)sw);
+}
+
 /* Step 4 as a whole: the crop into box[0..dh)[0..dw) (0..255, not yet rounded), via a
- * 4x finer grid on which thin strokes are thickened: MNIST's pen is about 2 pixels
- * wide at 20x20, a ballpoint in a phone photo shrinks to a faint hairline. True when
+ * 4x finer grid on which thin strokes are thickened and thick ones thinned: MNIST's
+ * pen is about 2 pixels wide at 20x20, a ballpoint in a phone photo shrinks to a faint
+ * hairline, a marker is twice MNIST's pen. True when
  * the crop, or the small image it was taken back to, has at most BOX / 2 pixels a side. */
 MN_HOT_KERNEL
 bool mn_scale_to_box(const mn_gray_image *img, const float value[256], rect c,
@@ -369,12 +390,14 @@ bool mn_scale_to_box(const mn_gray_image *img, const float value[256], rect c,
                 fill_lines(scratch, c, side / (SUPER - 2 * r), r, r, sw, sh, grown);
             sw += 2 * r;
             sh += 2 * r;
-            dilate(grown, sw, sh, r, super);
+            morph(grown, sw, sh, r, true, super);
             /* what the 4x4 means below read past the digit must be background */
             for (int j = 0; j < min_i(SUPER, sh + SUPER_FACTOR); j++)
                 for (int i = (j < sh ? sw : 0); i < SUPER; i++)
                     super[j * SUPER + i] = 0.0f;
         }
+    } else if (width > (low_res ? MN_PREPROCESS_THICK_LOW_RES : MN_PREPROCESS_THICK_STROKE)) {
+        thin(super, grown, sw, sh, width);
     }
     /* back to the output grid: each output pixel is the mean of 4x4 super pixels */
     const int dw = (sw + SUPER_FACTOR - 1) / SUPER_FACTOR;

@@ -631,6 +631,15 @@ static const uint8_t thick_zero[8][8] = {
     {255, 64, 0, 16, 159, 16, 0, 80},    {255, 239, 112, 16, 0, 0, 64, 223},
 };
 
+/* A "0" stored at 8x8 from a bitmap drawn with a broad pen: its strokes two blocks
+ * wide, its loop nearly closed. */
+static const uint8_t fat_zero[8][8] = {
+    {0, 0, 96, 255, 255, 96, 0, 0},     {0, 128, 255, 255, 255, 255, 128, 0},
+    {16, 255, 255, 112, 112, 255, 255, 16}, {64, 255, 255, 0, 0, 255, 255, 64},
+    {64, 255, 255, 0, 0, 255, 255, 64},  {16, 255, 255, 112, 112, 255, 255, 16},
+    {0, 128, 255, 255, 255, 255, 128, 0}, {0, 0, 96, 255, 255, 96, 0, 0},
+};
+
 /* A "9" stored so (an MNIST test digit in the classic format): scaled up blocky, its
  * loop is wide for the canvas, and the paper's block closing (step 1b) took it for shade. */
 static const uint8_t blocky_nine[8][8] = {
@@ -1006,6 +1015,63 @@ static void test_thin_pen_in_a_big_photo(void **state)
     free(c.cover);
 }
 
+/* Pixels at least half white along row y of a preview, from the left edge to the
+ * column of the centre: the width of a "0"'s left stroke where it crosses the row. */
+static int left_stroke(const uint8_t p[MN_IMAGE_PIXELS], int y)
+{
+    int n = 0;
+    for (int x = 0; x < MN_IMAGE_SIDE / 2; x++)
+        n += p[y * MN_IMAGE_SIDE + x] >= 128;
+    return n;
+}
+
+static void test_broad_pen_is_thinned(void **state)
+{
+    (void)state;
+    /* a "0" drawn with a marker, its strokes about 5 pixels wide at 20x20, comes out
+     * with strokes about as wide as one drawn with MNIST's pen, which is left as it is
+     * (unthinned, the marker's left stroke is 5 pixels, and 1.9 times as many pixels
+     * are bright) */
+    uint8_t p[MN_IMAGE_PIXELS];
+    mn_preprocess_info info;
+    int stroke_px[2], bright[2] = {0, 0};
+    const double radius[2] = {10.0, 40.0};  /* MNIST's pen, a marker */
+    for (int k = 0; k < 2; k++) {
+        canvas c = canvas_new(300, 300);
+        zero(&c, 20, 20, 260, radius[k]);
+        mn_gray_image img = render(&c, 240, 20);
+        preprocess_ok(&img, p, &info);
+        assert_mnist_like(p, &info);
+        stroke_px[k] = left_stroke(p, 14);
+        for (int i = 0; i < MN_IMAGE_PIXELS; i++)
+            bright[k] += p[i] >= 128;
+        free(img.pixels);
+        free(c.cover);
+    }
+    assert_in_range(stroke_px[0], 2, 3);
+    assert_true(stroke_px[1] <= stroke_px[0] + 1);
+    assert_true(bright[1] * 10 <= bright[0] * 14);
+}
+
+static void test_fat_digit_at_low_resolution_is_thinned(void **state)
+{
+    (void)state;
+    /* fat_zero's strokes, two blocks wide, come out 3 pixels wide, and its hole about
+     * 40 pixels (unthinned: 5 and 24) */
+    uint8_t p[MN_IMAGE_PIXELS];
+    mn_preprocess_info info;
+    mn_gray_image img = scaled_up(fat_zero, 1, false);
+    preprocess_ok(&img, p, &info);
+    assert_true(info.low_res);
+    int hole = 0;
+    for (int y = 10; y < 18; y++)
+        for (int x = 10; x < 18; x++)
+            hole += p[y * MN_IMAGE_SIDE + x] < 64;
+    assert_true(left_stroke(p, 14) <= 4);
+    assert_true(hole >= 32);
+    free(img.pixels);
+}
+
 static void write_cb(void *ctx, void *data, int size)
 {
     uint8_t **p = ctx;
@@ -1095,6 +1161,8 @@ int main(void)
         cmocka_unit_test(test_smooth_digit_keeps_its_gray_strokes),
         cmocka_unit_test(test_shadow_is_flattened),
         cmocka_unit_test(test_shadow_in_a_corner_is_flattened),
+        cmocka_unit_test(test_broad_pen_is_thinned),
+        cmocka_unit_test(test_fat_digit_at_low_resolution_is_thinned),
         cmocka_unit_test(test_shadowed_crop_stays_inside_an_odd_image),
         cmocka_unit_test(test_even_light_is_left_alone),
         cmocka_unit_test(test_thin_pen_in_a_big_photo),
