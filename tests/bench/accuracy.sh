@@ -9,6 +9,8 @@
 #                the user-like set of tests/integration/accuracy.sh)
 #   mnist-8x8    2,000 of them in the classic 8x8 format of 17 levels, sent five ways
 #                (tests/ood/mnist_classic.py): what the resolution alone costs
+#   mnist-marker 2,000 of them redrawn with strokes about twice as broad, half x4, half
+#                in the 8x8 format (tests/ood/mnist_marker.py): what a marker costs
 #   fonts, strokes, photos, lowres, lowres8, nondigit
 #                the out-of-distribution sets of tests/ood/generate.py (1,000 each,
 #                nondigit 300; no MNIST in them), see tests/ood/SETS-README
@@ -31,4 +33,4 @@ model=${1:-${MNIST_TEST_MODEL:-$top_builddir/run/mnist_model.safetensors}}
 
 echo "# accuracy.sh $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 OOD_ARGS="--scan ${OOD_ARGS:-}" "$top_srcdir/tests/ood/evaluate.sh" "$model" \
-  mnist-test mnist-user mnist-8x8 fonts strokes photos lowres lowres8 nondigit
+  mnist-test mnist-user mnist-8x8 mnist-marker fonts strokes photos lowres lowres8 nondigit

@@ -12,6 +12,9 @@ digit), as generate.py writes, or one of the MNIST test sets read from --mnist D
                  off-centre on a larger page, a third JPEG (mnist_http.py's user_like)
     mnist-8x8    2,000 (spread) in the classic 8x8 format of 17 levels, sent in five
                  ways, 400 each (mnist_classic.py): a diagnostic of the resolution
+    mnist-marker 2,000 (spread) redrawn with a marker, strokes about twice as broad,
+                 half x4, half in the classic format (mnist_marker.py): a diagnostic
+                 of the pen
 Options:
     --mnist DATA        the MNIST IDX files (for the mnist-* sets)
     --threads N         concurrent keep-alive clients (default 4)
@@ -44,6 +47,7 @@ sys.path.insert(0, os.path.join(TOP, "tests", "integration"))
 
 import mnist_classic  # noqa: E402
 import mnist_http as H  # noqa: E402
+import mnist_marker  # noqa: E402
 import ood_metrics as M  # noqa: E402
 
 CTYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}
@@ -96,6 +100,11 @@ def mnist_items(name, data, limit):
         return [(labels[i], lambda k=k, i=i: (H.encode(mnist_classic.sent(
             mnist_classic.classic(images[i]), k % forms), "PNG"), "image/png", "/predict"),
                  f"{i} ({mnist_classic.FORMS[k % forms]})") for k, i in enumerate(idx)]
+    if name == "mnist-marker":
+        idx = spread(list(range(len(images))), min(limit or 2000, 2000))
+        return [(labels[i], lambda k=k, i=i: (H.encode(mnist_marker.marker(images[i], k), "PNG"),
+                                              "image/png", "/predict"),
+                 f"{i} ({mnist_marker.form(k)})") for k, i in enumerate(idx)]
     idx = spread(list(range(len(images))), limit)
     if name == "mnist-raw":
         return [(labels[i], lambda i=i: (H.png(images[i]), "image/png", "/predict?preprocess=0"), str(i))

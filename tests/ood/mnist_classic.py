@@ -14,8 +14,9 @@ FORMS = ("as stored", "x8 bilinear", "margin, x8 bilinear", "margin, x8 bicubic"
          "margin, 28x28 blurred")
 
 
-def classic(pixels):
-    """The 8x8, 17-level image (L) of a 28x28 MNIST digit (784 bytes, white on black)."""
+def classic(pixels, pen=0):
+    """The 8x8, 17-level image (L) of a 28x28 MNIST digit (784 bytes, white on black);
+    PEN > 0: the bitmap's ink grown by PEN pixels a side, as a broader pen draws."""
     im = Image.frombytes("L", (28, 28), bytes(pixels))
     box = im.getbbox()
     im = im.crop(box) if box else im
@@ -25,6 +26,8 @@ def classic(pixels):
     bitmap = Image.new("L", (32, 32), 0)
     bitmap.paste(im.resize(fit, Image.BILINEAR), ((32 - fit[0]) // 2, (32 - fit[1]) // 2))
     bitmap = bitmap.point(lambda v: 255 if v >= 128 else 0)
+    if pen:
+        bitmap = bitmap.filter(ImageFilter.MaxFilter(2 * pen + 1))
     # BOX resampling averages each 4x4 block exactly; snap to the 17 levels
     return bitmap.resize((8, 8), Image.BOX).point(lambda v: round(round(v * 16 / 255) * 255 / 16))
 

@@ -17,6 +17,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import mnist_classic as C  # noqa: E402
+import mnist_marker as Marker  # noqa: E402
 import ood_metrics as M  # noqa: E402
 from generate import ALL_SETS  # noqa: E402
 
@@ -101,6 +102,16 @@ def check_classic():
     ok(sizes == [(8, 8), (64, 64), (96, 96), (96, 96), (28, 28)], f"mnist_classic: the forms' sizes {sizes}")
     margin = C.sent(small, 2)
     ok(max(margin.crop((0, 0, 96, 12)).getdata()) == 0, "mnist_classic: a margin is paper")
+    # a marker: the 10 columns of the bitmap grow to 12 (10..21), half of blocks 2 and 5
+    broad = C.classic(bytes(pixels), pen=1)
+    ok(set(broad.getdata()) == {0, 128, 255} and broad.getbbox() == (2, 0, 6, 8),
+       "mnist_classic: pen=1 grows the ink by a bitmap pixel a side")
+    full = Marker.marker(bytes(pixels), 0)
+    wide = sum(v >= 128 for v in full.crop((0, 56, 112, 57)).getdata())
+    ok(full.size == (112, 112) and 30 <= wide <= 34,
+       f"mnist_marker: x4 and grown 4 px a side, the bar 24 -> {wide} px wide")
+    ok(list(Marker.marker(bytes(pixels), 1).getdata()) == list(broad.getdata()),
+       "mnist_marker: odd positions in the classic format, drawn with pen 1")
 
 
 if __name__ == "__main__":
