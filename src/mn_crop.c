@@ -132,29 +132,46 @@ static void grid_mass_faint(const mn_gray_image *img, const levels *lv,
     }
 }
 
+/* Whether paper lies beside a run of lines, going from line i by step (+1 or -1;
+ * lit[i] of len cells of line i show faint ink): one of the two next lines is less than
+ * 80 % lit, or the image ends there. (The line next to a ruled line may be half covered
+ * by it.) Around a stroke across a digit that fills its image, the lines are almost as
+ * lit as the stroke, ink that scaling up blurred, and no line is there. */
+static bool paper_beside(const int *lit, int n, int i, int step, int len)
+{
+    for (int k = 0; k < 2; k++, i += step)
+        if (i < 0 || i >= n || lit[i] * 10 < len * 8)
+            return true;
+    return false;
+}
+
 /* Flags the runs of n grid lines (rows or columns: cell k of line i is
- * faint[i * across + k * along], len cells long) where
- * at least 90% of the cells show something and the run is thin (at most 1/32 of the
- * side, at least one cell): a ruled or squared paper's line crossing the whole image,
- * not a digit's stroke, which neither spans the image nor is that thin. */
+ * faint[i * across + k * along], len cells long) where at least 90% of the cells show
+ * something, the run is thin (at most 1/32 of the side, at least one cell) and the
+ * lines beside it are paper (paper_beside): a ruled or squared paper's line crossing
+ * the whole image, not a digit's stroke, which neither spans the image nor is that
+ * thin. */
 static bool flag_lines(const uint8_t *faint, int n, int len, int along, int across,
                        uint8_t *flag)
 {
     const int thin = max_i(1, n / 32);
+    int lit[GRID];
     bool any = false;
     for (int i = 0; i < n; i++) {
-        int lit = 0;
+        lit[i] = 0;
         for (int k = 0; k < len; k++)
-            lit += faint[(size_t)i * (size_t)across + (size_t)k * (size_t)along];
-        flag[i] = len >= 16 && lit * 10 >= len * 9;
+            lit[i] += faint[(size_t)i * (size_t)across + (size_t)k * (size_t)along];
+        flag[i] = len >= 16 && lit[i] * 10 >= len * 9;
     }
     for (int i = 0; i < n;) {
         int end = i;
         while (end < n && flag[end])
             end++;
-        if (end - i > thin)
+        const bool line = end > i && end - i <= thin && paper_beside(lit, n, i - 1, -1, len) &&
+                          paper_beside(lit, n, end, 1, len);
+        if (end > i && !line)
             memset(flag + i, 0, (size_t)(end - i));
-        any = any || (end > i && end - i <= thin);
+        any = any || line;
         i = end > i ? end : i + 1;
     }
     return any;

@@ -50,8 +50,10 @@
  *      into 8-connected components (on a grid of at most 256x256 cells, so the cost
  *      does not depend on the image size). Ruled or squared paper's lines are taken
  *      out first: grid rows or columns where 90% of the cells show anything above the
- *      cut, in runs at most 1/32 of the side thick (a digit's stroke neither spans
- *      the image nor is that thin), leave the components except where a stroke
+ *      cut, in runs at most 1/32 of the side thick with paper (under 80%) within two
+ *      lines on either side (a digit's stroke neither spans the image nor is that
+ *      thin, and a digit filling its canvas blurs ink over most of every row around
+ *      it), leave the components except where a stroke
  *      crosses them, and are ignored by the crop. Components smaller than 1/10 of
  *      the largest are dropped unless they are at least 1/100 of it and within a
  *      quarter of its size of its box (a detached bar). The box is then tightened to

@@ -759,6 +759,34 @@ static mn_gray_image smoothly_up(const uint8_t digit[8][8], int scale)
 }
 
 
+/* A "2" stored at 8x8 (an MNIST test digit in the classic format) that fills its
+ * canvas: scaled up smoothly, its ink blurred over most of every row. */
+static const uint8_t filling_two[8][8] = {
+    {0, 0, 48, 191, 255, 239, 48, 0},      {0, 0, 80, 175, 16, 64, 223, 16},
+    {0, 0, 80, 128, 0, 32, 255, 48},       {0, 0, 0, 0, 0, 112, 239, 0},
+    {0, 0, 0, 0, 16, 191, 128, 0},         {128, 255, 255, 191, 207, 207, 0, 0},
+    {191, 159, 112, 239, 207, 64, 0, 0},   {112, 255, 239, 112, 16, 0, 0, 0},
+};
+
+/* A row of such a digit where the faint ink crosses 90 % of the canvas, between rows
+ * crossed 80 to 89 %, is no ruled line: no line is found, and the digit is read at its
+ * own resolution, as the 8x8 image itself is (the line search found one here, and
+ * filled that row from its neighbours). */
+static void test_a_stroke_across_a_smooth_upscale_is_no_line(void **state)
+{
+    (void)state;
+    mn_gray_image small = scaled_up(filling_two, 1, false), big = smoothly_up(filling_two, 8);
+    uint8_t want[MN_IMAGE_PIXELS], got[MN_IMAGE_PIXELS];
+    mn_preprocess_info info;
+    preprocess_ok(&small, want, &info);
+    preprocess_ok(&big, got, &info);
+    assert_int_equal(scratch->line_cell, 0);
+    assert_true(info.low_res);
+    assert_true(correlation(want, got, MN_IMAGE_PIXELS) > 0.9);
+    free(small.pixels);
+    free(big.pixels);
+}
+
 /* thick_zero slanting so far that its ink reaches two opposite corners: no side has
  * three corners of paper */
 static const uint8_t *two_corners_inked(uint8_t digit[8][8])
@@ -1150,6 +1178,7 @@ int main(void)
         cmocka_unit_test(test_specks_are_ignored),
         cmocka_unit_test(test_ruled_paper_lines_are_removed),
         cmocka_unit_test(test_a_bar_across_the_canvas_is_kept),
+        cmocka_unit_test(test_a_stroke_across_a_smooth_upscale_is_no_line),
         cmocka_unit_test(test_photo_like_input),
         cmocka_unit_test(test_gray_blocks_on_the_border_are_ink),
         cmocka_unit_test(test_blocky_digit_is_read_at_its_own_resolution),
