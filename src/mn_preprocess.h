@@ -53,11 +53,11 @@
  *      cut, in runs at most 1/32 of the side thick with paper (under 80%) within two
  *      lines on either side (a digit's stroke neither spans the image nor is that
  *      thin, and a digit filling its canvas blurs ink over most of every row around
- *      it), leave the components except where a stroke
- *      crosses them, and are ignored by the crop. Components smaller than 1/10 of
- *      the largest are dropped unless they are at least 1/100 of it and within a
- *      quarter of its size of its box (a detached bar). The box is then tightened to
- *      the digit's pixels, keeping their faint anti-aliased rim;
+ *      it), leave the components except where a stroke crosses them, and are
+ *      ignored by the crop. Components smaller than 1/10 of the largest are dropped
+ *      unless they are at least 1/100 of it and within a quarter of its size of its
+ *      box (a detached bar). The box is then tightened to the digit's pixels,
+ *      keeping their faint anti-aliased rim;
  *   4. area averaging (a box filter with fractional coverage) to fit a 20x20 box,
  *      keeping the aspect ratio, done on a 4x finer grid and then 4x4-averaged (the
  *      same result). A crop of at most 10 pixels a side is instead interpolated
@@ -71,9 +71,10 @@
  *      by a gray dilation, the digit being scaled a little smaller so that it still
  *      fits; strokes thicker than 3 (a marker; 3.6 in a digit read at low
  *      resolution, which interpolation blurs) are thinned to about 2.5 by a gray
- *      erosion, which opens loops they had almost closed. If the strokes come out fainter than full white, they are stretched back
- *      to 255. The rows and columns of ruled lines are filled there from the nearest
- *      ones off the line, so that a stroke the line crossed continues;
+ *      erosion, which opens loops they had almost closed. If the strokes come out
+ *      fainter than full white, they are stretched back to 255. The rows and
+ *      columns of ruled lines are filled there from the nearest ones off the line,
+ *      so that a stroke the line crossed continues;
  *   5. placement in 28x28 with the centre of mass at (14, 14), in pixel-index
  *      coordinates (pixel (i, j) sits at (i, j), as scipy.ndimage.center_of_mass
  *      counts), by rounding the offset to whole pixels and clamping so that the box

@@ -348,7 +348,8 @@ static void morph(const float *src, int sw, int sh, int r, bool grow, float *dst
  * by a gray erosion, so that loops they had almost closed open again. */
 static void thin(float *super, float *tmp, int sw, int sh, double width)
 {
-    const int r = min_i(MAX_GROW, (int)lround((width - MN_PREPROCESS_THINNED) * SUPER_FACTOR / 2.0));
+    const double excess = width - MN_PREPROCESS_THINNED;  /* in output pixels */
+    const int r = min_i(MAX_GROW, (int)lround(excess * SUPER_FACTOR / 2.0));
     if (r <= 0)
         return;
     morph(super, sw, sh, r, false, tmp);

@@ -17,11 +17,13 @@ def marker(pixels, k):
     if k % 2 == 0:
         im = Image.frombytes("L", (28, 28), bytes(pixels)).resize((112, 112), Image.BILINEAR)
         return im.filter(ImageFilter.MaxFilter(9))
-    return mnist_classic.sent(mnist_classic.classic(pixels, pen=1), (k // 2) % len(mnist_classic.FORMS))
+    small = mnist_classic.classic(pixels, pen=1)
+    return mnist_classic.sent(small, (k // 2) % len(mnist_classic.FORMS))
 
 
 def form(k):
     """How the image at position K is sent, for --misses."""
     if k % 2 == 0:
         return "x4, grown 1 px"
-    return "8x8 from a bitmap grown 1 px, " + mnist_classic.FORMS[(k // 2) % len(mnist_classic.FORMS)]
+    forms = mnist_classic.FORMS
+    return "8x8 from a bitmap grown 1 px, " + forms[(k // 2) % len(forms)]
