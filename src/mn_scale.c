@@ -360,8 +360,8 @@ static void thin(float *super, float *tmp, int sw, int sh, double width)
 /* Step 4 as a whole: the crop into box[0..dh)[0..dw) (0..255, not yet rounded), via a
  * 4x finer grid on which thin strokes are thickened and thick ones thinned: MNIST's
  * pen is about 2 pixels wide at 20x20, a ballpoint in a phone photo shrinks to a faint
- * hairline, a marker is twice MNIST's pen. True when
- * the crop, or the small image it was taken back to, has at most BOX / 2 pixels a side. */
+ * hairline, a marker is twice MNIST's pen. True when the crop, or the small image it
+ * was taken back to, has at most BOX / 2 pixels a side. */
 MN_HOT_KERNEL
 bool mn_scale_to_box(const mn_gray_image *img, const float value[256], rect c,
                          mn_preprocess_scratch *scratch, double box[BOX][BOX], int *dw_out,
