@@ -7,6 +7,7 @@
 
 #include "mn_augment.h"
 #include "mn_cubic.h"
+#include "mn_flag.h"
 #include "mn_net.h"
 #include "mn_rng.h"
 
@@ -20,7 +21,7 @@ static inline float min_f(float a, float b) { return a < b ? a : b; }
 static inline float max_f(float a, float b) { return a > b ? a : b; }
 
 static const char *const names[MN_AUG_KINDS] = {
-    "affine", "elastic", "stroke", "blur", "lowres", "contrast",
+    "affine", "elastic", "stroke", "blur", "lowres", "contrast", "flag",
 };
 
 const char *mn_augment_name(int kind)
@@ -47,7 +48,7 @@ static mn_status parse_item(const char *item, size_t len, mn_augment *aug, mn_er
     if (kind < 0)
         return mn_fail(err, MN_ERR_ARG,
                             "unknown transform '%.*s' (affine, elastic, stroke, blur, "
-                            "lowres, contrast, or none)", (int)len, item);
+                            "lowres, contrast, flag, or none)", (int)len, item);
     float strength = 1.0f;
     if (eq) {
         char number[32], *end;
@@ -383,7 +384,8 @@ static void stretch_to_white(float *img)
         img[i] *= gain;
 }
 
-void mn_augment_image(const mn_augment *aug, uint64_t seed, const uint8_t *in, uint8_t *out)
+void mn_augment_image(const mn_augment *aug, uint64_t seed, int label, const uint8_t *in,
+                      uint8_t *out)
 {
     if (!mn_augment_enabled(aug)) {
         memcpy(out, in, PIXELS);
@@ -393,6 +395,10 @@ void mn_augment_image(const mn_augment *aug, uint64_t seed, const uint8_t *in, u
     mn_rng rng;
     for (int i = 0; i < PIXELS; i++)
         a[i] = (float)in[i];
+    if (aug->strength[MN_AUG_FLAG] > 0.0f && label == 1) {
+        stream(&rng, seed, MN_AUG_FLAG);
+        mn_flag_draw(aug->strength[MN_AUG_FLAG], &rng, a);
+    }
     if (aug->strength[MN_AUG_AFFINE] > 0.0f || aug->strength[MN_AUG_ELASTIC] > 0.0f) {
         geometric(aug, seed, a, b);
         memcpy(a, b, sizeof a);

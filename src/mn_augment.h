@@ -12,8 +12,11 @@
  *             at 128 and above) counted into blocks of 17 levels, the 28-px frame 10..12
  *             blocks wide, then scaled back up smoothly (Catmull-Rom), as the service
  *             scales up a digit stored at 8x8;
- *   contrast  a gamma change by a factor exp(+-0.7 x strength).
- * They run in that order; then a digit left fainter than full white is stretched back
+ *   contrast  a gamma change by a factor exp(+-0.7 x strength);
+ *   flag      with probability strength/2, a "1" written the continental way: a flag
+ *             at its top, sometimes a foot (mn_flag.h); other digits are untouched.
+ * The flag comes first, so that the rest distort it with the digit; the others run in
+ * the order listed; then a digit left fainter than full white is stretched back
  * to 255, as the service's preprocessing does. The random numbers of one image come only from the seed
  * given (mn_augment_seed: run seed, epoch, sample index), each transform drawing from
  * its own stream, so the result depends on nothing else: not on threads, batch order,
@@ -33,6 +36,7 @@ enum mn_augment_kind {
     MN_AUG_BLUR,
     MN_AUG_LOWRES,
     MN_AUG_CONTRAST,
+    MN_AUG_FLAG,
     MN_AUG_KINDS
 };
 
@@ -59,8 +63,10 @@ int mn_augment_enabled(const mn_augment *aug);
 /* The seed of sample `index` in epoch `epoch` of a run seeded with run_seed. */
 uint64_t mn_augment_seed(uint64_t run_seed, uint64_t epoch, uint64_t index);
 
-/* Writes the augmented in (MN_IMAGE_PIXELS bytes, 28x28) to out (may not alias in).
+/* Writes the augmented in (MN_IMAGE_PIXELS bytes, 28x28) to out (may not alias in);
+ * label is the digit's class (-1 if unknown), which only the flag transform reads.
  * All strengths 0: out is an exact copy. */
-void mn_augment_image(const mn_augment *aug, uint64_t seed, const uint8_t *in, uint8_t *out);
+void mn_augment_image(const mn_augment *aug, uint64_t seed, int label, const uint8_t *in,
+                      uint8_t *out);
 
 #endif

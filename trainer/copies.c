@@ -25,7 +25,8 @@ bool copy_is_classic(uint64_t seed)
     return mn_rng_uniform(&rng) < 0.5f;
 }
 
-bool classic_copy(const mn_augment *aug, uint64_t seed, const uint8_t digit[MN_IMAGE_PIXELS],
+bool classic_copy(const mn_augment *aug, uint64_t seed, int label,
+                  const uint8_t digit[MN_IMAGE_PIXELS],
                   mn_preprocess_scratch *scratch, float x[MN_IMAGE_PIXELS])
 {
     enum { LARGEST = MN_CLASSIC_FRAME * MN_CLASSIC_MAX_FACTOR };
@@ -35,7 +36,7 @@ bool classic_copy(const mn_augment *aug, uint64_t seed, const uint8_t digit[MN_I
     mn_augment run = *aug;
     run.strength[MN_AUG_LOWRES] = 0.0f; /* the classic format is the scanner here */
     uint8_t distorted[MN_IMAGE_PIXELS], small[MN_CLASSIC_PIXELS], big[LARGEST * LARGEST];
-    mn_augment_image(&run, seed, digit, distorted);
+    mn_augment_image(&run, seed, label, digit, distorted);
     mn_classic_store(distorted, small);
     mn_gray_image sent = {MN_CLASSIC_SIDE, MN_CLASSIC_SIDE, small};
     if (mn_rng_uniform(&rng) < 0.5f) { /* on a margin, scaled up 2 to 6 times */

@@ -44,7 +44,7 @@ static void usage(FILE *out)
         "      --augment LIST     training-time distortions: none (the original recipe), or\n"
         "                         a comma-separated list of NAME[=STRENGTH] (strength 0..2,\n"
         "                         default 1) from affine, elastic, stroke, blur, lowres,\n"
-        "                         contrast (default " AUGMENT_DEFAULT ")\n"
+        "                         contrast, flag (default " AUGMENT_DEFAULT ")\n"
         "      --as-served, --no-as-served  pass distorted images through the service's\n"
         "                         preprocessing (crop, scale to 20x20, centre), as uploads\n"
         "                         are (default: off; no effect with --augment none)\n"

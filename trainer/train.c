@@ -91,7 +91,7 @@ static void gather_batch(trainer *t, const mn_dataset *ds, const uint32_t *index
  * training recipe), with random numbers no training epoch draws. */
 #define CALIBRATION_IMAGES 10000L
 #define CALIBRATION_EPOCH UINT64_MAX
-static const mn_augment calibration_augment = {{1.0f, 1.0f, 1.0f, 1.0f, 1.0f, 1.0f}};
+static const mn_augment calibration_augment = {{1.0f, 1.0f, 1.0f, 1.0f, 1.0f, 1.0f, 1.0f}};
 
 /* A training batch, each image distorted by its own random numbers (mn_augment.h):
  * they come from (seed, epoch, sample number), so neither threads nor order matter,
@@ -111,10 +111,10 @@ static void gather_augmented(trainer *t, const mn_augment *aug, uint64_t seed, u
         float *x = t->x + (size_t)i * MN_IMAGE_PIXELS;
         t->y[i] = t->train.labels[src];
         if (sample != src && copy_is_classic(sample_seed)) {
-            classic_copy(aug, sample_seed, digit, &t->scratch[thread_index(t)], x);
+            classic_copy(aug, sample_seed, t->y[i], digit, &t->scratch[thread_index(t)], x);
             continue;
         }
-        mn_augment_image(sample == src ? aug : &t->scan, sample_seed, digit, pixels);
+        mn_augment_image(sample == src ? aug : &t->scan, sample_seed, t->y[i], digit, pixels);
         mn_gray_image gray = {MN_IMAGE_SIDE, MN_IMAGE_SIDE, pixels};
         /* as the service would see it; an image it would refuse is trained on as it is */
         if (!served || mn_preprocess_gray(&gray, &t->scratch[thread_index(t)], x, NULL, NULL,
@@ -163,7 +163,7 @@ static void gather_classic(trainer *t, long first, int n, bool *low_res)
         const size_t src = t->order[first + i];
         const uint64_t seed = mn_augment_seed(t->opts->seed, CALIBRATION_EPOCH, src);
         t->y[i] = t->train.labels[src];
-        low_res[i] = classic_copy(&calibration_augment, seed,
+        low_res[i] = classic_copy(&calibration_augment, seed, t->y[i],
                                   t->train.images + src * MN_IMAGE_PIXELS,
                                   &t->scratch[thread_index(t)],
                                   t->x + (size_t)i * MN_IMAGE_PIXELS);

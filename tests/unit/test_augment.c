@@ -62,7 +62,7 @@ static ring_sample ring_under(int kind, float strength, uint64_t run, uint64_t i
     ring_sample s;
     ring(s.in);
     mn_augment aug = only(kind, strength);
-    mn_augment_image(&aug, mn_augment_seed(run, 0, i), s.in, s.out);
+    mn_augment_image(&aug, mn_augment_seed(run, 0, i), -1, s.in, s.out);
     return s;
 }
 
@@ -116,12 +116,13 @@ static void test_zero_strength_is_identity(void **state)
     memset(&none, 0, sizeof none);
     for (uint64_t seed = 0; seed < 8; seed++) {
         memset(out, 0xAB, sizeof out);
-        mn_augment_image(&none, seed, in, out);
+        mn_augment_image(&none, seed, -1, in, out);
         assert_memory_equal(in, out, PIXELS);
     }
 }
 
-/* Same seed: same bytes; across seeds: mostly different outputs, mostly changed. */
+/* Same seed: same bytes; across seeds: mostly different outputs, mostly changed. The
+ * ring is given as a "1", the only digit the flag transform draws on. */
 static void test_deterministic_and_varied(void **state)
 {
     (void)state;
@@ -132,17 +133,17 @@ static void test_deterministic_and_varied(void **state)
         int changed = 0, differs_from_first = 0;
         for (uint64_t i = 0; i < 32; i++) {
             uint64_t seed = mn_augment_seed(7, 0, i);
-            mn_augment_image(&aug, seed, in, a);
-            mn_augment_image(&aug, seed, in, b);
+            mn_augment_image(&aug, seed, 1, in, a);
+            mn_augment_image(&aug, seed, 1, in, b);
             assert_memory_equal(a, b, PIXELS);
             if (i == 0)
                 memcpy(first, a, PIXELS);
             changed += memcmp(a, in, PIXELS) != 0;
             differs_from_first += memcmp(a, first, PIXELS) != 0;
         }
-        /* lowres applies to half of the images at strength 1, blur changes the bytes
-         * only above a sigma of about 0.3; the others change nearly all */
-        int expected = k == MN_AUG_LOWRES ? 8 : k == MN_AUG_BLUR ? 16 : 24;
+        /* lowres and flag apply to half of the images at strength 1, blur changes the
+         * bytes only above a sigma of about 0.3; the others change nearly all */
+        int expected = k == MN_AUG_LOWRES || k == MN_AUG_FLAG ? 8 : k == MN_AUG_BLUR ? 16 : 24;
         if (changed < expected || differs_from_first < expected)
             fail_msg("%s: %d of 32 changed, %d differ from the first", mn_augment_name(k),
                      changed, differs_from_first);
@@ -161,7 +162,7 @@ static void test_digit_survives(void **state)
         all.strength[k] = 1.0f;
     const double m = mass(in);
     for (uint64_t i = 0; i < 64; i++) {
-        mn_augment_image(&all, mn_augment_seed(3, 1, i), in, out);
+        mn_augment_image(&all, mn_augment_seed(3, 1, i), -1, in, out);
         double cx, cy, mo = mass(out);
         centre(out, &cx, &cy);
         if (!(mo > 0.2 * m && mo < 0.5 * 255 * PIXELS) || fabs(cx - 13.5) > 6 || fabs(cy - 13.5) > 6)

@@ -51,7 +51,7 @@ static bool copy_of_ring(const mn_augment *aug, uint64_t seed, float *x)
     mn_preprocess_scratch *scratch = malloc(sizeof *scratch);
     assert_non_null(scratch);
     ring(digit);
-    bool low_res = classic_copy(aug, seed, digit, scratch, x);
+    bool low_res = classic_copy(aug, seed, 0, digit, scratch, x);
     free(scratch);
     return low_res;
 }
