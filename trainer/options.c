@@ -12,7 +12,7 @@
 #define DEFAULT_OUT "/mnt/model-storage/mnist_model.safetensors"
 #define MN_STR_(x) #x
 #define MN_STR(x) MN_STR_(x)
-#define AUGMENT_DEFAULT "stroke=0.5" /* README, "Augmentation": MNIST kept, the rest within noise */
+#define AUGMENT_DEFAULT "stroke=0.5,flag=0.5" /* README, "Augmentation": MNIST kept, other hands gain */
 #define SCAN_COPIES_DEFAULT 10       /* README, "Augmentation": 8x8 scans read, MNIST kept */
 #define DROPOUT_DEFAULT "0.3"        /* README, "Augmentation": the distortions regularise too */
 
