@@ -25,7 +25,8 @@ Options:
     --threshold P       the "not sure" threshold (default: NOT_SURE_BELOW in www/app.js)
     --per-digit         also print each digit's accuracy and its most common misreading
     --misses            also print every misread image: its file (MNIST: its index),
-                        label, answer and confidence
+                        label, answer and confidence; and every non-digit answered
+                        with a confidence at or above the threshold
     --scan              also print, for thresholds 0.50..0.95, the share of right and of
                         wrong answers (over the digit sets that are not mnist-*) and of
                         non-digits "not sure"
@@ -142,11 +143,14 @@ def print_nondigit_row(name, s, secs):
           flush=True)
 
 
-def print_misses(items, answers):
+def print_misses(items, answers, threshold):
+    """Every digit read wrong, and every non-digit answered with confidence."""
     for (_, _, name), (label, status, pred, conf) in zip(items, answers):
         if label is not None and pred != label:
             said = f"{pred} ({conf:.3f})" if status == 200 else f"HTTP {status}"
             print(f"#   miss {name}: {label} read as {said}", flush=True)
+        elif label is None and status == 200 and conf >= threshold:
+            print(f"#   miss {name}: no digit, read as {pred} ({conf:.3f})", flush=True)
 
 
 def print_scan(answers):
@@ -193,6 +197,8 @@ def main():
         if all(a[0] is None for a in answers):
             s = M.nondigit_summary(answers, threshold)
             print_nondigit_row(name, s, secs)
+            if args.misses:
+                print_misses(items, answers, threshold)
             figure, what = s["caught"], "caught (refused or not sure)"
         else:
             s = M.digit_summary(answers, threshold)
@@ -202,7 +208,7 @@ def main():
                     f"{d} {fmt(acc, 0)}" + (f" (->{w})" if w is not None else "")
                     for d, (acc, w) in enumerate(M.per_digit_accuracy(answers))), flush=True)
             if args.misses:
-                print_misses(items, answers)
+                print_misses(items, answers, threshold)
             figure, what = s["accuracy"], "accuracy"
         if name in floors:
             H.ok(figure >= floors[name], f"{name}: {what} {figure:.2f} % >= {floors[name]} % "
