@@ -24,9 +24,10 @@ size_t copy_source(long ntrain, long ncopies, size_t sample);
 bool copy_is_classic(uint64_t seed);
 
 /* The network's input for a classic copy of digit (28x28, MNIST's form, of class
- * label): digit distorted by aug (its lowres transform left out), stored in the classic format,
- * sent in a form drawn from seed and preprocessed as /predict would. Returns whether
- * /predict reads that form at low resolution (mn_preprocess_info.low_res). */
+ * label): digit distorted by aug (its lowres transform left out), stored in the
+ * classic format, sent in a form drawn from seed and preprocessed as /predict would.
+ * Returns whether /predict reads that form at low resolution
+ * (mn_preprocess_info.low_res). */
 bool classic_copy(const mn_augment *aug, uint64_t seed, int label,
                   const uint8_t digit[MN_IMAGE_PIXELS],
                   mn_preprocess_scratch *scratch, float x[MN_IMAGE_PIXELS]);

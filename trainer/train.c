@@ -91,7 +91,15 @@ static void gather_batch(trainer *t, const mn_dataset *ds, const uint32_t *index
  * training recipe), with random numbers no training epoch draws. */
 #define CALIBRATION_IMAGES 10000L
 #define CALIBRATION_EPOCH UINT64_MAX
-static const mn_augment calibration_augment = {{1.0f, 1.0f, 1.0f, 1.0f, 1.0f, 1.0f, 1.0f}};
+
+/* The calibration images' distortions: every transform, a new one too, at strength 1. */
+static mn_augment calibration_augment(void)
+{
+    mn_augment every;
+    for (int k = 0; k < MN_AUG_KINDS; k++)
+        every.strength[k] = 1.0f;
+    return every;
+}
 
 /* A training batch, each image distorted by its own random numbers (mn_augment.h):
  * they come from (seed, epoch, sample number), so neither threads nor order matter,
@@ -158,12 +166,13 @@ static void evaluate(trainer *t, evaluation *ev)
  * rows of the batch; low_res[i] says whether the service reads row i at low resolution. */
 static void gather_classic(trainer *t, long first, int n, bool *low_res)
 {
+    const mn_augment every = calibration_augment();
     #pragma omp parallel for schedule(static)
     for (int i = 0; i < n; i++) {
         const size_t src = t->order[first + i];
         const uint64_t seed = mn_augment_seed(t->opts->seed, CALIBRATION_EPOCH, src);
         t->y[i] = t->train.labels[src];
-        low_res[i] = classic_copy(&calibration_augment, seed, t->y[i],
+        low_res[i] = classic_copy(&every, seed, t->y[i],
                                   t->train.images + src * MN_IMAGE_PIXELS,
                                   &t->scratch[thread_index(t)],
                                   t->x + (size_t)i * MN_IMAGE_PIXELS);
@@ -221,10 +230,10 @@ static void calibrate(trainer *t)
         return;
     for (long i = 0; i < count; i++)
         t->order[i] = (uint32_t)(i * t->ntrain / count);
+    const mn_augment every = calibration_augment();
     for (long first = 0; first < count; first += bs) {
         int n = (int)(count - first < bs ? count - first : bs);
-        gather_augmented(t, &calibration_augment, t->opts->seed, CALIBRATION_EPOCH, t->order,
-                         first, n);
+        gather_augmented(t, &every, t->opts->seed, CALIBRATION_EPOCH, t->order, first, n);
         mn_net_forward(&t->params, t->ws, t->x, n, false, 0);
         keep_probs(t, t->ntest + first, n);
     }
