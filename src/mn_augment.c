@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mn_aspect.h"
 #include "mn_augment.h"
 #include "mn_cubic.h"
 #include "mn_flag.h"
@@ -21,7 +22,7 @@ static inline float min_f(float a, float b) { return a < b ? a : b; }
 static inline float max_f(float a, float b) { return a > b ? a : b; }
 
 static const char *const names[MN_AUG_KINDS] = {
-    "affine", "elastic", "stroke", "blur", "lowres", "contrast", "flag",
+    "affine", "elastic", "stroke", "blur", "lowres", "contrast", "flag", "aspect",
 };
 
 const char *mn_augment_name(int kind)
@@ -48,7 +49,7 @@ static mn_status parse_item(const char *item, size_t len, mn_augment *aug, mn_er
     if (kind < 0)
         return mn_fail(err, MN_ERR_ARG,
                             "unknown transform '%.*s' (affine, elastic, stroke, blur, "
-                            "lowres, contrast, flag, or none)", (int)len, item);
+                            "lowres, contrast, flag, aspect, or none)", (int)len, item);
     float strength = 1.0f;
     if (eq) {
         char number[32], *end;
@@ -398,6 +399,10 @@ void mn_augment_image(const mn_augment *aug, uint64_t seed, int label, const uin
     if (aug->strength[MN_AUG_FLAG] > 0.0f && label == 1) {
         stream(&rng, seed, MN_AUG_FLAG);
         mn_flag_draw(aug->strength[MN_AUG_FLAG], &rng, a);
+    }
+    if (aug->strength[MN_AUG_ASPECT] > 0.0f) {
+        stream(&rng, seed, MN_AUG_ASPECT);
+        mn_aspect_change(aug->strength[MN_AUG_ASPECT], &rng, a);
     }
     if (aug->strength[MN_AUG_AFFINE] > 0.0f || aug->strength[MN_AUG_ELASTIC] > 0.0f) {
         geometric(aug, seed, a, b);

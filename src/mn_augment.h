@@ -14,13 +14,16 @@
  *             scales up a digit stored at 8x8;
  *   contrast  a gamma change by a factor exp(+-0.7 x strength);
  *   flag      with probability strength/2, a "1" written the continental way: a flag
- *             at its top, sometimes a foot (mn_flag.h); other digits are untouched.
- * The flag comes first, so that the rest distort it with the digit; the others run in
- * the order listed; then a digit left fainter than full white is stretched back
- * to 255, as the service's preprocessing does. The random numbers of one image come only from the seed
- * given (mn_augment_seed: run seed, epoch, sample index), each transform drawing from
- * its own stream, so the result depends on nothing else: not on threads, batch order,
- * or which other transforms are on. Nothing allocates; the function is thread-safe. */
+ *             at its top, sometimes a foot (mn_flag.h); other digits are untouched;
+ *   aspect    with probability strength/2, the digit widened (up to as wide as tall)
+ *             or narrowed (to 65 % of its width at least) (mn_aspect.h).
+ * The flag comes first, so that the rest distort it with the digit, then the aspect;
+ * the others run in the order listed; then a digit left fainter than full white is
+ * stretched back to 255, as the service's preprocessing does. The random numbers of
+ * one image come only from the seed given (mn_augment_seed: run seed, epoch, sample
+ * index), each transform drawing from its own stream, so the result depends on nothing
+ * else: not on threads, batch order, or which other transforms are on. Nothing
+ * allocates; the function is thread-safe. */
 #ifndef MN_AUGMENT_H
 #define MN_AUGMENT_H
 
@@ -37,6 +40,7 @@ enum mn_augment_kind {
     MN_AUG_LOWRES,
     MN_AUG_CONTRAST,
     MN_AUG_FLAG,
+    MN_AUG_ASPECT,
     MN_AUG_KINDS
 };
 
