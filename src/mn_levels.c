@@ -278,6 +278,7 @@ bool mn_levels_find(const mn_gray_image *img, mn_polarity polarity, levels *lv)
     int noise = tiny || flat || clean ? 0 : border_noise(border, b, lv->inverted, reach);
     int margin = min_i(max_i(2 * noise, contrast / 32), contrast / 2);
     lv->cut = lv->bg + margin;
+    lv->noisy = 2 * noise > contrast / 32;
 
     uint64_t ink_hist[256] = {0};
     for (int v = 0; v < 256; v++) {

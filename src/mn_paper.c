@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "mn_paper.h"
@@ -185,6 +186,35 @@ static bool shaded_on_border(const uint8_t *paper, int nbx, int nby, int margin,
     return shaded * 8 >= n && starts <= 1;
 }
 
+/* Whether a shadow lies inside the sheet, away from its border: at least
+ * 1/INSIDE_SHARE of the blocks shaded (as in shaded_on_border, but against the lightest
+ * paper anywhere), and 7/8 of those at the level their own pixels show (`seen`, the
+ * block means before the closing, within `tol`). A shadow is paper seen darker, so
+ * its blocks show its level, all but those its rim and the ink cross (88-97 % of them
+ * in the photos set); where a small digit scaled up crowds thick strokes together,
+ * the closing makes levels between ink and paper that few blocks show (30-85 %). */
+#define INSIDE_SHARE 16
+#define INSIDE_MIN_BLOCK 4 /* pixels a side */
+static bool shaded_inside(const uint8_t *paper, const uint8_t *seen, int nbx, int nby,
+                          int margin, int ink, int tol)
+{
+    int lightest = 255;
+    for (int j = 0; j < nby; j++)
+        for (int i = 0; i < nbx; i++)
+            lightest = min_i(lightest, paper[j * PAPER_BLOCKS + i]);
+    const int shade = lightest + margin / 2;
+    int shaded = 0, seen_so = 0;
+    for (int j = 0; j < nby; j++)
+        for (int i = 0; i < nbx; i++) {
+            const int k = j * PAPER_BLOCKS + i;
+            if (paper[k] > shade && paper[k] < ink) {
+                shaded++;
+                seen_so += abs(paper[k] - seen[k]) <= tol;
+            }
+        }
+    return shaded * INSIDE_SHARE >= nbx * nby && seen_so * 8 >= shaded * 7;
+}
+
 /* The highest ink-space level among the pixels of the outer ring of blocks (bs thick). */
 static int ring_peak(const mn_gray_image *img, bool inverted, int bs)
 {
@@ -223,11 +253,20 @@ bool mn_paper_flatten_if_uneven(const mn_gray_image *img, const levels *lv,
      * image (a 28x28 upload) that test costs less than the filters it saves. */
     if (bs <= 4 && ring_peak(img, lv->inverted, bs) - lv->floor <= margin)
         return false;
-    uint8_t paper[PAPER_BLOCKS * PAPER_BLOCKS];
+    uint8_t paper[PAPER_BLOCKS * PAPER_BLOCKS], seen[PAPER_BLOCKS * PAPER_BLOCKS];
     block_means(img, lv->inverted, bs, nbx, nby, s->mass, paper);
+    memcpy(seen, paper, sizeof seen);
     block_filter(paper, nbx, nby, false);
     block_filter(paper, nbx, nby, true);
-    if (!shaded_on_border(paper, nbx, nby, margin, lv->bg + (lv->ink - lv->bg) * 7 / 8))
+    const int ink = lv->bg + (lv->ink - lv->bg) * 7 / 8;
+    /* a shadow inside the sheet only on a photo's noisy paper, in blocks of a few
+     * pixels: a scan or a drawing has no such shade, and on a small image the closing
+     * takes a digit's strokes for it */
+    const bool shaded = shaded_on_border(paper, nbx, nby, margin, ink) ||
+                        (lv->noisy && bs >= INSIDE_MIN_BLOCK &&
+                         shaded_inside(paper, seen, nbx, nby, margin, ink,
+                                       max_i(margin / 2, (lv->ink - lv->bg) / 16)));
+    if (!shaded)
         return false;
     /* nor is a small digit scaled up by repeating pixels a photo: its strokes, wide for
      * its canvas, are what the closing took for shade (asked last: it reads the image) */

@@ -38,6 +38,7 @@ typedef struct levels {
     int cut;   /* at and below it the output is 0 */
     int mask;  /* at and above it a pixel belongs to the digit for cropping */
     int floor; /* the image's lowest level, exactly (bg and ink are robust estimates) */
+    bool noisy; /* the border's noise, not the contrast, set the cut: paper as a camera sees it */
 } levels;
 
 static inline int to_ink(int v, bool inverted) { return inverted ? 255 - v : v; }

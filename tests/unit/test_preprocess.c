@@ -579,6 +579,15 @@ static double corner_shadow(int x, int y, int w, int h)
     return (1.0 - 0.5 / (1.0 + exp(edge / 20.0))) * (1.0 - 0.1 * ((double)x / w + (double)y / h));
 }
 
+/* A soft round shadow (light cut to 45 %) inside a 480x400 sheet (x 200..440, y
+ * 80..320), right of a digit drawn at the left: it reaches no edge. */
+static double inner_shadow(int x, int y, int w, int h)
+{
+    (void)w, (void)h;
+    double edge = hypot(x - 320.0, y - 200.0) - 120.0;
+    return 1.0 - 0.55 / (1.0 + exp(edge / 24.0));
+}
+
 /* Renders a "0" of `size` at (left, top) on w x h paper (level 230, ink 40, noise of
  * +-noise) under the given light. */
 static mn_gray_image lit_zero(light_fn *light, int w, int h, double left, double top,
@@ -977,6 +986,54 @@ static void test_shadow_in_a_corner_is_flattened(void **state)
     free(img.pixels);
 }
 
+static void test_shadow_inside_the_sheet_is_flattened(void **state)
+{
+    (void)state;
+    /* a noisy photo (+-12) whose border shows evenly lit paper: only the shade seen
+     * inside tells of the shadow, which is darker than the cut, and the crop took it
+     * in with the digit */
+    mn_gray_image img = lit_zero(inner_shadow, 480, 400, 10, 100, 200, 12);
+    uint8_t p[MN_IMAGE_PIXELS];
+    mn_preprocess_info info;
+    preprocess_ok(&img, p, &info);
+    assert_mnist_like(p, &info);
+    /* the crop is the digit's box (10 + 0.2 * 200 .. 10 + 0.8 * 200, 100 + 0.05 * 200 ..
+     * 100 + 0.95 * 200, and the pen), not the shadow */
+    if (abs(info.crop_x - 50) > 10 || abs(info.crop_w - 122) > 20 ||
+        abs(info.crop_y - 110) > 10 || abs(info.crop_h - 182) > 20)
+        fail_msg("crop %d,%d %dx%d", info.crop_x, info.crop_y, info.crop_w, info.crop_h);
+    free(img.pixels);
+}
+
+/* Blocky digits scaled up on noisy paper: the closing takes their crowded strokes for
+ * shade inside the sheet, but their own blocks show ink or paper, not that level, so
+ * they are not flat-fielded. Flat-fielded, the strokes the closing took for paper
+ * would fall apart (a correlation of 0.6-0.7 with the clean digit's preview). */
+static void test_noisy_blocky_digit_is_no_shadow(void **state)
+{
+    (void)state;
+    const uint8_t(*digits[])[8] = {blocky_two, blocky_three};
+    for (size_t d = 0; d < 2; d++) {
+        mn_gray_image clean = scaled_up(digits[d], 16, false);
+        mn_gray_image noisy = scaled_up(digits[d], 16, false);
+        uint32_t s = 3;
+        for (int i = 0; i < noisy.width * noisy.height; i++) {
+            s = s * 1103515245u + 12345u;
+            int v = noisy.pixels[i] + (int)((s >> 16) % 21) - 10;
+            noisy.pixels[i] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+        }
+        uint8_t a[MN_IMAGE_PIXELS], b[MN_IMAGE_PIXELS];
+        mn_preprocess_info info;
+        preprocess_ok(&clean, a, &info);
+        preprocess_ok(&noisy, b, &info);
+        const double r = correlation(a, b, MN_IMAGE_PIXELS);
+        if (r < 0.85)
+            fail_msg("digit %zu: correlation with the clean digit's preview %.3f", d, r);
+        free(clean.pixels);
+        free(noisy.pixels);
+    }
+}
+
 static void test_shadowed_crop_stays_inside_an_odd_image(void **state)
 {
     (void)state;
@@ -1190,6 +1247,8 @@ int main(void)
         cmocka_unit_test(test_smooth_digit_keeps_its_gray_strokes),
         cmocka_unit_test(test_shadow_is_flattened),
         cmocka_unit_test(test_shadow_in_a_corner_is_flattened),
+        cmocka_unit_test(test_shadow_inside_the_sheet_is_flattened),
+        cmocka_unit_test(test_noisy_blocky_digit_is_no_shadow),
         cmocka_unit_test(test_broad_pen_is_thinned),
         cmocka_unit_test(test_fat_digit_at_low_resolution_is_thinned),
         cmocka_unit_test(test_shadowed_crop_stays_inside_an_odd_image),
