@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "mn_aspect.h"
+#include "mn_centre.h"
 #include "mn_net.h"
 
 #define SIDE MN_IMAGE_SIDE
@@ -31,16 +32,6 @@ static box ink_box(const float *img)
     return b;
 }
 
-static float mass_column(const float *img)
-{
-    float sum = 0.0f, moment = 0.0f;
-    for (int i = 0; i < PIXELS; i++) {
-        sum += img[i];
-        moment += img[i] * (float)(i % SIDE);
-    }
-    return sum > 0.0f ? moment / sum : 0.5f * (SIDE - 1);
-}
-
 /* The value at column x (fractional) of row, black outside the frame. */
 static float sample_row(const float *row, float x)
 {
@@ -60,14 +51,6 @@ static void scale_rows(const float *in, float factor, float centre, float *out)
             out[y * SIDE + x] = sample_row(in + y * SIDE, centre + ((float)x - centre) / factor);
 }
 
-/* in moved right by dx whole pixels (left if negative); black comes in. */
-static void shift_columns(const float *in, int dx, float *out)
-{
-    for (int y = 0; y < SIDE; y++)
-        for (int x = 0; x < SIDE; x++)
-            out[y * SIDE + x] = x - dx >= 0 && x - dx < SIDE ? in[y * SIDE + x - dx] : 0.0f;
-}
-
 void mn_aspect_change(float strength, mn_rng *rng, float *img)
 {
     if (mn_rng_uniform(rng) >= 0.5f * strength)
@@ -83,7 +66,9 @@ void mn_aspect_change(float strength, mn_rng *rng, float *img)
     const float to_square = height / width - 1.0f; /* the widening that makes it square */
     const float factor = widen ? 1.0f + (WIDEN_MIN + (1.0f - WIDEN_MIN) * u) * to_square
                                : NARROW_MIN + (1.0f - NARROW_MIN) * u;
+    const float before = mn_centre_of_mass(img).x;
     float scaled[PIXELS];
     scale_rows(img, factor, 0.5f * (float)(b.x0 + b.x1), scaled);
-    shift_columns(scaled, (int)lroundf(mass_column(img) - mass_column(scaled)), img);
+    mn_shift_image(scaled, (int)lroundf(before - mn_centre_of_mass(scaled).x), 0);
+    memcpy(img, scaled, sizeof scaled);
 }

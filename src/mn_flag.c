@@ -2,8 +2,8 @@
 
 #include <math.h>
 #include <stdbool.h>
-#include <string.h>
 
+#include "mn_centre.h"
 #include "mn_flag.h"
 #include "mn_net.h"
 
@@ -25,9 +25,7 @@
 #define FOOT_MIN 0.3f
 #define FOOT_MAX 0.6f
 
-typedef struct {
-    float x, y;
-} point;
+typedef mn_point point;
 
 static inline float clamp_f(float v, float lo, float hi) { return v < lo ? lo : v > hi ? hi : v; }
 
@@ -90,31 +88,6 @@ static void draw_segment(float *img, point a, point b, float width)
         }
 }
 
-static point mass_centre(const float *img)
-{
-    float sx = 0.0f, sy = 0.0f, sum = 0.0f;
-    for (int y = 0; y < SIDE; y++)
-        for (int x = 0; x < SIDE; x++) {
-            sx += img[y * SIDE + x] * (float)x;
-            sy += img[y * SIDE + x] * (float)y;
-            sum += img[y * SIDE + x];
-        }
-    return sum > 0.0f ? (point){sx / sum, sy / sum} : (point){0.0f, 0.0f};
-}
-
-/* Moves the image by (dx, dy) whole pixels; what comes in is black. */
-static void shift(float *img, int dx, int dy)
-{
-    float moved[PIXELS];
-    for (int y = 0; y < SIDE; y++)
-        for (int x = 0; x < SIDE; x++) {
-            const int sx = x - dx, sy = y - dy;
-            const bool inside = sx >= 0 && sx < SIDE && sy >= 0 && sy < SIDE;
-            moved[y * SIDE + x] = inside ? img[sy * SIDE + sx] : 0.0f;
-        }
-    memcpy(img, moved, sizeof moved);
-}
-
 void mn_flag_draw(float strength, mn_rng *rng, float *img)
 {
     point top, bottom;
@@ -122,7 +95,7 @@ void mn_flag_draw(float strength, mn_rng *rng, float *img)
     if (mn_rng_uniform(rng) >= 0.5f * strength || !find_stem(img, &top, &bottom, &width))
         return;
     const float length = hypotf(bottom.x - top.x, bottom.y - top.y);
-    const point before = mass_centre(img);
+    const point before = mn_centre_of_mass(img);
     /* angles from straight down, towards the left: the stem's, then the flag's */
     const float stem = atan2f(top.x - bottom.x, bottom.y - top.y);
     const float turn = fminf(stem + lerp(TURN_MIN, TURN_MAX, rng), FLAG_MAX_TURN);
@@ -133,6 +106,6 @@ void mn_flag_draw(float strength, mn_rng *rng, float *img)
         draw_segment(img, (point){bottom.x - half, bottom.y}, (point){bottom.x + half, bottom.y},
                      width);
     }
-    const point after = mass_centre(img);
-    shift(img, (int)lroundf(before.x - after.x), (int)lroundf(before.y - after.y));
+    const point after = mn_centre_of_mass(img);
+    mn_shift_image(img, (int)lroundf(before.x - after.x), (int)lroundf(before.y - after.y));
 }
