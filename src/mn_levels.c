@@ -1,5 +1,6 @@
-/* Steps 1 and 2 of preprocessing: which side is ink, and the gray levels of paper,
- * ink and the cuts between them, from the histograms of the image and its border. */
+/* Steps 0, 1 and 2 of preprocessing: a faint image stretched to full contrast, which
+ * side is ink, and the gray levels of paper, ink and the cuts between them, from the
+ * histograms of the image and its border. */
 #include "config.h"
 
 #include <stdlib.h>
@@ -289,5 +290,59 @@ bool mn_levels_find(const mn_gray_image *img, mn_polarity polarity, levels *lv)
     t = max_i(t, lv->bg + contrast / 4);
     t = min_i(t, lv->bg + 3 * contrast / 4);
     lv->mask = max_i(t, lv->cut + 1);
+    return true;
+}
+
+/* Whether 7/8 of the border ring (k thick) lie exactly at level v. */
+static bool ring_is_level(const mn_gray_image *img, int k, int v)
+{
+    const int w = img->width, h = img->height;
+    uint64_t at = 0, ring = 0;
+    for (int y = 0; y < h; y++) {
+        const uint8_t *row = img->pixels + (size_t)y * (size_t)w;
+        const bool edge_row = y < k || y >= h - k;
+        for (int x = 0; x < w; x++)
+            if (edge_row || x < k || x >= w - k) {
+                ring++;
+                at += row[x] == v;
+            }
+    }
+    return at * 8 >= ring * 7;
+}
+
+/* Step 0 (mn_levels.h). */
+bool mn_levels_stretch_faint(const mn_gray_image *img, uint8_t *buf, size_t cap,
+                             mn_gray_image *out, int *lo, int *hi)
+{
+    const int w = img->width, h = img->height;
+    const size_t n = (size_t)w * (size_t)h;
+    if (n > cap)
+        return false;
+    uint64_t hist[256] = {0};
+    for (size_t i = 0; i < n; i++)
+        hist[img->pixels[i]]++;
+    int a = 0, b = 255;
+    while (!hist[a])
+        a++;
+    while (!hist[b])
+        b--;
+    if (a == b || b - a >= MN_PREPROCESS_MIN_CONTRAST)
+        return false;
+    /* exact paper: a tiny image's has an eighth of its pixels at one extreme level (a
+     * digit stored at 8x8 often touches every edge); a larger one's is its border */
+    bool exact;
+    if (min_i(w, h) < MN_PREPROCESS_TINY_SIDE) {
+        exact = hist[a] * 8 >= n || hist[b] * 8 >= n;
+    } else {
+        const int k = max_i(1, min_i(w, h) / 50);
+        exact = ring_is_level(img, k, a) || ring_is_level(img, k, b);
+    }
+    if (!exact)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        buf[i] = (uint8_t)(((img->pixels[i] - a) * 255 * 2 + (b - a)) / (2 * (b - a)));
+    *out = (mn_gray_image){w, h, buf};
+    *lo = a;
+    *hi = b;
     return true;
 }

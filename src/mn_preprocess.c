@@ -17,14 +17,34 @@ static mn_status no_digit(mn_preprocess_info *info, mn_error *err)
     return mn_fail(err, MN_ERR_FORMAT, MN_PREPROCESS_NO_DIGIT);
 }
 
-static void note_levels(mn_preprocess_info *info, const levels *lv)
+/* lo and hi: the input levels that a faint image's 0 and 255 stand for (step 0) */
+static void note_levels(mn_preprocess_info *info, const levels *lv, int lo, int hi)
 {
     if (info) {
         info->ambiguous = lv->ambiguous;
         info->inverted = lv->inverted;
-        info->background = (uint8_t)lv->bg_raw;
-        info->ink = (uint8_t)lv->ink_raw;
+        info->background = (uint8_t)(lo + (lv->bg_raw * (hi - lo) + 127) / 255);
+        info->ink = (uint8_t)(lo + (lv->ink_raw * (hi - lo) + 127) / 255);
     }
+}
+
+/* Steps 0-2: the levels of *img, or, when it is faint, of its copy stretched into the
+ * scratch (*faint, *stretched, and *img then points at it). False: too little
+ * contrast for a digit. */
+static bool find_levels(const mn_gray_image **img, mn_polarity polarity,
+                        mn_preprocess_scratch *scratch, mn_gray_image *faint, levels *lv,
+                        bool *stretched, mn_preprocess_info *info)
+{
+    bool contrast = mn_levels_find(*img, polarity, lv);
+    int lo = 0, hi = 255;
+    *stretched = !contrast && mn_levels_stretch_faint(*img, scratch->flat, sizeof scratch->flat,
+                                                      faint, &lo, &hi);
+    if (*stretched) {
+        *img = faint;
+        contrast = mn_levels_find(faint, polarity, lv);
+    }
+    note_levels(info, lv, lo, hi);
+    return contrast;
 }
 
 static mn_status run(const mn_gray_image *img, mn_polarity polarity,
@@ -32,14 +52,15 @@ static mn_status run(const mn_gray_image *img, mn_polarity polarity,
                      uint8_t *preview, mn_preprocess_info *info, mn_error *err)
 {
     levels lv;
-    bool contrast = mn_levels_find(img, polarity, &lv);
-    note_levels(info, &lv);
-    if (!contrast)
+    mn_gray_image faint;
+    bool stretched;
+    if (!find_levels(&img, polarity, scratch, &faint, &lv, &stretched, info))
         return no_digit(info, err);
     const int in_w = img->width, in_h = img->height;
     mn_gray_image flat;
     int ds = 1;  /* input pixels per pixel of the image worked on */
-    if (mn_paper_flatten_if_uneven(img, &lv, scratch, &flat, &ds)) {
+    /* a stretched image is in scratch->flat already, and its paper is even */
+    if (!stretched && mn_paper_flatten_if_uneven(img, &lv, scratch, &flat, &ds)) {
         img = &flat;
         if (!mn_levels_find(img, MN_POLARITY_AUTO, &lv))
             return no_digit(info, err);

@@ -4,6 +4,11 @@
  *
  * From an 8-bit grayscale image (mn_image_decode_gray: alpha already composited on
  * white), in this order:
+ *   0. a faint image (fewer than MN_PREPROCESS_MIN_CONTRAST levels between its
+ *      lowest and highest, as a digit saved with its 17 stored levels, 0..16, has)
+ *      on paper that is one exact level, so that none of its levels is noise, is
+ *      stretched to 0..255 into the scratch (at most 256x256 pixels; see
+ *      mn_levels_stretch_faint) and read from there; step 1b is skipped for it;
  *   1. polarity from the border: the background is the border's median, or, when
  *      one 16-level window holds at least half of the border pixels (a dominant
  *      paper level), the median of those; the digit is on whichever side (darker or
@@ -81,9 +86,9 @@
  *      stays inside, as MNIST itself was made;
  *   6. normalisation of the 8-bit result (mn_normalize_pixels).
  *
- * An image with no digit (uniform, contrast under 32 levels, or only specks) is
- * refused with MN_ERR_FORMAT, the message MN_PREPROCESS_NO_DIGIT and
- * info->no_digit = true, so that the service can answer 422 "no digit found".
+ * An image with no digit (uniform, contrast under 32 levels unless step 0 took it,
+ * or only specks) is refused with MN_ERR_FORMAT, the message MN_PREPROCESS_NO_DIGIT
+ * and info->no_digit = true, so that the service can answer 422 "no digit found".
  *
  * Nothing here allocates when the caller supplies a scratch area; none of it is
  * shared between calls, so one scratch per thread serves any image size. */

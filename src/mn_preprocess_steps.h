@@ -1,7 +1,8 @@
 /* What the steps of preprocessing (mn_preprocess.h describes them) share: sizes, the
  * gray levels found, a rectangle, small helpers. Internal to src/, not part of the
  * library's interface. The steps, each with its header:
- *   mn_levels     steps 1-2: polarity and gray levels, from the histograms and border
+ *   mn_levels     steps 0-2: a faint image stretched; polarity and gray levels, from the
+ *                 histograms and border
  *   mn_paper      step 1b: uneven light flattened
  *   mn_crop       step 3: ruled lines and the digit's bounding box
  *   mn_scale      step 4: the crop scaled into the 20x20 box

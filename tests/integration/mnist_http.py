@@ -410,6 +410,11 @@ def check_filled_canvas(c, version):
             j = r.json() or {}
             ok(not answer_problems(r, version) and j.get("prediction") == label,
                f"a thick {label} filling its {8 * scale}x{8 * scale} canvas, dark on light: read as {label}", r)
+        # saved with the 17 levels it was stored in (0..16), not scaled to 0..255
+        r = c.post("/predict", png(bytes((v * 16 + 127) // 255 for v in small), 8, 8), "image/png")
+        j = r.json() or {}
+        ok(not answer_problems(r, version) and j.get("prediction") == label,
+           f"a thick {label} filling its 8x8 canvas, in levels 0..16: read as {label}", r)
 
 
 def check_api(url, data):

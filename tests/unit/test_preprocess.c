@@ -725,6 +725,112 @@ static void test_blocky_digit_is_read_at_its_own_resolution(void **state)
     }
 }
 
+/* The 8x8 digit as stored before its 17 levels (0..16) were scaled to 0..255; dark:
+ * 16 - level, dark ink on light paper. */
+static mn_gray_image stored_levels(const uint8_t digit[8][8], bool dark)
+{
+    mn_gray_image img = {8, 8, malloc(64)};
+    assert_non_null(img.pixels);
+    for (int i = 0; i < 64; i++) {
+        int k = (digit[i / 8][i % 8] * 16 + 127) / 255;
+        img.pixels[i] = (uint8_t)(dark ? 16 - k : k);
+    }
+    return img;
+}
+
+static void test_digit_saved_with_its_17_levels_is_read(void **state)
+{
+    (void)state;
+    /* an 8x8 digit of levels 0..16, saved without scaling them to 0..255: a faint
+     * image, yet its paper is one exact level, so it reads as the scaled one does */
+    const uint8_t(*digits[])[8] = {blocky_two, blocky_three, blocky_nine};
+    for (size_t d = 0; d < 3; d++) {
+        mn_gray_image scaled = scaled_up(digits[d], 1, false);
+        mn_gray_image light = stored_levels(digits[d], false);
+        mn_gray_image dark = stored_levels(digits[d], true);
+        uint8_t want[MN_IMAGE_PIXELS], got[MN_IMAGE_PIXELS];
+        mn_preprocess_info info;
+        preprocess_ok(&scaled, want, &info);
+        preprocess_ok(&light, got, &info);
+        assert_memory_equal(want, got, sizeof want);
+        /* what it says of the input is in the input's levels */
+        assert_false(info.inverted);
+        assert_int_equal(info.background, 0);
+        assert_int_equal(info.ink, 16);
+        assert_true(info.low_res);
+        preprocess_ok(&dark, got, &info);
+        assert_true(info.inverted);
+        assert_int_equal(info.background, 16);
+        assert_true(correlation(want, got, MN_IMAGE_PIXELS) > 0.99);
+        free(scaled.pixels);
+        free(light.pixels);
+        free(dark.pixels);
+    }
+}
+
+static void test_faint_digit_on_exact_paper_is_read(void **state)
+{
+    (void)state;
+    /* 15 levels between paper and ink, a drawing's exact paper: read as the same
+     * digit drawn black on white */
+    canvas c = canvas_new(120, 100);
+    seven(&c, 30, 15, 70, 4);
+    mn_gray_image faint = render(&c, 200, 185), full = render(&c, 255, 0);
+    uint8_t want[MN_IMAGE_PIXELS], got[MN_IMAGE_PIXELS];
+    mn_preprocess_info info;
+    preprocess_ok(&full, want, &info);
+    preprocess_ok(&faint, got, &info);
+    assert_true(info.inverted);
+    assert_int_equal(info.background, 200);
+    assert_true(correlation(want, got, MN_IMAGE_PIXELS) > 0.97);
+    free(faint.pixels);
+    free(full.pixels);
+    free(c.cover);
+}
+
+static void test_faint_images_without_exact_paper_have_no_digit(void **state)
+{
+    (void)state;
+    float out[MN_IMAGE_PIXELS];
+    mn_preprocess_info info;
+    /* the faint 7 on paper with a little noise: its levels are no surer than noise */
+    canvas c = canvas_new(120, 100);
+    seven(&c, 30, 15, 70, 4);
+    mn_gray_image img = render(&c, 200, 185);
+    uint32_t s = 7;
+    for (int i = 0; i < 120 * 100; i++) {
+        s = s * 1103515245u + 12345u;
+        img.pixels[i] = (uint8_t)(img.pixels[i] + (int)((s >> 16) % 5) - 2);
+    }
+    assert_int_equal(mn_preprocess_gray(&img, scratch, out, NULL, &info, NULL), MN_ERR_FORMAT);
+    assert_true(info.no_digit);
+    /* overexposed: three quarters of the paper clipped at white, the rest noise */
+    mn_gray_image clipped = render(&c, 255, 240);
+    for (int i = 0; i < 120 * 100; i++) {
+        s = s * 1103515245u + 12345u;
+        clipped.pixels[i] = (uint8_t)(clipped.pixels[i] - ((s >> 16) % 4 == 0 ? 2 : 0));
+    }
+    assert_int_equal(mn_preprocess_gray(&clipped, scratch, out, NULL, &info, NULL),
+                     MN_ERR_FORMAT);
+    assert_true(info.no_digit);
+    free(clipped.pixels);
+    /* a faint dead pixel on exact paper is a speck, not a digit */
+    memset(img.pixels, 200, 120 * 100);
+    img.pixels[50 * 120 + 60] = 190;
+    assert_int_equal(mn_preprocess_gray(&img, scratch, out, NULL, &info, NULL), MN_ERR_FORMAT);
+    assert_true(info.no_digit);
+    /* an 8x8 image of faint noise: no level is paper */
+    mn_gray_image tiny = {8, 8, img.pixels};
+    for (int i = 0; i < 64; i++) {
+        s = s * 1103515245u + 12345u;
+        tiny.pixels[i] = (uint8_t)(100 + (s >> 16) % 21);
+    }
+    assert_int_equal(mn_preprocess_gray(&tiny, scratch, out, NULL, &info, NULL), MN_ERR_FORMAT);
+    assert_true(info.no_digit);
+    free(img.pixels);
+    free(c.cover);
+}
+
 static void test_small_digit_is_scaled_up_smoothly(void **state)
 {
     (void)state;
@@ -1240,6 +1346,9 @@ int main(void)
         cmocka_unit_test(test_gray_blocks_on_the_border_are_ink),
         cmocka_unit_test(test_blocky_digit_is_read_at_its_own_resolution),
         cmocka_unit_test(test_small_digit_is_scaled_up_smoothly),
+        cmocka_unit_test(test_digit_saved_with_its_17_levels_is_read),
+        cmocka_unit_test(test_faint_digit_on_exact_paper_is_read),
+        cmocka_unit_test(test_faint_images_without_exact_paper_have_no_digit),
         cmocka_unit_test(test_corners_show_the_paper),
         cmocka_unit_test(test_a_digit_filling_its_canvas_reads_either_way),
         cmocka_unit_test(test_polarity_is_forced_only_when_ambiguous),
