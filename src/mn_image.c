@@ -68,6 +68,7 @@ typedef struct header {
     uint64_t width, height;  /* as stored */
     int orientation;         /* EXIF, JPEG only */
     bool cut_short;          /* GIF, BMP: the first frame / pixel array is incomplete */
+    bool deep;               /* PNG: 16 bits a channel */
 } header;
 
 static mn_status truncated(mn_error *err, const char *what)
@@ -84,6 +85,7 @@ static mn_status png_header(const uint8_t *p, size_t n, header *h, mn_error *err
         return mn_fail(err, MN_ERR_FORMAT, "corrupt PNG image: first chunk is not IHDR");
     h->width = be32(p + 16);
     h->height = be32(p + 20);
+    h->deep = n > 24 && p[24] == 16;
     return MN_OK;
 }
 
@@ -447,7 +449,8 @@ static mn_status read_header(mn_image_format format, const uint8_t *p, size_t si
     return mn_fail(err, MN_ERR_FORMAT, "not a PNG, JPEG, GIF or BMP image (%zu bytes)", size);
 }
 
-/* The header's dimensions and the file's size against the limits. */
+/* The header's dimensions and the file's size against the limits. A 16-bit PNG counts
+ * its pixels twice: stb decodes it at 16 bits a channel, in twice the memory. */
 static mn_status check_limits(const char *name, const header *h, size_t size,
                               size_t max_pixels, mn_error *err)
 {
@@ -458,6 +461,12 @@ static mn_status check_limits(const char *name, const header *h, size_t size,
     if (h->width > INT_MAX || h->height > INT_MAX || h->width * h->height > max_pixels)
         return mn_fail(err, MN_ERR_LIMIT,
                        "%s image is %llux%llu pixels, more than the limit of %zu pixels",
+                       name, (unsigned long long)h->width, (unsigned long long)h->height,
+                       max_pixels);
+    if (h->deep && h->width * h->height > max_pixels / 2)
+        return mn_fail(err, MN_ERR_LIMIT,
+                       "%s image is %llux%llu pixels of 16 bits, more than the limit of %zu "
+                       "pixels (16-bit pixels count twice)",
                        name, (unsigned long long)h->width, (unsigned long long)h->height,
                        max_pixels);
     if (size > INT_MAX)
@@ -552,6 +561,38 @@ static size_t oriented_index(int o, int x, int y, int sw, int sh)
     return (size_t)sy * (size_t)sw + (size_t)sx;
 }
 
+/* A 16-bit image's gray+alpha pairs made 8-bit, in place. The level is the high byte,
+ * rounded, unless every gray level lies under 256: then the image is 8-bit levels
+ * saved in 16 bits (as Pillow writes its "I" images, of 32-bit integers), whose low
+ * byte is the level; read by its high byte, such a digit was black on black. Alpha
+ * always scales. Byte i is written after value i, which it comes from, was read, and
+ * is never read again. */
+static void pairs_16_to_8(uint16_t *v, size_t n)
+{
+    uint16_t top = 0;
+    for (size_t i = 0; i < n; i++)
+        top = v[2 * i] > top ? v[2 * i] : top;
+    uint8_t *p = (uint8_t *)v;
+    for (size_t i = 0; i < 2 * n; i++) {
+        const unsigned x = v[i];
+        p[i] = (uint8_t)(i % 2 == 0 && top < 256 ? x : (x + 128) / 257);
+    }
+}
+
+/* The image as gray+alpha byte pairs, as stbi_load_from_memory(..., 2) gives them; a
+ * 16-bit PNG is decoded in 16 bits, for pairs_16_to_8. */
+static uint8_t *load_pairs(const void *data, size_t size, int *w, int *h)
+{
+    int comp = 0;
+    if (stbi_is_16_bit_from_memory(data, (int)size)) {
+        uint16_t *v = stbi_load_16_from_memory(data, (int)size, w, h, &comp, 2);
+        if (v)
+            pairs_16_to_8(v, (size_t)*w * (size_t)*h);
+        return (uint8_t *)v;
+    }
+    return stbi_load_from_memory(data, (int)size, w, h, &comp, 2);
+}
+
 mn_status mn_image_decode_gray(const void *data, size_t size, size_t max_pixels,
                                mn_gray_image *out, mn_image_info *info, mn_error *err)
 {
@@ -568,8 +609,8 @@ mn_status mn_image_decode_gray(const void *data, size_t size, size_t max_pixels,
         return st;
 
     stbi_set_flip_vertically_on_load_thread(0);
-    int w = 0, h = 0, comp = 0;
-    uint8_t *buf = stbi_load_from_memory(data, (int)size, &w, &h, &comp, 2);
+    int w = 0, h = 0;
+    uint8_t *buf = load_pairs(data, size, &w, &h);
     if (!buf)
         return mn_fail(err, MN_ERR_FORMAT, "cannot decode %s image: %s",
                        mn_image_format_name(meta.format),

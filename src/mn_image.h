@@ -8,14 +8,17 @@
  *   1. magic bytes (MN_ERR_FORMAT: "not a PNG, JPEG, GIF or BMP image (N bytes)");
  *   2. the dimensions read from the header by this module, then again by
  *      stbi_info_from_memory: a zero side or width*height above the caller's pixel cap
- *      is MN_ERR_LIMIT, before a single pixel is decoded;
+ *      (a 16-bit PNG's pixels count twice: stb decodes them in twice the memory) is
+ *      MN_ERR_LIMIT, before a single pixel is decoded;
  *   3. cheap structural checks that stb does not make (it pads missing data with
  *      zeros): a JPEG without an end-of-image marker, a GIF whose first frame is cut
  *      short, a BMP shorter than its pixel array are MN_ERR_FORMAT ("truncated ...");
  *   4. the decode itself; anything stb refuses is MN_ERR_FORMAT with stb's reason.
  *
  * The result is 8-bit grayscale with alpha composited on white (a transparent
- * canvas drawing becomes dark ink on white paper). JPEG EXIF orientation is applied,
+ * canvas drawing becomes dark ink on white paper). A 16-bit PNG's level is its high
+ * byte, rounded, unless every level lies under 256: then it holds 8-bit levels (as
+ * Pillow saves an image of integers), and the low byte is the level. JPEG EXIF orientation is applied,
  * so a phone photo comes out the way the phone showed it.
  *
  * Thread safety: no global state here. Debian's libstb is built with STBI_THREAD_LOCAL
@@ -30,7 +33,8 @@
 
 #include "mn_error.h"
 
-/* Default pixel cap: 16 Mpx (4096 x 4096). Decoding needs 2 bytes per pixel. */
+/* Default pixel cap: 16 Mpx (4096 x 4096). The result takes 2 bytes per pixel (4 for a
+ * 16-bit PNG) until it is made gray in place. */
 #define MN_IMAGE_DEFAULT_MAX_PIXELS ((size_t)4096 * 4096)
 
 typedef enum mn_image_format {
@@ -68,7 +72,7 @@ mn_status mn_image_probe(const void *data, size_t size, size_t max_pixels,
 
 /* Probes, then decodes to grayscale composited on white, with EXIF orientation
  * applied. On MN_OK, *out owns a buffer allocated by stb_image (the only allocation,
- * about 2 bytes per pixel; the gray image is made in place in it): release it with
+ * about 2 bytes per pixel, 4 for a 16-bit PNG; the gray image is made in place in it): release it with
  * mn_gray_image_free(). On failure *out is {0, 0, NULL}. info may be NULL. */
 mn_status mn_image_decode_gray(const void *data, size_t size, size_t max_pixels,
                                mn_gray_image *out, mn_image_info *info, mn_error *err);

@@ -448,6 +448,10 @@ def check_api(url, data):
             [("note", None, None, b"hello"), ("file", "d.png", None, png(p))]),
         "image/png": lambda p: (png(p), "image/png"),
         "image/png, RGBA": lambda p: (to_rgba(p), "image/png"),
+        "image/png, 16-bit (Pillow's integer image, levels 0..255)": lambda p: (
+            encode(gray_image(p).convert("I"), "PNG"), "image/png"),
+        "image/png, 16-bit, levels 0..65535": lambda p: (
+            encode(gray_image(p).point(lambda v: v * 257, "I"), "PNG"), "image/png"),
         "image/jpeg": lambda p: (encode(gray_image(p), "JPEG", quality=95), "image/jpeg"),
         "image/gif": lambda p: (gif(p), "image/gif"),
         "image/bmp": lambda p: (encode(gray_image(p), "BMP"), "image/bmp"),

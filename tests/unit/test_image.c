@@ -264,6 +264,91 @@ static void test_png_gray_alpha(void **state)
     free(m.data);
 }
 
+/* Appends a PNG chunk: length, type, data, CRC. */
+static void put_chunk(membuf *m, const char type[4], const uint8_t *data, size_t n)
+{
+    const uint8_t len[4] = {(uint8_t)(n >> 24), (uint8_t)(n >> 16), (uint8_t)(n >> 8), (uint8_t)n};
+    put(m, len, 4);
+    put(m, type, 4);
+    if (n)
+        put(m, data, n);
+    uLong crc = crc32(crc32(0L, (const Bytef *)type, 4), data, (uInt)n);
+    const uint8_t c[4] = {(uint8_t)(crc >> 24), (uint8_t)(crc >> 16), (uint8_t)(crc >> 8),
+                          (uint8_t)crc};
+    put(m, c, 4);
+}
+
+/* A 16-bit PNG (stb_image_write makes only 8-bit ones): comp 1 gray, 2 gray+alpha;
+ * px holds w * h * comp samples. */
+static membuf png16(int w, int h, int comp, const uint16_t *px)
+{
+    const size_t row = 1 + (size_t)w * (size_t)comp * 2;
+    uint8_t *raw = calloc((size_t)h, row);
+    assert_non_null(raw);
+    for (int y = 0; y < h; y++)
+        for (int i = 0; i < w * comp; i++) {  /* filter byte 0, then big-endian samples */
+            raw[(size_t)y * row + 1 + 2 * (size_t)i] = (uint8_t)(px[y * w * comp + i] >> 8);
+            raw[(size_t)y * row + 2 + 2 * (size_t)i] = (uint8_t)px[y * w * comp + i];
+        }
+    uLongf zlen = compressBound((uLong)(row * (size_t)h));
+    uint8_t *z = malloc(zlen);
+    assert_non_null(z);
+    assert_int_equal(compress(z, &zlen, raw, (uLong)(row * (size_t)h)), Z_OK);
+    membuf m = {0};
+    const uint8_t sig[8] = {0x89, 'P', 'N', 'G', 0x0d, 0x0a, 0x1a, 0x0a};
+    put(&m, sig, 8);
+    const uint8_t ihdr[13] = {0, 0, 0, (uint8_t)w, 0, 0, 0, (uint8_t)h, 16,
+                              comp == 1 ? 0 : 4, 0, 0, 0};
+    put_chunk(&m, "IHDR", ihdr, sizeof ihdr);
+    put_chunk(&m, "IDAT", z, zlen);
+    put_chunk(&m, "IEND", NULL, 0);
+    free(raw);
+    free(z);
+    return m;
+}
+
+static void test_png_16_bit(void **state)
+{
+    (void)state;
+    uint16_t px[8 * 4];
+    uint8_t want[8 * 4];
+    /* the whole 16-bit range: the level is the value over 257, rounded */
+    for (int i = 0; i < 32; i++) {
+        px[i] = (uint16_t)(i * 2113);
+        want[i] = (uint8_t)((2 * i * 2113 + 257) / 514);  /* rounded */
+    }
+    membuf m = png16(8, 4, 1, px);
+    mn_gray_image img = decode_ok(&m, MN_IMAGE_FORMAT_PNG, 8, 4);
+    assert_memory_equal(img.pixels, want, sizeof want);
+    mn_gray_image_free(&img);
+    free(m.data);
+    /* every level under 256: 8-bit levels saved in 16 bits, as Pillow saves an "I"
+     * image; by its high byte it would be black */
+    for (int i = 0; i < 32; i++)
+        px[i] = want[i] = (uint8_t)(i * 7);
+    m = png16(8, 4, 1, px);
+    img = decode_ok(&m, MN_IMAGE_FORMAT_PNG, 8, 4);
+    assert_memory_equal(img.pixels, want, sizeof want);
+    mn_gray_image_free(&img);
+    /* its 32 pixels count twice against the limit: stb needs twice the memory */
+    mn_error err = {{0}};
+    assert_int_equal(decode(&m, 63, &img, &err), MN_ERR_LIMIT);
+    assert_non_null(strstr(err.msg, "16-bit pixels count twice"));
+    assert_null(img.pixels);
+    assert_int_equal(decode(&m, 64, &img, &err), MN_OK);
+    mn_gray_image_free(&img);
+    free(m.data);
+    /* with alpha, which always scales: transparent is white */
+    const uint16_t pairs[3 * 2] = {0, 0, 100, 65535, 0, 16448};
+    m = png16(3, 1, 2, pairs);
+    img = decode_ok(&m, MN_IMAGE_FORMAT_PNG, 3, 1);
+    assert_int_equal(img.pixels[0], 255);
+    assert_int_equal(img.pixels[1], 100);
+    assert_in_range(img.pixels[2], 190, 192);  /* 255 * 191/255 */
+    mn_gray_image_free(&img);
+    free(m.data);
+}
+
 /* Dark top-left quadrant on white, 32 wide and 16 high. */
 static void quadrant_image(uint8_t *px)
 {
@@ -600,6 +685,7 @@ int main(void)
         cmocka_unit_test(test_png_gray_exact),
         cmocka_unit_test(test_png_rgba_alpha_on_white),
         cmocka_unit_test(test_png_gray_alpha),
+        cmocka_unit_test(test_png_16_bit),
         cmocka_unit_test(test_jpeg),
         cmocka_unit_test(test_jpeg_undefined_tables),
         cmocka_unit_test(test_jpeg_exif_orientation),
