@@ -11,9 +11,10 @@
 #                (tests/ood/mnist_classic.py): what the resolution alone costs
 #   mnist-marker 2,000 of them redrawn with strokes about twice as broad, half x4, half
 #                in the 8x8 format (tests/ood/mnist_marker.py): what a marker costs
-#   fonts, strokes, photos, lowres, lowres8, nondigit
+#   fonts, strokes, photos, lowres, lowres8, nondigit, things
 #                the out-of-distribution sets of tests/ood/generate.py (1,000 each,
-#                nondigit 300; no MNIST in them), see tests/ood/SETS-README
+#                nondigit 300 drawings and things 200 photographs without a digit; no
+#                MNIST in them), see tests/ood/SETS-README
 # then how candidate "not sure" thresholds split right, wrong and non-digit answers.
 # The table is Markdown, as README.md quotes it.
 #
@@ -33,4 +34,4 @@ model=${1:-${MNIST_TEST_MODEL:-$top_builddir/run/mnist_model.safetensors}}
 
 echo "# accuracy.sh $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 OOD_ARGS="--scan ${OOD_ARGS:-}" "$top_srcdir/tests/ood/evaluate.sh" "$model" \
-  mnist-test mnist-user mnist-8x8 mnist-marker fonts strokes photos lowres lowres8 nondigit
+  mnist-test mnist-user mnist-8x8 mnist-marker fonts strokes photos lowres lowres8 nondigit things

@@ -2,14 +2,15 @@
 """Generates the out-of-distribution test sets (none of it from MNIST or any existing
 handwriting data set) and prints the directory that holds them.
 
-    generate.py [--seed S] [--count N] [--nondigit N] [--sets a,b] [--out DIR]
+    generate.py [--seed S] [--count N] [--nondigit N] [--things N] [--sets a,b] [--out DIR]
 
 Each set is a directory DIR/<set>/ of PNG/JPEG files and labels.csv ("file,label";
-nondigit's label is "none"). Without --out the sets go to a cache,
+the label of nondigit's and things' pictures is "none"). Without --out the sets go to a cache,
 $XDG_CACHE_HOME/mnist-service/ood/<hash> (default ~/.cache), where the hash covers the
-generator's code, the installed fonts and the options: a second run with the same
-inputs prints the same directory at once. The same seed gives the same images.
-Needs Debian's /usr/bin/python3 (python3-pil) and the fonts of ./bootstrap --test.
+generator's code, the installed fonts (and photographs, for things) and the options: a
+second run with the same inputs prints the same directory at once. The same seed gives
+the same images. Needs Debian's /usr/bin/python3 (python3-pil), the fonts of
+./bootstrap --test and, for things, apt-get download (ood_things.py).
 """
 import argparse
 import hashlib
@@ -26,28 +27,31 @@ import ood_lowres  # noqa: E402
 import ood_nondigit  # noqa: E402
 import ood_photos  # noqa: E402
 import ood_strokes  # noqa: E402
+import ood_things  # noqa: E402
 
 DIGIT_SETS = {"fonts": ood_fonts.make, "strokes": ood_strokes.make,
               "photos": ood_photos.make, "lowres": ood_lowres.make,
               "lowres8": ood_lowres.make_classic}
-ALL_SETS = list(DIGIT_SETS) + ["nondigit"]
+NO_DIGIT_SETS = ("nondigit", "things")
+ALL_SETS = list(DIGIT_SETS) + list(NO_DIGIT_SETS)
 # the code the images depend on (not the evaluator's)
 GENERATOR_FILES = ("generate.py", "ood_paper.py", "ood_fonts.py", "ood_strokes.py",
-                   "ood_photos.py", "ood_lowres.py", "ood_nondigit.py")
+                   "ood_photos.py", "ood_lowres.py", "ood_nondigit.py", "ood_things.py")
 
 
-def generator_hash(args, fonts):
-    """What the images depend on: this code, the font files, the options."""
+def generator_hash(args, sources):
+    """What the images depend on: this code, the font files and photographs, the
+    options."""
     h = hashlib.sha256()
     for name in GENERATOR_FILES:
         h.update(open(os.path.join(HERE, name), "rb").read())
-    for path in fonts[0] + fonts[1]:
+    for path in sources:
         h.update(path.encode() + str(os.path.getsize(path)).encode())
-    h.update(f"{args.seed} {args.count} {args.nondigit} {args.sets}".encode())
+    h.update(f"{args.seed} {args.count} {args.nondigit} {args.things} {args.sets}".encode())
     return h.hexdigest()[:16]
 
 
-def write_set(name, count, seed, fonts, out):
+def write_set(name, count, seed, fonts, photos, out):
     """COUNT images of set NAME into OUT/NAME (through a temporary directory)."""
     tmp = os.path.join(out, f".{name}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -58,6 +62,9 @@ def write_set(name, count, seed, fonts, out):
         rng = random.Random(f"{name}/{seed}/{i}")
         if name == "nondigit":
             body, ext = ood_nondigit.make(rng, i, fonts)
+            label = "none"
+        elif name == "things":
+            body, ext = ood_things.make(rng, i, photos)
             label = "none"
         else:
             label = i % 10
@@ -78,6 +85,7 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--count", type=int, default=1000, help="images per digit set")
     ap.add_argument("--nondigit", type=int, default=300, help="images in the nondigit set")
+    ap.add_argument("--things", type=int, default=200, help="images in the things set")
     ap.add_argument("--sets", default=",".join(ALL_SETS))
     ap.add_argument("--out", help="directory (default: the cache)")
     args = ap.parse_args()
@@ -86,16 +94,19 @@ def main():
     if unknown:
         ap.error(f"unknown sets {unknown}; known: {ALL_SETS}")
     fonts = ood_fonts.all_fonts()
+    cache = os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"),
+                         "mnist-service")
+    photos = ood_things.photo_files(cache) if "things" in sets else []
     out = args.out
     if not out:
-        cache = os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")
-        out = os.path.join(cache, "mnist-service", "ood", generator_hash(args, fonts))
+        sources = fonts[0] + fonts[1] + photos
+        out = os.path.join(cache, "ood", generator_hash(args, sources))
     os.makedirs(out, exist_ok=True)
     for name in sets:
         if not os.path.exists(os.path.join(out, name, "labels.csv")) or args.out:
-            n = args.nondigit if name == "nondigit" else args.count
+            n = {"nondigit": args.nondigit, "things": args.things}.get(name, args.count)
             print(f"ood: generating {n} images of '{name}' in {out}", file=sys.stderr)
-            write_set(name, n, args.seed, fonts, out)
+            write_set(name, n, args.seed, fonts, photos, out)
     print(out)
 
 

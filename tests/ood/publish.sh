@@ -11,7 +11,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 dest=${1:-/work/ood-sets}
 src=$(/usr/bin/python3 "$here/generate.py" --seed "${OOD_SEED:-1}")
 mkdir -p "$dest"
-for set in fonts strokes photos lowres lowres8 nondigit; do
+for set in fonts strokes photos lowres lowres8 nondigit things; do
   rm -rf -- "$dest/.$set.new" "$dest/.$set.old"
   cp -r "$src/$set" "$dest/.$set.new"
   [ ! -d "$dest/$set" ] || mv "$dest/$set" "$dest/.$set.old"

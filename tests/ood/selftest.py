@@ -67,7 +67,7 @@ def digests(out):
 
 def generate(out, seed, count):
     subprocess.run([sys.executable, os.path.join(HERE, "generate.py"), "--count", str(count),
-                    "--nondigit", str(count), "--seed", str(seed), "--out", out], check=True,
+                    "--nondigit", str(count), "--things", str(count), "--seed", str(seed), "--out", out], check=True,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return digests(out)
 
