@@ -293,55 +293,66 @@ bool mn_levels_find(const mn_gray_image *img, mn_polarity polarity, levels *lv)
     return true;
 }
 
-/* Whether 7/8 of the border ring (k thick) lie exactly at level v. */
-static bool ring_is_level(const mn_gray_image *img, int k, int v)
+#define MIN_FAINT_REACH 6
+
+/* Whether a faint image's levels are ink, not noise. They span MIN_FAINT_REACH levels
+ * at least (a digit in fewer is hardly visible). In an image under
+ * MN_PREPROCESS_TINY_SIDE (a digit stored at 8x8 often touches every edge), the
+ * commonest level is one of the extremes lo and hi, with an eighth of the pixels:
+ * paper, where noise gathers in the middle. In a larger one, the
+ * paper is the middle 90 % of the border ring's levels (what ink touches the border
+ * stays out of it), and the image's darkest or lightest level lies beyond that band
+ * by at least twice its width and MIN_FAINT_REACH levels. Gaussian noise alone
+ * reaches 0.6 of its band beyond it (3.7 against 1.6 standard deviations a side), a
+ * JPEG's noise about 1; noise under a level (its band one level) a level or two,
+ * blank paper in a JPEG up to 4. A faint JPEG's paper is one or two levels. */
+static bool ink_beyond_noise(const uint64_t hist[256], const uint64_t border[256],
+                             uint64_t n, bool tiny, int lo, int hi)
 {
-    const int w = img->width, h = img->height;
-    uint64_t at = 0, ring = 0;
-    for (int y = 0; y < h; y++) {
-        const uint8_t *row = img->pixels + (size_t)y * (size_t)w;
-        const bool edge_row = y < k || y >= h - k;
-        for (int x = 0; x < w; x++)
-            if (edge_row || x < k || x >= w - k) {
-                ring++;
-                at += row[x] == v;
-            }
+    if (hi - lo < MIN_FAINT_REACH)
+        return false;
+    if (tiny) {
+        uint64_t mode = 0;
+        for (int v = lo + 1; v < hi; v++)
+            mode = hist[v] > mode ? hist[v] : mode;
+        const uint64_t paper = hist[lo] > hist[hi] ? hist[lo] : hist[hi];
+        return paper * 8 >= n && paper > mode;
     }
-    return at * 8 >= ring * 7;
+    uint64_t ring = 0;
+    for (int v = 0; v < 256; v++)
+        ring += border[v];
+    const int p5 = hist_rank(border, (ring + 19) / 20);
+    const int p95 = hist_rank(border, (ring * 19 + 19) / 20);
+    const int band = p95 - p5;
+    return max_i(p5 - lo, hi - p95) >= max_i(MIN_FAINT_REACH, 2 * band);
 }
 
 /* Step 0 (mn_levels.h). */
-bool mn_levels_stretch_faint(const mn_gray_image *img, uint8_t *buf, size_t cap,
-                             mn_gray_image *out, int *lo, int *hi)
+bool mn_levels_stretch_faint(const mn_gray_image *img, uint8_t buf[GRID * GRID],
+                             mn_gray_image *out, int *ds, int *lo, int *hi)
 {
+    uint64_t hist[256] = {0}, border[256] = {0};
     const int w = img->width, h = img->height;
-    const size_t n = (size_t)w * (size_t)h;
-    if (n > cap)
+    histograms(img, max_i(1, min_i(w, h) / 50), hist, border);
+    const uint64_t n = (uint64_t)w * (uint64_t)h, kk = n / 10000 > 0 ? n / 10000 : 1;
+    const int a = hist_rank(hist, kk), b = hist_rank(hist, n - kk + 1);
+    if (a == b || !ink_beyond_noise(hist, border, n, min_i(w, h) < MN_PREPROCESS_TINY_SIDE, a, b))
         return false;
-    uint64_t hist[256] = {0};
-    for (size_t i = 0; i < n; i++)
-        hist[img->pixels[i]]++;
-    int a = 0, b = 255;
-    while (!hist[a])
-        a++;
-    while (!hist[b])
-        b--;
-    if (a == b || b - a >= MN_PREPROCESS_MIN_CONTRAST)
-        return false;
-    /* exact paper: a tiny image's has an eighth of its pixels at one extreme level (a
-     * digit stored at 8x8 often touches every edge); a larger one's is its border */
-    bool exact;
-    if (min_i(w, h) < MN_PREPROCESS_TINY_SIDE) {
-        exact = hist[a] * 8 >= n || hist[b] * 8 >= n;
-    } else {
-        const int k = max_i(1, min_i(w, h) / 50);
-        exact = ring_is_level(img, k, a) || ring_is_level(img, k, b);
-    }
-    if (!exact)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        buf[i] = (uint8_t)(((img->pixels[i] - a) * 255 * 2 + (b - a)) / (2 * (b - a)));
-    *out = (mn_gray_image){w, h, buf};
+    /* cells of d x d pixels averaged (d > 1 only above GRID pixels a side), stretched
+     * from a..b to 0..255 and rounded */
+    const int d = (max_i(w, h) - 1) / GRID + 1, cw = (w + d - 1) / d, ch = (h + d - 1) / d;
+    for (int j = 0; j < ch; j++)
+        for (int i = 0; i < cw; i++) {
+            const int x1 = min_i(w, (i + 1) * d), y1 = min_i(h, (j + 1) * d);
+            int64_t sum = 0, count = (int64_t)(x1 - i * d) * (y1 - j * d);
+            for (int y = j * d; y < y1; y++)
+                for (int x = i * d; x < x1; x++)
+                    sum += img->pixels[(size_t)y * (size_t)w + (size_t)x];
+            int64_t v = ((sum - a * count) * 255 * 2 + (b - a) * count) / (2 * (b - a) * count);
+            buf[(size_t)j * (size_t)cw + (size_t)i] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+        }
+    *out = (mn_gray_image){cw, ch, buf};
+    *ds = d;
     *lo = a;
     *hi = b;
     return true;

@@ -9,14 +9,15 @@
  * image's extreme level on that side. */
 bool mn_levels_find(const mn_gray_image *img, mn_polarity polarity, levels *lv);
 
-/* Step 0: a faint image read as if it had full contrast. An image whose levels span
- * fewer than MN_PREPROCESS_MIN_CONTRAST (a digit stored with 17 levels, 0..16, and
- * saved as it is; a bitmap of 0s and 1s) on paper that is one exact level, so that
- * no level of it can be noise: in an image under MN_PREPROCESS_TINY_SIDE, an eighth
- * of the pixels at one extreme level; in a larger one, 7/8 of the border ring. Such
- * an image of at most cap pixels is stretched linearly from its lowest (*lo) and
- * highest (*hi) level to 0..255 into buf and described by *out; true if it was. */
-bool mn_levels_stretch_faint(const mn_gray_image *img, uint8_t *buf, size_t cap,
-                             mn_gray_image *out, int *lo, int *hi);
+/* Step 0: a faint image read as if it had full contrast. An image that step 1 found
+ * too faint, its ink fewer than MN_PREPROCESS_MIN_CONTRAST levels from its paper (a
+ * digit stored with 17 levels, 0..16, and saved as it is; a light gray drawing; a
+ * bitmap of 0s and 1s) whose darkest or lightest levels lie beyond the noise of its
+ * paper (ink_beyond_noise in mn_levels.c), is stretched
+ * linearly from its lowest (*lo) to its highest (*hi) level, robustly as step 1
+ * measures them, to 0..255 into buf (*out), averaged in cells of *ds x *ds pixels
+ * when it is more than GRID pixels a side; true if it was. */
+bool mn_levels_stretch_faint(const mn_gray_image *img, uint8_t buf[GRID * GRID],
+                             mn_gray_image *out, int *ds, int *lo, int *hi);
 
 #endif

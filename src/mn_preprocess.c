@@ -29,17 +29,16 @@ static void note_levels(mn_preprocess_info *info, const levels *lv, int lo, int 
 }
 
 /* Steps 0-2: the levels of *img, or, when it is faint, of its copy stretched into the
- * scratch (*faint, *stretched, and *img then points at it). False: too little
- * contrast for a digit. */
+ * scratch (*faint, and *img then points at it; each of its pixels *ds x *ds input
+ * pixels). False: too little contrast for a digit. */
 static bool find_levels(const mn_gray_image **img, mn_polarity polarity,
                         mn_preprocess_scratch *scratch, mn_gray_image *faint, levels *lv,
-                        bool *stretched, mn_preprocess_info *info)
+                        int *ds, mn_preprocess_info *info)
 {
     bool contrast = mn_levels_find(*img, polarity, lv);
     int lo = 0, hi = 255;
-    *stretched = !contrast && mn_levels_stretch_faint(*img, scratch->flat, sizeof scratch->flat,
-                                                      faint, &lo, &hi);
-    if (*stretched) {
+    *ds = 1;
+    if (!contrast && mn_levels_stretch_faint(*img, scratch->stretched, faint, ds, &lo, &hi)) {
         *img = faint;
         contrast = mn_levels_find(faint, polarity, lv);
     }
@@ -51,16 +50,15 @@ static mn_status run(const mn_gray_image *img, mn_polarity polarity,
                      mn_preprocess_scratch *scratch, float out[MN_IMAGE_PIXELS],
                      uint8_t *preview, mn_preprocess_info *info, mn_error *err)
 {
-    levels lv;
-    mn_gray_image faint;
-    bool stretched;
-    if (!find_levels(&img, polarity, scratch, &faint, &lv, &stretched, info))
-        return no_digit(info, err);
     const int in_w = img->width, in_h = img->height;
-    mn_gray_image flat;
-    int ds = 1;  /* input pixels per pixel of the image worked on */
-    /* a stretched image is in scratch->flat already, and its paper is even */
-    if (!stretched && mn_paper_flatten_if_uneven(img, &lv, scratch, &flat, &ds)) {
+    levels lv;
+    mn_gray_image faint, flat;
+    int ds;  /* input pixels per pixel of the image worked on */
+    if (!find_levels(&img, polarity, scratch, &faint, &lv, &ds, info))
+        return no_digit(info, err);
+    int flat_ds = 1;
+    if (mn_paper_flatten_if_uneven(img, &lv, scratch, &flat, &flat_ds)) {
+        ds *= flat_ds;
         img = &flat;
         if (!mn_levels_find(img, MN_POLARITY_AUTO, &lv))
             return no_digit(info, err);

@@ -4,11 +4,11 @@
  *
  * From an 8-bit grayscale image (mn_image_decode_gray: alpha already composited on
  * white), in this order:
- *   0. a faint image (fewer than MN_PREPROCESS_MIN_CONTRAST levels between its
- *      lowest and highest, as a digit saved with its 17 stored levels, 0..16, has)
- *      on paper that is one exact level, so that none of its levels is noise, is
- *      stretched to 0..255 into the scratch (at most 256x256 pixels; see
- *      mn_levels_stretch_faint) and read from there; step 1b is skipped for it;
+ *   0. a faint image, its ink fewer than MN_PREPROCESS_MIN_CONTRAST levels from its
+ *      paper (a digit saved with its 17 stored levels, 0..16; a light gray
+ *      drawing, in a JPEG too), whose ink still lies well beyond its paper's noise,
+ *      is stretched to 0..255 into the scratch (averaged down to at most 256x256
+ *      pixels; see mn_levels_stretch_faint) and read from there;
  *   1. polarity from the border: the background is the border's median, or, when
  *      one 16-level window holds at least half of the border pixels (a dominant
  *      paper level), the median of those; the digit is on whichever side (darker or

@@ -18,7 +18,7 @@
 #define MN_PREPROCESS_TINY_SIDE 32    /* a smaller image's border cannot show noise */
 #define MN_PREPROCESS_PAPER_REACH 3   /* blocks: wider ink than 2*3+1 blocks is paper */
 
-/* Working memory for one preprocessing call (about 755 KiB): allocate it once per
+/* Working memory for one preprocessing call (about 820 KiB): allocate it once per
  * thread (malloc or embed it; no initialisation needed) and reuse it. */
 typedef struct mn_preprocess_scratch {
     uint32_t mass[MN_PREPROCESS_GRID_SIDE * MN_PREPROCESS_GRID_SIDE];
@@ -28,6 +28,7 @@ typedef struct mn_preprocess_scratch {
     uint8_t line_row[MN_PREPROCESS_GRID_SIDE];  /* grid rows / columns on a ruled line */
     uint8_t line_col[MN_PREPROCESS_GRID_SIDE];
     uint8_t flat[MN_PREPROCESS_GRID_SIDE * MN_PREPROCESS_GRID_SIDE]; /* the flat-fielded copy */
+    uint8_t stretched[MN_PREPROCESS_GRID_SIDE * MN_PREPROCESS_GRID_SIDE]; /* a faint image's (step 0) */
     int line_cell;  /* input pixels per grid cell side; 0: no line was found */
     float super[(MN_PREPROCESS_BOX * MN_PREPROCESS_SUPER_FACTOR) *
                 (MN_PREPROCESS_BOX * MN_PREPROCESS_SUPER_FACTOR)];
