@@ -6,19 +6,23 @@
 
 #include "mn_crop.h"
 
-/* Flood-fills the 8-connected component of grid cell `start`, marking it seen;
- * returns its mass (pixels above the mask level) and bounding box in cells. */
-static uint64_t flood(mn_preprocess_scratch *s, int gw, int gh, int start, rect *box)
+/* Flood-fills the 8-connected component of grid cell `start`, marking its cells
+ * seen with `label` (not 0); returns its mass (pixels above the mask level) and sets
+ * its bounding box and number of cells. */
+static uint64_t flood(mn_preprocess_scratch *s, int gw, int gh, int start, uint8_t label,
+                      rect *box, int *cells)
 {
     uint64_t mass = 0;
     int top = 0;
     s->stack[top++] = start;
-    s->seen[start] = 1;
+    s->seen[start] = label;
     *box = (rect){start % gw, start / gw, start % gw, start / gw};
+    *cells = 0;
     while (top > 0) {
         int c = s->stack[--top];
         int cx = c % gw, cy = c / gw;
         mass += s->mass[c];
+        (*cells)++;
         box->x0 = min_i(box->x0, cx);
         box->x1 = max_i(box->x1, cx);
         box->y0 = min_i(box->y0, cy);
@@ -30,7 +34,7 @@ static uint64_t flood(mn_preprocess_scratch *s, int gw, int gh, int start, rect 
                     continue;
                 int nc = ny * gw + nx;
                 if (s->mass[nc] && !s->seen[nc]) {
-                    s->seen[nc] = 1;  /* marked when pushed: each cell once */
+                    s->seen[nc] = label;  /* marked when pushed: each cell once */
                     s->stack[top++] = nc;
                 }
             }
@@ -41,6 +45,109 @@ static uint64_t flood(mn_preprocess_scratch *s, int gw, int gh, int start, rect 
 static bool overlaps(rect a, rect b)
 {
     return a.x0 <= b.x1 && b.x0 <= a.x1 && a.y0 <= b.y1 && b.y0 <= a.y1;
+}
+
+/* A connected component of the grid, labelled k + 1 in seen[] when it is parts[k]. */
+typedef struct part {
+    uint64_t mass;
+    int cells;
+    rect box;
+} part;
+#define MAX_PARTS 254  /* labels 1..254; 255 marks the components beyond */
+
+/* Whether component `label` has cells on all four sides of box b, in b's middle row
+ * and column, within its own box `around`. */
+static bool surrounds(const uint8_t *seen, int gw, uint8_t label, rect around, rect b)
+{
+    const int row = (b.y0 + b.y1) / 2, col = (b.x0 + b.x1) / 2;
+    bool left = false, right = false, up = false, down = false;
+    for (int x = around.x0; x <= around.x1; x++)
+        if (seen[(size_t)row * (size_t)gw + (size_t)x] == label) {
+            left = left || x < b.x0;
+            right = right || x > b.x1;
+        }
+    for (int y = around.y0; y <= around.y1; y++)
+        if (seen[(size_t)y * (size_t)gw + (size_t)col] == label) {
+            up = up || y < b.y0;
+            down = down || y > b.y1;
+        }
+    return left && right && up && down;
+}
+
+/* Whether parts[i] is a frame: a box or ring drawn round the digit, as on a form or
+ * when a digit is circled. It is hollow (its cells fill at most a quarter of its
+ * box) and surrounds another component of at least 1/16 of its mass. A digit's loop
+ * seldom holds a separate stroke of that size. */
+static bool is_frame(const mn_preprocess_scratch *s, int gw, const part *parts, int np, int i)
+{
+    const rect f = parts[i].box;
+    const int64_t area = (int64_t)(f.x1 - f.x0 + 1) * (f.y1 - f.y0 + 1);
+    if ((int64_t)parts[i].cells * 4 > area)
+        return false;
+    for (int j = 0; j < np; j++) {
+        const rect g = parts[j].box;
+        if (j != i && parts[j].mass * 16 >= parts[i].mass && g.x0 > f.x0 && g.x1 < f.x1 &&
+            g.y0 > f.y0 && g.y1 < f.y1 && surrounds(s->seen, gw, (uint8_t)(i + 1), f, g))
+            return true;
+    }
+    return false;
+}
+
+/* Whether a component is flat: at least four times as wide as tall. */
+static bool is_flat(rect b)
+{
+    return (b.y1 - b.y0 + 1) * 4 <= b.x1 - b.x0 + 1;
+}
+
+/* Whether box u is a line under the digit (box d): flat, at least as wide as the
+ * digit, and wholly below it with a gap of 1/12 of its height: an underline, or the
+ * comb of a form's field. Not above it: the bar of a 5 or a 7 drawn apart lies there;
+ * and the base of a 2 drawn apart meets its curve. */
+static bool is_underline(rect u, rect d)
+{
+    return is_flat(u) && u.x1 - u.x0 >= d.x1 - d.x0 &&
+           u.y0 - d.y1 > max_i(1, (d.y1 - d.y0 + 1) / 12);
+}
+
+/* The largest of the parts that mark[] does not mark, or rather the largest that is
+ * not flat, if it has a tenth of that mass (a digit is not flat; an underline may be
+ * the largest part); -1 if none. */
+static int main_part(const part *parts, int np, const bool *mark)
+{
+    int largest = -1, upright = -1;
+    for (int i = 0; i < np; i++) {
+        if (mark[i])
+            continue;
+        if (largest < 0 || parts[i].mass > parts[largest].mass)
+            largest = i;
+        if (!is_flat(parts[i].box) && (upright < 0 || parts[i].mass > parts[upright].mass))
+            upright = i;
+    }
+    return upright >= 0 && parts[upright].mass * 10 >= parts[largest].mass ? upright : largest;
+}
+
+/* Takes the marks round the digit out of the components (their cells' mass set to
+ * 0): frames, and then lines under the main part. Returns the mass of the main part
+ * left, its box in *main_box (0 and untouched when none is). */
+static uint64_t drop_marks(mn_preprocess_scratch *s, int gw, int gh, const part *parts, int np,
+                           rect *main_box)
+{
+    bool mark[MAX_PARTS];
+    bool any = false;
+    for (int i = 0; i < np; i++)
+        any |= mark[i] = is_frame(s, gw, parts, np, i);
+    int m = main_part(parts, np, mark);
+    if (m < 0)
+        return 0;
+    for (int i = 0; i < np; i++)
+        if (!mark[i] && i != m && is_underline(parts[i].box, parts[m].box))
+            any = mark[i] = true;
+    if (any)
+        for (int c = 0; c < gw * gh; c++)
+            if (s->seen[c] && s->seen[c] <= np && mark[s->seen[c] - 1])
+                s->mass[c] = 0;
+    *main_box = parts[m].box;
+    return parts[m].mass;
 }
 
 /* Tight box of the pixels with ink level >= level inside r, ruled lines left out;
@@ -256,18 +363,28 @@ bool mn_crop_find_digit(const mn_gray_image *img, const levels *lv, mn_preproces
         grid_mass(img, lv, s, f, gw, gh);
     find_lines(s, f, gw, gh, rows, cols);
 
-    /* pass 1: the largest component */
+    /* pass 1: the components, the marks round the digit taken out, and the main one */
     memset(s->seen, 0, (size_t)gw * (size_t)gh);
+    part parts[MAX_PARTS];
+    int np = 0, ncells;
+    bool counted = true;  /* every component is in parts[] */
     uint64_t largest = 0;
     rect main_box = {0, 0, 0, 0}, box;
     for (int c = 0; c < gw * gh; c++)
         if (s->mass[c] && !s->seen[c]) {
-            uint64_t m = flood(s, gw, gh, c, &box);
+            uint64_t m = flood(s, gw, gh, c, (uint8_t)(np < MAX_PARTS ? np + 1 : 255), &box,
+                               &ncells);
+            if (np < MAX_PARTS)
+                parts[np++] = (part){m, ncells, box};
+            else
+                counted = false;
             if (m > largest) {
                 largest = m;
                 main_box = box;
             }
         }
+    if (counted)
+        largest = drop_marks(s, gw, gh, parts, np, &main_box);
     uint64_t n = (uint64_t)w * (uint64_t)h;
     if (largest < 4 || largest < n / 20000)
         return false;
@@ -280,7 +397,7 @@ bool mn_crop_find_digit(const mn_gray_image *img, const levels *lv, mn_preproces
     memset(s->seen, 0, (size_t)gw * (size_t)gh);
     for (int c = 0; c < gw * gh; c++)
         if (s->mass[c] && !s->seen[c]) {
-            uint64_t m = flood(s, gw, gh, c, &box);
+            uint64_t m = flood(s, gw, gh, c, 1, &box, &ncells);
             if (m * 10 >= largest || (m * 100 >= largest && overlaps(box, near))) {
                 cells.x0 = min_i(cells.x0, box.x0);
                 cells.y0 = min_i(cells.y0, box.y0);

@@ -59,10 +59,17 @@
  *      lines on either side (a digit's stroke neither spans the image nor is that
  *      thin, and a digit filling its canvas blurs ink over most of every row around
  *      it), leave the components except where a stroke crosses them, and are
- *      ignored by the crop. Components smaller than 1/10 of the largest are dropped
- *      unless they are at least 1/100 of it and within a quarter of its size of its
- *      box (a detached bar). The box is then tightened to the digit's pixels,
- *      keeping their faint anti-aliased rim;
+ *      ignored by the crop. Marks round the digit are taken out next: a frame (a
+ *      component whose cells fill at most a quarter of its box and that surrounds,
+ *      in its middle row and column, another of at least 1/16 of its mass: a form's
+ *      box, a ring round a circled digit) and then a line under the digit (a flat
+ *      component, four times as wide as tall, at least as wide as the main one and
+ *      wholly below it, 1/12 of its height apart). The main component is the
+ *      largest left, or the largest that is not flat if it has a tenth of that
+ *      mass. Components smaller than 1/10 of it are dropped unless they are at
+ *      least 1/100 of it and within a quarter of its size of its box (a detached
+ *      bar). The box is then tightened to the digit's pixels, keeping their faint
+ *      anti-aliased rim;
  *   4. area averaging (a box filter with fractional coverage) to fit a 20x20 box,
  *      keeping the aspect ratio, done on a 4x finer grid and then 4x4-averaged (the
  *      same result). A crop of at most 10 pixels a side is instead interpolated

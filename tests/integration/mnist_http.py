@@ -44,9 +44,9 @@ import zlib
 from concurrent.futures import ThreadPoolExecutor
 
 try:
-    from PIL import Image
+    from PIL import Image, ImageDraw
 except ImportError:  # only the encoders need it; they say so when used
-    Image = None
+    Image = ImageDraw = None
 
 FAILURES = 0
 
@@ -417,6 +417,32 @@ def check_filled_canvas(c, version):
            f"a thick {label} filling its 8x8 canvas, in levels 0..16: read as {label}", r)
 
 
+def marked(pixels, mark):
+    """A test digit x4, dark on a white 200x200 page, with a box drawn round it, a ring,
+    or a line under it."""
+    page = Image.new("L", (200, 200), 255)
+    page.paste(gray_image(pixels).resize((112, 112), Image.BICUBIC).point(lambda v: 255 - v), (44, 44))
+    draw = ImageDraw.Draw(page)
+    if mark == "in a box":
+        draw.rectangle((25, 25, 174, 174), outline=0, width=3)
+    elif mark == "circled":
+        draw.ellipse((18, 18, 181, 181), outline=0, width=3)
+    else:
+        draw.line((30, 170, 170, 170), fill=0, width=3)
+    return page
+
+
+def check_marks(c, images, labels, samples, version):
+    for mark in ("in a box", "circled", "underlined"):
+        bad = []
+        for i in samples:
+            r = c.post("/predict", encode(marked(images[i], mark), "PNG"), "image/png")
+            j = r.json() or {}
+            if answer_problems(r, version) or j.get("prediction") != labels[i]:
+                bad.append((i, j.get("prediction"), labels[i]))
+        ok(not bad, f"POST /predict of digits {mark}: every one read as the digit", bad)
+
+
 def check_api(url, data):
     c = Client(url)
     images, labels = read_idx(data)
@@ -486,6 +512,7 @@ def check_api(url, data):
         ok(not bad, f"POST /predict as {what}: every digit right, a complete answer", bad)
 
     check_filled_canvas(c, version)
+    check_marks(c, images, labels, samples, version)
 
     # query options
     i = samples[0]

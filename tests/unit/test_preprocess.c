@@ -464,6 +464,92 @@ static void test_specks_are_ignored(void **state)
     free(c.cover);
 }
 
+/* The preview and crop of a dark "7" on white in a w x h canvas, with marks drawn by
+ * `mark` (NULL: none) before it is rendered. */
+static void seven_with(int w, int h, void (*mark)(canvas *), uint8_t p[MN_IMAGE_PIXELS],
+                       mn_preprocess_info *info)
+{
+    canvas c = canvas_new(w, h);
+    seven(&c, 80, 60, 120, 6);
+    if (mark)
+        mark(&c);
+    mn_gray_image img = render(&c, 250, 20);
+    preprocess_ok(&img, p, info);
+    free(img.pixels);
+    free(c.cover);
+}
+
+static void box_round(canvas *c)
+{
+    stroke(c, 40, 30, 240, 30, 2);
+    stroke(c, 240, 30, 240, 220, 2);
+    stroke(c, 240, 220, 40, 220, 2);
+    stroke(c, 40, 220, 40, 30, 2);
+}
+
+static void ring_round(canvas *c)
+{
+    for (int i = 0; i < 64; i++) {
+        double a0 = 2 * M_PI * i / 64, a1 = 2 * M_PI * (i + 1) / 64;
+        stroke(c, 140 + 115 * cos(a0), 125 + 105 * sin(a0), 140 + 115 * cos(a1),
+               125 + 105 * sin(a1), 2);
+    }
+}
+
+static void line_under(canvas *c) { stroke(c, 60, 205, 230, 205, 2); }
+static void short_line_under(canvas *c) { stroke(c, 110, 205, 150, 205, 2); }
+static void bar_over(canvas *c) { stroke(c, 60, 40, 230, 40, 2); }
+
+static void test_marks_round_the_digit_are_left_out(void **state)
+{
+    (void)state;
+    /* a box, as on a form, a ring, as round a circled digit, and a line under it
+     * are no part of the digit: the digit reads as it does alone */
+    void (*marks[])(canvas *) = {box_round, ring_round, line_under};
+    uint8_t want[MN_IMAGE_PIXELS], got[MN_IMAGE_PIXELS];
+    mn_preprocess_info alone, info;
+    seven_with(280, 250, NULL, want, &alone);
+    for (size_t k = 0; k < sizeof marks / sizeof marks[0]; k++) {
+        seven_with(280, 250, marks[k], got, &info);
+        if (memcmp(want, got, sizeof want) || info.crop_x != alone.crop_x ||
+            info.crop_w != alone.crop_w || info.crop_h != alone.crop_h)
+            fail_msg("mark %zu: the digit was not read as alone", k);
+    }
+}
+
+static void test_marks_that_may_be_the_digit_are_kept(void **state)
+{
+    (void)state;
+    mn_preprocess_info alone, info;
+    uint8_t p[MN_IMAGE_PIXELS];
+    seven_with(280, 250, NULL, p, &alone);
+    /* a line under the digit but narrower than it (the base of a 2 drawn apart) */
+    seven_with(280, 250, short_line_under, p, &info);
+    assert_true(info.crop_y + info.crop_h > alone.crop_y + alone.crop_h + 10);
+    /* a bar over it (the bar of a 5 or a 7 drawn apart) */
+    seven_with(280, 250, bar_over, p, &info);
+    assert_true(info.crop_y < alone.crop_y - 10);
+    /* a ring round a dot of 1/30 of its mass: a 0, as written, with a speck */
+    canvas c = canvas_new(200, 200);
+    zero(&c, 20, 10, 180, 5);
+    stroke(&c, 110, 100, 110, 100, 7);
+    mn_gray_image img = render(&c, 250, 20);
+    preprocess_ok(&img, p, &info);
+    assert_in_range(info.crop_w, 100, 130);
+    free(img.pixels);
+    free(c.cover);
+    /* a marker's thick 0 round a blot of 1/10 of its mass: the ring fills more than a
+     * quarter of its box, which a frame's thin line never does */
+    c = canvas_new(200, 200);
+    zero(&c, 20, 10, 180, 18);
+    stroke(&c, 110, 100, 110, 100, 22);
+    img = render(&c, 250, 20);
+    preprocess_ok(&img, p, &info);
+    assert_in_range(info.crop_w, 120, 160);
+    free(img.pixels);
+    free(c.cover);
+}
+
 /* Gray lines every `spacing` pixels across the whole image, `width` thick: rows, and
  * columns too when `squared`. */
 static void rule(mn_gray_image *img, int spacing, int width, int level, bool squared)
@@ -1467,6 +1553,8 @@ int main(void)
         cmocka_unit_test(test_normalisation_matches_preview),
         cmocka_unit_test(test_pixels_path_validates),
         cmocka_unit_test(test_specks_are_ignored),
+        cmocka_unit_test(test_marks_round_the_digit_are_left_out),
+        cmocka_unit_test(test_marks_that_may_be_the_digit_are_kept),
         cmocka_unit_test(test_ruled_paper_lines_are_removed),
         cmocka_unit_test(test_a_bar_across_the_canvas_is_kept),
         cmocka_unit_test(test_a_stroke_across_a_smooth_upscale_is_no_line),
