@@ -537,10 +537,26 @@ mn_status mn_image_probe(const void *data, size_t size, size_t max_pixels,
 
 /* ------------------------------------------------------------------ decode */
 
-/* Gray+alpha pair to gray over white, rounded. */
-static inline uint8_t over_white(uint8_t g, uint8_t a)
+/* Gray+alpha pair to gray over the backdrop level, rounded. */
+static inline uint8_t over(uint8_t g, uint8_t a, unsigned backdrop)
 {
-    return (uint8_t)(((unsigned)g * a + 255u * (255u - a) + 127u) / 255u);
+    return (uint8_t)(((unsigned)g * a + backdrop * (255u - a) + 127u) / 255u);
+}
+
+/* The level that transparency shows: white paper, as a canvas drawing in dark ink
+ * expects; but black when most of the image is transparent (a drawing on a clear
+ * layer) and what is drawn is light (white chalk, a dark theme's pen), which on white
+ * would vanish. */
+static unsigned backdrop(const uint8_t *pairs, size_t n)
+{
+    uint64_t clear = 0, ink = 0, cover = 0;
+    for (size_t i = 0; i < n; i++) {
+        const unsigned g = pairs[2 * i], a = pairs[2 * i + 1];
+        clear += a < 128;
+        ink += (uint64_t)g * a;
+        cover += a;
+    }
+    return clear * 2 > n && cover > 0 && ink > cover * 127 ? 0u : 255u;
 }
 
 /* Source pixel index for displayed pixel (x, y) under EXIF orientation o; the stored
@@ -624,15 +640,16 @@ mn_status mn_image_decode_gray(const void *data, size_t size, size_t max_pixels,
     /* stb gives gray+alpha pairs in a 2*n byte buffer; the gray result is made in
      * place so that stb's allocation is the only one. */
     size_t n = (size_t)w * (size_t)h;
+    const unsigned paper = backdrop(buf, n);
     if (meta.orientation == 1) {
         for (size_t i = 0; i < n; i++)  /* writes at i never overtake reads at 2i */
-            buf[i] = over_white(buf[2 * i], buf[2 * i + 1]);
+            buf[i] = over(buf[2 * i], buf[2 * i + 1], paper);
     } else {
         /* Composite into the upper half going backwards (the write at n+i never
          * overtakes the reads at 2i, 2i+1), then reorient into the lower half. */
         uint8_t *gray = buf + n;
         for (size_t i = n; i-- > 0;)
-            gray[i] = over_white(buf[2 * i], buf[2 * i + 1]);
+            gray[i] = over(buf[2 * i], buf[2 * i + 1], paper);
         for (int y = 0; y < meta.height; y++)
             for (int x = 0; x < meta.width; x++)
                 buf[(size_t)y * (size_t)meta.width + (size_t)x] =

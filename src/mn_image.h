@@ -16,10 +16,12 @@
  *   4. the decode itself; anything stb refuses is MN_ERR_FORMAT with stb's reason.
  *
  * The result is 8-bit grayscale with alpha composited on white (a transparent
- * canvas drawing becomes dark ink on white paper). A 16-bit PNG's level is its high
- * byte, rounded, unless every level lies under 256: then it holds 8-bit levels (as
- * Pillow saves an image of integers), and the low byte is the level. JPEG EXIF orientation is applied,
- * so a phone photo comes out the way the phone showed it.
+ * canvas drawing becomes dark ink on white paper), or on black when most of the
+ * image is transparent and what is drawn is light (white strokes on a clear layer,
+ * which on white would vanish). A 16-bit PNG's level is its high byte, rounded,
+ * unless every level lies under 256: then it holds 8-bit levels (as Pillow saves an
+ * image of integers), and the low byte is the level. JPEG EXIF orientation is
+ * applied, so a phone photo comes out the way the phone showed it.
  *
  * Thread safety: no global state here. Debian's libstb is built with STBI_THREAD_LOCAL
  * (its failure reason and flip flag live in a TLS segment), so stbi_failure_reason()
@@ -70,10 +72,11 @@ const char *mn_image_format_name(mn_image_format format);
 mn_status mn_image_probe(const void *data, size_t size, size_t max_pixels,
                          mn_image_info *info, mn_error *err);
 
-/* Probes, then decodes to grayscale composited on white, with EXIF orientation
- * applied. On MN_OK, *out owns a buffer allocated by stb_image (the only allocation,
- * about 2 bytes per pixel, 4 for a 16-bit PNG; the gray image is made in place in it): release it with
- * mn_gray_image_free(). On failure *out is {0, 0, NULL}. info may be NULL. */
+/* Probes, then decodes to grayscale composited on white (or black, above), with EXIF
+ * orientation applied. On MN_OK, *out owns a buffer allocated by stb_image (the only
+ * allocation, about 2 bytes per pixel, 4 for a 16-bit PNG; the gray image is made in
+ * place in it): release it with mn_gray_image_free(). On failure *out is {0, 0, NULL}.
+ * info may be NULL. */
 mn_status mn_image_decode_gray(const void *data, size_t size, size_t max_pixels,
                                mn_gray_image *out, mn_image_info *info, mn_error *err);
 

@@ -474,6 +474,8 @@ def check_api(url, data):
             [("note", None, None, b"hello"), ("file", "d.png", None, png(p))]),
         "image/png": lambda p: (png(p), "image/png"),
         "image/png, RGBA": lambda p: (to_rgba(p), "image/png"),
+        "image/png, white strokes on a transparent layer": lambda p: (
+            png(b"".join(bytes((255, 255, 255, v)) for v in p), channels=4), "image/png"),
         "image/png, 16-bit (Pillow's integer image, levels 0..255)": lambda p: (
             encode(gray_image(p).convert("I"), "PNG"), "image/png"),
         "image/png, 16-bit, levels 0..65535": lambda p: (

@@ -250,6 +250,28 @@ static void test_png_rgba_alpha_on_white(void **state)
     free(m.data);
 }
 
+static void test_png_light_drawing_on_a_clear_layer(void **state)
+{
+    (void)state;
+    /* white strokes on a transparent layer (a dark theme's canvas): on white they
+     * would vanish, so transparency shows black; gray+alpha pairs */
+    const uint8_t light[4 * 2] = {255, 0, 255, 0, 255, 255, 255, 0};
+    membuf m = png(4, 1, 2, light);
+    mn_gray_image img;
+    assert_int_equal(decode(&m, 0, &img, NULL), MN_OK);
+    const uint8_t on_black[4] = {0, 0, 255, 0};
+    assert_memory_equal(img.pixels, on_black, 4);
+    mn_gray_image_free(&img);
+    free(m.data);
+    /* light, but mostly opaque (a photo with clear corners): white, as ever */
+    const uint8_t photo[4 * 2] = {255, 0, 200, 255, 200, 255, 200, 255};
+    m = png(4, 1, 2, photo);
+    assert_int_equal(decode(&m, 0, &img, NULL), MN_OK);
+    assert_int_equal(img.pixels[0], 255);
+    mn_gray_image_free(&img);
+    free(m.data);
+}
+
 static void test_png_gray_alpha(void **state)
 {
     (void)state;
@@ -685,6 +707,7 @@ int main(void)
         cmocka_unit_test(test_png_gray_exact),
         cmocka_unit_test(test_png_rgba_alpha_on_white),
         cmocka_unit_test(test_png_gray_alpha),
+        cmocka_unit_test(test_png_light_drawing_on_a_clear_layer),
         cmocka_unit_test(test_png_16_bit),
         cmocka_unit_test(test_jpeg),
         cmocka_unit_test(test_jpeg_undefined_tables),
