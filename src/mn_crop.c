@@ -385,8 +385,10 @@ bool mn_crop_find_digit(const mn_gray_image *img, const levels *lv, mn_preproces
         }
     if (counted)
         largest = drop_marks(s, gw, gh, parts, np, &main_box);
-    uint64_t n = (uint64_t)w * (uint64_t)h;
-    if (largest < 4 || largest < n / 20000)
+    /* only specks: under 1/20000 of the image, or 256 pixels (16x16 of ink; a thin 1
+     * of 80 px has twice that) */
+    const uint64_t n = (uint64_t)w * (uint64_t)h, specks = n / 20000 < 256 ? n / 20000 : 256;
+    if (largest < 4 || largest < specks)
         return false;
 
     /* pass 2: keep the components that are large, or not tiny and next to the main one

@@ -12,8 +12,9 @@
  *   1. polarity from the border: the background is the border's median, or, when
  *      one 16-level window holds at least half of the border pixels (a dominant
  *      paper level), the median of those; the digit is on whichever side (darker or
- *      lighter) reaches further from it, robustly (the 1/10000 extreme, so a few hot
- *      pixels do not count). Dark ink is inverted so that the digit is white on
+ *      lighter) reaches further from it, robustly (the 1/10000 extreme, but never
+ *      past 16 pixels, so that a few hot pixels do not count and a small digit in a
+ *      large photo does). Dark ink is inverted so that the digit is white on
  *      black, as in MNIST. Without a dominant level, in a clean image (a border
  *      that is noiseless, see 2, or changes smoothly, as a digit scaled up by
  *      interpolation does, or an image too small to tell) with a tenth of its
@@ -94,7 +95,8 @@
  *   6. normalisation of the 8-bit result (mn_normalize_pixels).
  *
  * An image with no digit (uniform, contrast under 32 levels unless step 0 took it,
- * or only specks) is refused with MN_ERR_FORMAT, the message MN_PREPROCESS_NO_DIGIT
+ * or only specks: its largest component under 1/20000 of the image or 256 pixels) is
+ * refused with MN_ERR_FORMAT, the message MN_PREPROCESS_NO_DIGIT
  * and info->no_digit = true, so that the service can answer 422 "no digit found".
  *
  * Nothing here allocates when the caller supplies a scratch area; none of it is

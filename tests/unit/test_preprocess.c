@@ -550,6 +550,30 @@ static void test_marks_that_may_be_the_digit_are_kept(void **state)
     free(c.cover);
 }
 
+static void test_thin_small_digit_in_a_large_noisy_photo(void **state)
+{
+    (void)state;
+    /* a 1 of 80 px, 5 px wide, in 12 Mpx of noisy paper: its 400 pixels of ink are
+     * fewer than 1/10000 of the image, and than 1/20000, yet they are the digit, not
+     * outliers to ignore nor a speck */
+    canvas c = canvas_new(4000, 3000);
+    stroke(&c, 1800, 1200, 1800, 1280, 2);
+    mn_gray_image img = render(&c, 210, 40);
+    uint32_t s = 3;
+    for (size_t i = 0; i < (size_t)4000 * 3000; i++) {
+        s = s * 1103515245u + 12345u;
+        img.pixels[i] = (uint8_t)(img.pixels[i] + (int)((s >> 16) % 9) - 4);
+    }
+    uint8_t p[MN_IMAGE_PIXELS];
+    mn_preprocess_info info;
+    preprocess_ok(&img, p, &info);
+    assert_in_range(info.crop_x, 1790, 1800);
+    assert_in_range(info.crop_y, 1190, 1200);
+    assert_int_equal(info.box_h, 20);
+    free(img.pixels);
+    free(c.cover);
+}
+
 /* Gray lines every `spacing` pixels across the whole image, `width` thick: rows, and
  * columns too when `squared`. */
 static void rule(mn_gray_image *img, int spacing, int width, int level, bool squared)
@@ -1553,6 +1577,7 @@ int main(void)
         cmocka_unit_test(test_normalisation_matches_preview),
         cmocka_unit_test(test_pixels_path_validates),
         cmocka_unit_test(test_specks_are_ignored),
+        cmocka_unit_test(test_thin_small_digit_in_a_large_noisy_photo),
         cmocka_unit_test(test_marks_round_the_digit_are_left_out),
         cmocka_unit_test(test_marks_that_may_be_the_digit_are_kept),
         cmocka_unit_test(test_ruled_paper_lines_are_removed),
