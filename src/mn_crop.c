@@ -100,13 +100,15 @@ static bool is_flat(rect b)
 }
 
 /* Whether box u is a line under the digit (box d): flat, at least as wide as the
- * digit, and wholly below it with a gap of 1/12 of its height: an underline, or the
- * comb of a form's field. Not above it: the bar of a 5 or a 7 drawn apart lies there;
- * and the base of a 2 drawn apart meets its curve. */
+ * digit, its top in the digit's lower half and its bottom below the digit's by 1/12
+ * of its height: an underline, or a form's comb, whose ticks rise beside the digit.
+ * Not above it: the bar of a 5 or a 7 drawn apart lies there; and the base of a 2
+ * drawn apart is no wider than the 2. */
 static bool is_underline(rect u, rect d)
 {
-    return is_flat(u) && u.x1 - u.x0 >= d.x1 - d.x0 &&
-           u.y0 - d.y1 > max_i(1, (d.y1 - d.y0 + 1) / 12);
+    const int height = d.y1 - d.y0 + 1;
+    return is_flat(u) && u.x1 - u.x0 >= d.x1 - d.x0 && u.y0 > d.y0 + height / 2 &&
+           u.y1 - d.y1 > max_i(1, height / 12);
 }
 
 /* The largest of the parts that mark[] does not mark, or rather the largest that is

@@ -64,8 +64,9 @@
  *      component whose cells fill at most a quarter of its box and that surrounds,
  *      in its middle row and column, another of at least 1/16 of its mass: a form's
  *      box, a ring round a circled digit) and then a line under the digit (a flat
- *      component, four times as wide as tall, at least as wide as the main one and
- *      wholly below it, 1/12 of its height apart). The main component is the
+ *      component, four times as wide as tall, at least as wide as the main one, its
+ *      top in the main one's lower half and its bottom 1/12 of its height below
+ *      the main one's: an underline, a form's comb whose ticks rise beside it). The main component is the
  *      largest left, or the largest that is not flat if it has a tenth of that
  *      mass. Components smaller than 1/10 of it are dropped unless they are at
  *      least 1/100 of it and within a quarter of its size of its box (a detached

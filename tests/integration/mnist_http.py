@@ -419,7 +419,7 @@ def check_filled_canvas(c, version):
 
 def marked(pixels, mark):
     """A test digit x4, dark on a white 200x200 page, with a box drawn round it, a ring,
-    or a line under it."""
+    a comb (a line under it, with ticks rising beside it) or a line under it."""
     page = Image.new("L", (200, 200), 255)
     page.paste(gray_image(pixels).resize((112, 112), Image.BICUBIC).point(lambda v: 255 - v), (44, 44))
     draw = ImageDraw.Draw(page)
@@ -427,13 +427,15 @@ def marked(pixels, mark):
         draw.rectangle((25, 25, 174, 174), outline=0, width=3)
     elif mark == "circled":
         draw.ellipse((18, 18, 181, 181), outline=0, width=3)
+    elif mark == "in a form's comb":
+        draw.line((12, 150, 12, 182, 188, 182, 188, 150), fill=0, width=3)
     else:
         draw.line((30, 170, 170, 170), fill=0, width=3)
     return page
 
 
 def check_marks(c, images, labels, samples, version):
-    for mark in ("in a box", "circled", "underlined"):
+    for mark in ("in a box", "circled", "in a form's comb", "underlined"):
         bad = []
         for i in samples:
             r = c.post("/predict", encode(marked(images[i], mark), "PNG"), "image/png")

@@ -497,15 +497,21 @@ static void ring_round(canvas *c)
 }
 
 static void line_under(canvas *c) { stroke(c, 60, 205, 230, 205, 2); }
+static void comb_under(canvas *c)
+{
+    stroke(c, 50, 215, 240, 215, 2);
+    stroke(c, 50, 215, 50, 175, 2);
+    stroke(c, 240, 215, 240, 175, 2);
+}
 static void short_line_under(canvas *c) { stroke(c, 110, 205, 150, 205, 2); }
 static void bar_over(canvas *c) { stroke(c, 60, 40, 230, 40, 2); }
 
 static void test_marks_round_the_digit_are_left_out(void **state)
 {
     (void)state;
-    /* a box, as on a form, a ring, as round a circled digit, and a line under it
-     * are no part of the digit: the digit reads as it does alone */
-    void (*marks[])(canvas *) = {box_round, ring_round, line_under};
+    /* a box, as on a form, a ring, as round a circled digit, a line under it and a
+     * form's comb are no part of the digit: the digit reads as it does alone */
+    void (*marks[])(canvas *) = {box_round, ring_round, line_under, comb_under};
     uint8_t want[MN_IMAGE_PIXELS], got[MN_IMAGE_PIXELS];
     mn_preprocess_info alone, info;
     seven_with(280, 250, NULL, want, &alone);
