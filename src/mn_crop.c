@@ -385,7 +385,8 @@ bool mn_crop_find_digit(const mn_gray_image *img, const levels *lv, mn_preproces
                 main_box = box;
             }
         }
-    if (counted)
+    /* a tiny image's digit is too few cells to tell its parts from marks round it */
+    if (counted && min_i(gw, gh) >= MN_PREPROCESS_TINY_SIDE)
         largest = drop_marks(s, gw, gh, parts, np, &main_box);
     /* only specks: under 1/20000 of the image, or 256 pixels (16x16 of ink; a thin 1
      * of 80 px has twice that) */

@@ -60,7 +60,8 @@
  *      lines on either side (a digit's stroke neither spans the image nor is that
  *      thin, and a digit filling its canvas blurs ink over most of every row around
  *      it), leave the components except where a stroke crosses them, and are
- *      ignored by the crop. Marks round the digit are taken out next: a frame (a
+ *      ignored by the crop. Marks round the digit are taken out next, in a grid of
+ *      32 cells a side or more (at 8x8 a digit's parts look like marks): a frame (a
  *      component whose cells fill at most a quarter of its box and that surrounds,
  *      in its middle row and column, another of at least 1/16 of its mass: a form's
  *      box, a ring round a circled digit) and then a line under the digit (a flat
