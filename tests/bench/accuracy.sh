@@ -11,6 +11,9 @@
 #                (tests/ood/mnist_classic.py): what the resolution alone costs
 #   mnist-marker 2,000 of them redrawn with strokes about twice as broad, half x4, half
 #                in the 8x8 format (tests/ood/mnist_marker.py): what a marker costs
+#   mnist-uploads 2,000 of them in ten awkward forms (tests/ood/mnist_uploads.py: faint,
+#                16-bit, in a box, circled, underlined, on a clear layer ...): what
+#                decoding and preprocessing cost
 #   fonts, strokes, photos, lowres, lowres8, nondigit, things
 #                the out-of-distribution sets of tests/ood/generate.py (1,000 each,
 #                nondigit 300 drawings and things 200 photographs without a digit; no
@@ -34,4 +37,5 @@ model=${1:-${MNIST_TEST_MODEL:-$top_builddir/run/mnist_model.safetensors}}
 
 echo "# accuracy.sh $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 OOD_ARGS="--scan ${OOD_ARGS:-}" "$top_srcdir/tests/ood/evaluate.sh" "$model" \
-  mnist-test mnist-user mnist-8x8 mnist-marker fonts strokes photos lowres lowres8 nondigit things
+  mnist-test mnist-user mnist-8x8 mnist-marker mnist-uploads fonts strokes photos lowres lowres8 \
+  nondigit things

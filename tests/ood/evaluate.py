@@ -15,6 +15,9 @@ digit), as generate.py writes, or one of the MNIST test sets read from --mnist D
     mnist-marker 2,000 (spread) redrawn with a marker, strokes about twice as broad,
                  half x4, half in the classic format (mnist_marker.py): a diagnostic
                  of the pen
+    mnist-uploads 2,000 (spread) in ten awkward forms, 200 each (mnist_uploads.py):
+                 faint, 16-bit, in a box, circled, underlined, on a clear layer ...:
+                 a diagnostic of decoding and preprocessing
 Options:
     --mnist DATA        the MNIST IDX files (for the mnist-* sets)
     --threads N         concurrent keep-alive clients (default 4)
@@ -49,6 +52,7 @@ sys.path.insert(0, os.path.join(TOP, "tests", "integration"))
 import mnist_classic  # noqa: E402
 import mnist_http as H  # noqa: E402
 import mnist_marker  # noqa: E402
+import mnist_uploads  # noqa: E402
 import ood_metrics as M  # noqa: E402
 
 CTYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}
@@ -106,6 +110,10 @@ def mnist_items(name, data, limit):
         return [(labels[i], lambda k=k, i=i: (H.encode(mnist_marker.marker(images[i], k), "PNG"),
                                               "image/png", "/predict"),
                  f"{i} ({mnist_marker.form(k)})") for k, i in enumerate(idx)]
+    if name == "mnist-uploads":
+        idx = spread(list(range(len(images))), min(limit or 2000, 2000))
+        return [(labels[i], lambda k=k, i=i: mnist_uploads.upload(images[i], k) + ("/predict",),
+                 f"{i} ({mnist_uploads.form(k)})") for k, i in enumerate(idx)]
     idx = spread(list(range(len(images))), limit)
     if name == "mnist-raw":
         return [(labels[i], lambda i=i: (H.png(images[i]), "image/png", "/predict?preprocess=0"), str(i))

@@ -8,6 +8,7 @@ format.
     selftest.py WORKDIR
 """
 import hashlib
+import io
 import math
 import os
 import subprocess
@@ -18,6 +19,7 @@ sys.path.insert(0, HERE)
 
 import mnist_classic as C  # noqa: E402
 import mnist_marker as Marker  # noqa: E402
+import mnist_uploads as U  # noqa: E402
 import ood_metrics as M  # noqa: E402
 from generate import ALL_SETS  # noqa: E402
 
@@ -114,8 +116,38 @@ def check_classic():
        "mnist_marker: odd positions in the classic format, drawn with pen 1")
 
 
+def check_uploads():
+    # the bar of check_classic in each form, decoded as the service would see it
+    from PIL import Image
+    pixels = bytearray(784)
+    for y in range(4, 24):
+        for x in range(11, 17):
+            pixels[y * 28 + x] = 255
+    seen = {}
+    for k, form in enumerate(U.FORMS):
+        body, ctype = U.upload(bytes(pixels), k)
+        seen[form] = Image.open(io.BytesIO(body))
+    stored = seen["stored 8x8, levels 0..16"]
+    ok(stored.size == (8, 8) and max(stored.getdata()) == 16, "mnist_uploads: stored levels 0..16")
+    ok(seen["16-bit PNG"].mode.startswith("I") and max(seen["16-bit PNG"].getdata()) == 255,
+       "mnist_uploads: a 16-bit PNG of 8-bit levels")
+    spans = {f: seen[f].getextrema() for f in ("12 levels", "25 levels, JPEG")}
+    ok(spans["12 levels"] == (188, 200) and spans["25 levels, JPEG"][1] - spans["25 levels, JPEG"][0] < 40,
+       f"mnist_uploads: faint forms span {spans}")
+    clear = seen["white on a clear layer"]
+    ok(clear.mode == "RGBA" and clear.getextrema()[0] == (255, 255) and clear.getextrema()[3] == (0, 255),
+       "mnist_uploads: white strokes, the drawing in the alpha channel")
+    def ink_outside(im):  # dark pixels off the digit's 112x112 square at (44, 44)
+        return sum(1 for y in range(200) for x in range(200)
+                   if not (44 <= x < 156 and 44 <= y < 156) and im.getpixel((x, y)) < 128)
+    marked = [seen[f].getpixel((1, 1)) == 255 and ink_outside(seen[f]) > 100
+              for f in ("in a box", "circled", "underlined", "on a comb")]
+    ok(all(marked), "mnist_uploads: marks drawn on a white page round the dark digit")
+
+
 if __name__ == "__main__":
     check_metrics()
     check_classic()
+    check_uploads()
     check_determinism(sys.argv[1])
     sys.exit(1 if FAILURES else 0)

@@ -1,0 +1,88 @@
+"""MNIST test digits sent in awkward forms that real uploads take: a diagnostic of the
+service's decoding and preprocessing, not of the network (the digits are MNIST's).
+Each form once defeated the service (see README.md, "Accuracy on other handwriting"):
+
+    stored 8x8, levels 0..16    the classic format saved as stored, not scaled to 0..255
+    16-bit PNG                  x4, dark on white, saved from an image of integers
+    12 levels                   x4, 12 levels darker than its paper (200)
+    25 levels, noisy            x4, 25 levels darker, noise of sigma 2
+    25 levels, JPEG             x4, 25 levels darker, saved as JPEG (quality 70)
+    in a box                    x4, dark on a white 200x200 page, a box drawn round it
+    circled                     the same with a ring round it
+    underlined                  the same with a line under it
+    on a comb                   the same with a form's comb under it (ticks beside it)
+    white on a clear layer      x4, white strokes on a transparent RGBA layer
+
+The digit at position k of the set is sent in form k modulo their number.
+"""
+import io
+import random
+
+from PIL import Image, ImageDraw
+
+import mnist_classic
+
+FORMS = ("stored 8x8, levels 0..16", "16-bit PNG", "12 levels", "25 levels, noisy",
+         "25 levels, JPEG", "in a box", "circled", "underlined", "on a comb",
+         "white on a clear layer")
+
+
+def _digit(pixels, side=112):
+    return Image.frombytes("L", (28, 28), bytes(pixels)).resize((side, side), Image.BICUBIC)
+
+
+def _encode(im, fmt="PNG", **kw):
+    b = io.BytesIO()
+    im.save(b, fmt, **kw)
+    return b.getvalue()
+
+
+def _faint(pixels, levels, sigma, seed):
+    """x4, `levels` darker than paper 200 at full ink, with Gaussian noise of sigma."""
+    rng = random.Random(seed)
+    ink = _digit(pixels).getdata()
+    out = Image.new("L", (112, 112))
+    out.putdata([max(0, min(255, round(200 - levels * v / 255 + (rng.gauss(0, sigma) if sigma else 0))))
+                 for v in ink])
+    return out
+
+
+def _marked(pixels, form):
+    page = Image.new("L", (200, 200), 255)
+    page.paste(_digit(pixels).point(lambda v: 255 - v), (44, 44))
+    draw = ImageDraw.Draw(page)
+    if form == "in a box":
+        draw.rectangle((25, 25, 174, 174), outline=0, width=3)
+    elif form == "circled":
+        draw.ellipse((18, 18, 181, 181), outline=0, width=3)
+    elif form == "underlined":
+        draw.line((30, 170, 170, 170), fill=0, width=3)
+    else:
+        draw.line((12, 150, 12, 182, 188, 182, 188, 150), fill=0, width=3)
+    return page
+
+
+def upload(pixels, k):
+    """(bytes, content type) of a 28x28 MNIST digit at position K of the set."""
+    form = FORMS[k % len(FORMS)]
+    if form == "stored 8x8, levels 0..16":
+        small = mnist_classic.classic(pixels)
+        return _encode(small.point(lambda v: round(v * 16 / 255))), "image/png"
+    if form == "16-bit PNG":
+        return _encode(_digit(pixels).point(lambda v: 255 - v).convert("I")), "image/png"
+    if form == "12 levels":
+        return _encode(_faint(pixels, 12, 0, k)), "image/png"
+    if form == "25 levels, noisy":
+        return _encode(_faint(pixels, 25, 2, k)), "image/png"
+    if form == "25 levels, JPEG":
+        return _encode(_faint(pixels, 25, 0, k), "JPEG", quality=70), "image/jpeg"
+    if form == "white on a clear layer":
+        layer = Image.new("RGBA", (112, 112), (255, 255, 255, 0))
+        layer.putalpha(_digit(pixels))
+        return _encode(layer), "image/png"
+    return _encode(_marked(pixels, form)), "image/png"
+
+
+def form(k):
+    """How the image at position K is sent, for --misses."""
+    return FORMS[k % len(FORMS)]
