@@ -275,6 +275,7 @@ bool mn_levels_find(const mn_gray_image *img, mn_polarity polarity, levels *lv)
     while (!hist[lowest])
         lowest += lv->inverted ? -1 : 1;
     lv->floor = to_ink(lowest, lv->inverted);
+    lv->low = to_ink(lv->inverted ? hi : lo, lv->inverted);
     lv->bg = to_ink(b, lv->inverted);
     lv->ink = to_ink(lv->ink_raw, lv->inverted);
     int contrast = lv->ink - lv->bg;

@@ -9,6 +9,7 @@
 #include "mn_paper.h"
 #include "mn_preprocess.h"
 #include "mn_scale.h"
+#include "mn_sheet.h"
 
 static mn_status no_digit(mn_preprocess_info *info, mn_error *err)
 {
@@ -46,23 +47,55 @@ static bool find_levels(const mn_gray_image **img, mn_polarity polarity,
     return contrast;
 }
 
+/* Where the image worked on lies in the input: its origin, and input pixels a pixel. */
+typedef struct view {
+    int x, y, ds;
+} view;
+
+/* Steps 0-2, 2b and 1b: the image to crop from (*img: the input, or a copy of it in
+ * the scratch, described by copies[]), its levels and its view of the input. False:
+ * no digit. */
+static bool prepare(const mn_gray_image **img, mn_polarity polarity,
+                    mn_preprocess_scratch *scratch, mn_gray_image copies[3], levels *lv,
+                    view *v, mn_preprocess_info *info)
+{
+    *v = (view){0, 0, 1};
+    if (!find_levels(img, polarity, scratch, &copies[0], lv, &v->ds, info))
+        return false;
+    /* a sheet on a desk, unless the image is a faint one's copy (in the same buffer),
+     * and only if what was cut is paper, one level dominating its border */
+    rect sheet;
+    levels on_sheet;
+    int d;
+    if (*img != &copies[0] && mn_sheet_find(*img, lv, &sheet)) {
+        mn_sheet_cut(*img, sheet, scratch->stretched, &copies[1], &d);
+        if (mn_levels_find(&copies[1], polarity, &on_sheet) && on_sheet.dominant) {
+            *v = (view){sheet.x0, sheet.y0, d};
+            *img = &copies[1];
+            *lv = on_sheet;
+            note_levels(info, lv, 0, 255);
+        }
+    }
+    int flat_ds = 1;
+    if (mn_paper_flatten_if_uneven(*img, lv, scratch, &copies[2], &flat_ds)) {
+        v->ds *= flat_ds;
+        *img = &copies[2];
+        if (!mn_levels_find(*img, MN_POLARITY_AUTO, lv))
+            return false;
+    }
+    return true;
+}
+
 static mn_status run(const mn_gray_image *img, mn_polarity polarity,
                      mn_preprocess_scratch *scratch, float out[MN_IMAGE_PIXELS],
                      uint8_t *preview, mn_preprocess_info *info, mn_error *err)
 {
     const int in_w = img->width, in_h = img->height;
     levels lv;
-    mn_gray_image faint, flat;
-    int ds;  /* input pixels per pixel of the image worked on */
-    if (!find_levels(&img, polarity, scratch, &faint, &lv, &ds, info))
+    mn_gray_image copies[3];
+    view at;
+    if (!prepare(&img, polarity, scratch, copies, &lv, &at, info))
         return no_digit(info, err);
-    int flat_ds = 1;
-    if (mn_paper_flatten_if_uneven(img, &lv, scratch, &flat, &flat_ds)) {
-        ds *= flat_ds;
-        img = &flat;
-        if (!mn_levels_find(img, MN_POLARITY_AUTO, &lv))
-            return no_digit(info, err);
-    }
 
     rect crop;
     if (!mn_crop_find_digit(img, &lv, scratch, &crop))
@@ -112,10 +145,10 @@ static mn_status run(const mn_gray_image *img, mn_polarity polarity,
         memcpy(preview, pixels, sizeof pixels);
     if (info) {
         /* in input pixels; the last downsampled pixel may cover less than ds */
-        info->crop_x = crop.x0 * ds;
-        info->crop_y = crop.y0 * ds;
-        info->crop_w = min_i((crop.x1 + 1) * ds, in_w) - info->crop_x;
-        info->crop_h = min_i((crop.y1 + 1) * ds, in_h) - info->crop_y;
+        info->crop_x = at.x + crop.x0 * at.ds;
+        info->crop_y = at.y + crop.y0 * at.ds;
+        info->crop_w = min_i(at.x + (crop.x1 + 1) * at.ds, in_w) - info->crop_x;
+        info->crop_h = min_i(at.y + (crop.y1 + 1) * at.ds, in_h) - info->crop_y;
         info->box_w = dw;
         info->box_h = dh;
         info->offset_x = ox;

@@ -25,6 +25,13 @@
  *      either polarity may be right: info->ambiguous says so, and
  *      mn_preprocess_gray_as reads the image with the polarity the caller asks for.
  *      Either way the paper is put at the image's extreme level on its side;
+ *   2b. a sheet of paper photographed on a darker desk (mn_sheet.h): steps 1 and 2
+ *      took the desk for paper and the sheet for ink. When the largest block of
+ *      cells at the ink level covers a fifth of the picture and 60 % of its box,
+ *      and something on it is darker than the desk, the sheet (a sixteenth in from
+ *      its edges) is cut out into the scratch, averaged down to 256x256 at most, and
+ *      read from there, if its border shows paper (a dominant level); steps 1-2 are
+ *      done again on it;
  *   1b. uneven light (a shadow, a gradient): the paper's level is estimated locally,
  *      as the means of 32x32 blocks closed over 7 blocks (ink narrower than that gives
  *      way to the paper around it). When that paper, along one stretch of at least an

@@ -3,6 +3,7 @@
  * library's interface. The steps, each with its header:
  *   mn_levels     steps 0-2: a faint image stretched; polarity and gray levels, from the
  *                 histograms and border
+ *   mn_sheet      step 2b: a sheet photographed on a desk, cut out
  *   mn_paper      step 1b: uneven light flattened
  *   mn_crop       step 3: ruled lines and the digit's bounding box
  *   mn_scale      step 4: the crop scaled into the 20x20 box
@@ -39,6 +40,7 @@ typedef struct levels {
     int cut;   /* at and below it the output is 0 */
     int mask;  /* at and above it a pixel belongs to the digit for cropping */
     int floor; /* the image's lowest level, exactly (bg and ink are robust estimates) */
+    int low;   /* its lowest level, robustly: paper lighter than the border's is below bg */
     bool noisy; /* the border's noise, not the contrast, set the cut: paper as a camera sees it */
 } levels;
 

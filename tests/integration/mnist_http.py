@@ -434,7 +434,22 @@ def marked(pixels, mark):
     return page
 
 
+def on_desk(pixels):
+    """A test digit x4, dark on a white 170x170 sheet lying on a dark 300x300 desk."""
+    desk = Image.new("L", (300, 300), 70)
+    desk.paste(230, (60, 70, 230, 240))
+    desk.paste(30, (89, 99), gray_image(pixels).resize((112, 112), Image.BICUBIC))
+    return desk
+
+
 def check_marks(c, images, labels, samples, version):
+    bad = []
+    for i in samples:
+        r = c.post("/predict", encode(on_desk(images[i]), "JPEG", quality=85), "image/jpeg")
+        j = r.json() or {}
+        if answer_problems(r, version) or j.get("prediction") != labels[i]:
+            bad.append((i, j.get("prediction"), labels[i]))
+    ok(not bad, "POST /predict of digits on a sheet lying on a desk: every one read as the digit", bad)
     for mark in ("in a box", "circled", "in a form's comb", "underlined"):
         bad = []
         for i in samples:

@@ -15,9 +15,9 @@ digit), as generate.py writes, or one of the MNIST test sets read from --mnist D
     mnist-marker 2,000 (spread) redrawn with a marker, strokes about twice as broad,
                  half x4, half in the classic format (mnist_marker.py): a diagnostic
                  of the pen
-    mnist-uploads 2,000 (spread) in ten awkward forms, 200 each (mnist_uploads.py):
-                 faint, 16-bit, in a box, circled, underlined, on a clear layer ...:
-                 a diagnostic of decoding and preprocessing
+    mnist-uploads 2,200 (spread) in eleven awkward forms, 200 each (mnist_uploads.py):
+                 faint, 16-bit, in a box, circled, underlined, on a clear layer, on a
+                 sheet on a desk ...: a diagnostic of decoding and preprocessing
 Options:
     --mnist DATA        the MNIST IDX files (for the mnist-* sets)
     --threads N         concurrent keep-alive clients (default 4)
@@ -111,7 +111,7 @@ def mnist_items(name, data, limit):
                                               "image/png", "/predict"),
                  f"{i} ({mnist_marker.form(k)})") for k, i in enumerate(idx)]
     if name == "mnist-uploads":
-        idx = spread(list(range(len(images))), min(limit or 2000, 2000))
+        idx = spread(list(range(len(images))), min(limit or 2200, 2200))
         return [(labels[i], lambda k=k, i=i: mnist_uploads.upload(images[i], k) + ("/predict",),
                  f"{i} ({mnist_uploads.form(k)})") for k, i in enumerate(idx)]
     idx = spread(list(range(len(images))), limit)

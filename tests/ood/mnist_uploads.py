@@ -12,6 +12,8 @@ Each form once defeated the service (see README.md, "Accuracy on other handwriti
     underlined                  the same with a line under it
     on a comb                   the same with a form's comb under it (ticks beside it)
     white on a clear layer      x4, white strokes on a transparent RGBA layer
+    a sheet on a desk           x4, dark on a white 170x170 sheet lying on a dark,
+                                noisy desk (70, +-4 levels), 300x300, JPEG
 
 The digit at position k of the set is sent in form k modulo their number.
 """
@@ -24,7 +26,7 @@ import mnist_classic
 
 FORMS = ("stored 8x8, levels 0..16", "16-bit PNG", "12 levels", "25 levels, noisy",
          "25 levels, JPEG", "in a box", "circled", "underlined", "on a comb",
-         "white on a clear layer")
+         "white on a clear layer", "a sheet on a desk")
 
 
 def _digit(pixels, side=112):
@@ -76,6 +78,15 @@ def upload(pixels, k):
         return _encode(_faint(pixels, 25, 2, k)), "image/png"
     if form == "25 levels, JPEG":
         return _encode(_faint(pixels, 25, 0, k), "JPEG", quality=70), "image/jpeg"
+    if form == "a sheet on a desk":
+        rng = random.Random(k)
+        # uniform noise of +-4 levels round 70 (a byte a pixel, drawn at C speed)
+        desk = Image.frombytes("L", (300, 300), rng.randbytes(300 * 300)).point(
+            lambda v: 66 + v % 9)
+        x, y = rng.randint(10, 120), rng.randint(10, 120)
+        desk.paste(230, (x, y, x + 170, y + 170))
+        desk.paste(30, (x + 29, y + 29), _digit(pixels))
+        return _encode(desk, "JPEG", quality=85), "image/jpeg"
     if form == "white on a clear layer":
         layer = Image.new("RGBA", (112, 112), (255, 255, 255, 0))
         layer.putalpha(_digit(pixels))

@@ -143,6 +143,9 @@ def check_uploads():
     marked = [seen[f].getpixel((1, 1)) == 255 and ink_outside(seen[f]) > 100
               for f in ("in a box", "circled", "underlined", "on a comb")]
     ok(all(marked), "mnist_uploads: marks drawn on a white page round the dark digit")
+    desk = seen["a sheet on a desk"]
+    ok(desk.size == (300, 300) and desk.getpixel((1, 1)) < 100 and max(desk.getdata()) > 200,
+       "mnist_uploads: a light sheet on a dark desk")
 
 
 if __name__ == "__main__":

@@ -580,6 +580,64 @@ static void test_thin_small_digit_in_a_large_noisy_photo(void **state)
     free(c.cover);
 }
 
+/* A w x h desk at level 70 with noise of +-4 and, at (sx, sy), a side x side sheet at
+ * level `paper` (a gradient from 20 to 250 across it when paper < 0) with canvas c's
+ * ink (level 30) on it, c placed at the sheet's corner. */
+static mn_gray_image on_desk(int w, int h, int sx, int sy, int side, int paper, const canvas *c)
+{
+    mn_gray_image img = {w, h, malloc((size_t)w * h)};
+    assert_non_null(img.pixels);
+    uint32_t s = 17;
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            s = s * 1103515245u + 12345u;
+            int v = 70 + (int)((s >> 16) % 9) - 4;
+            if (x >= sx && x < sx + side && y >= sy && y < sy + side) {
+                v = paper >= 0 ? paper : 20 + 230 * (x - sx) / side;
+                if (c && x - sx < c->w && y - sy < c->h)
+                    v = (int)lround(v + (30 - v) * c->cover[(size_t)(y - sy) * c->w + (x - sx)]);
+            }
+            img.pixels[(size_t)y * w + x] = (uint8_t)v;
+        }
+    return img;
+}
+
+static void test_sheet_on_a_desk_is_read_on_the_sheet(void **state)
+{
+    (void)state;
+    /* a sheet lighter than the desk is no digit: the digit on it is */
+    canvas c = canvas_new(170, 170);
+    seven(&c, 30, 25, 110, 5);
+    mn_gray_image desk = on_desk(320, 300, 70, 60, 170, 230, &c), paper = render(&c, 230, 30);
+    uint8_t want[MN_IMAGE_PIXELS], got[MN_IMAGE_PIXELS];
+    mn_preprocess_info info;
+    preprocess_ok(&paper, want, &info);
+    preprocess_ok(&desk, got, &info);
+    assert_true(shifted_correlation(want, got) > 0.9);
+    assert_true(info.inverted);
+    assert_in_range(info.crop_x, 70 + 30, 70 + 60);
+    assert_in_range(info.crop_y, 60 + 25, 60 + 45);
+    free(desk.pixels);
+    free(paper.pixels);
+    free(c.cover);
+}
+
+static void test_gradient_square_on_a_desk_is_no_sheet(void **state)
+{
+    (void)state;
+    /* its darker part lies below the desk's level, as ink on a sheet would, and its
+     * lighter part is a solid block; but that block's border is no paper (no level
+     * dominates it), so the picture is read whole, as before: its lightest strip,
+     * the full height of the square (a sheet would be cut a sixteenth in) */
+    mn_gray_image img = on_desk(300, 300, 30, 30, 240, -1, NULL);
+    float out[MN_IMAGE_PIXELS];
+    mn_preprocess_info info;
+    assert_int_equal(mn_preprocess_gray(&img, scratch, out, NULL, &info, NULL), MN_OK);
+    assert_int_equal(info.crop_y, 30);
+    assert_int_equal(info.crop_h, 240);
+    free(img.pixels);
+}
+
 /* Gray lines every `spacing` pixels across the whole image, `width` thick: rows, and
  * columns too when `squared`. */
 static void rule(mn_gray_image *img, int spacing, int width, int level, bool squared)
@@ -1610,6 +1668,8 @@ int main(void)
         cmocka_unit_test(test_pixels_path_validates),
         cmocka_unit_test(test_specks_are_ignored),
         cmocka_unit_test(test_thin_small_digit_in_a_large_noisy_photo),
+        cmocka_unit_test(test_sheet_on_a_desk_is_read_on_the_sheet),
+        cmocka_unit_test(test_gradient_square_on_a_desk_is_no_sheet),
         cmocka_unit_test(test_marks_round_the_digit_are_left_out),
         cmocka_unit_test(test_marks_that_may_be_the_digit_are_kept),
         cmocka_unit_test(test_ruled_paper_lines_are_removed),

@@ -1,0 +1,84 @@
+/* Step 2b of preprocessing: what is a sheet photographed on a desk, and what is not
+ * (src/mn_sheet.c), asked directly of mn_sheet_find with the levels of step 1. */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "mn_levels.h"
+#include "mn_sheet.h"
+
+enum { W = 300, H = 240 };
+
+/* A desk at level `desk` with a block [x0, x1) x [y0, y1) at level `block` and a
+ * square of 20 pixels at level `mark` (a stroke written on the block) in its middle. */
+static mn_gray_image picture(int desk, int block, int mark, int x0, int y0, int x1, int y1)
+{
+    mn_gray_image img = {W, H, malloc((size_t)W * H)};
+    assert_non_null(img.pixels);
+    const int mx = (x0 + x1) / 2 - 10, my = (y0 + y1) / 2 - 10;
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++) {
+            int v = desk;
+            if (x >= x0 && x < x1 && y >= y0 && y < y1)
+                v = x >= mx && x < mx + 20 && y >= my && y < my + 20 ? mark : block;
+            img.pixels[y * W + x] = (uint8_t)v;
+        }
+    return img;
+}
+
+/* Whether mn_sheet_find finds a sheet in img; its box in *r. */
+static bool sheet_in(mn_gray_image img, rect *r)
+{
+    levels lv;
+    assert_true(mn_levels_find(&img, MN_POLARITY_AUTO, &lv));
+    const bool found = mn_sheet_find(&img, &lv, r);
+    free(img.pixels);
+    return found;
+}
+
+static void test_a_light_sheet_on_a_dark_desk(void **state)
+{
+    (void)state;
+    rect r;
+    assert_true(sheet_in(picture(70, 230, 20, 60, 40, 240, 200), &r));
+    /* a sixteenth of its size in from its edges (the grid's cells are 5 pixels) */
+    assert_in_range(r.x0, 60 + 180 / 16 - 5, 60 + 180 / 16 + 5);
+    assert_in_range(r.y1, 200 - 160 / 16 - 6, 200 - 160 / 16 + 4);
+    /* touching two edges of the picture */
+    assert_true(sheet_in(picture(70, 230, 20, 0, 0, 240, 200), &r));
+}
+
+static void test_what_is_no_sheet(void **state)
+{
+    (void)state;
+    rect r;
+    /* a dark block on light paper (a shadow): a sheet is the light side */
+    assert_false(sheet_in(picture(230, 70, 250, 60, 40, 240, 200), &r));
+    /* nothing on it darker than the desk: a light shape on a dark canvas */
+    assert_false(sheet_in(picture(70, 230, 230, 60, 40, 240, 200), &r));
+    /* under a fifth of the picture */
+    assert_false(sheet_in(picture(70, 230, 20, 100, 80, 190, 160), &r));
+    /* filling under 60 % of its box: the light frame of a picture, say */
+    mn_gray_image frame = picture(70, 230, 20, 30, 20, 270, 220);
+    for (int y = 50; y < 190; y++)
+        memset(frame.pixels + y * W + 60, 70, 180);
+    for (int y = 115; y < 125; y++)
+        memset(frame.pixels + y * W + 145, 20, 10);
+    assert_false(sheet_in(frame, &r));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_a_light_sheet_on_a_dark_desk),
+        cmocka_unit_test(test_what_is_no_sheet),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
