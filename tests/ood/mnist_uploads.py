@@ -18,11 +18,16 @@ Each form once defeated the service (see README.md, "Accuracy on other handwriti
 The digit at position k of the set is sent in form k modulo their number.
 """
 import io
+import os
 import random
+import sys
 
-from PIL import Image, ImageDraw
+from PIL import Image
 
 import mnist_classic
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
+import mnist_http  # noqa: E402  (its marked pages, as the HTTP tests draw them)
 
 FORMS = ("stored 8x8, levels 0..16", "16-bit PNG", "12 levels", "25 levels, noisy",
          "25 levels, JPEG", "in a box", "circled", "underlined", "on a comb",
@@ -47,21 +52,6 @@ def _faint(pixels, levels, sigma, seed):
     out.putdata([max(0, min(255, round(200 - levels * v / 255 + (rng.gauss(0, sigma) if sigma else 0))))
                  for v in ink])
     return out
-
-
-def _marked(pixels, form):
-    page = Image.new("L", (200, 200), 255)
-    page.paste(_digit(pixels).point(lambda v: 255 - v), (44, 44))
-    draw = ImageDraw.Draw(page)
-    if form == "in a box":
-        draw.rectangle((25, 25, 174, 174), outline=0, width=3)
-    elif form == "circled":
-        draw.ellipse((18, 18, 181, 181), outline=0, width=3)
-    elif form == "underlined":
-        draw.line((30, 170, 170, 170), fill=0, width=3)
-    else:
-        draw.line((12, 150, 12, 182, 188, 182, 188, 150), fill=0, width=3)
-    return page
 
 
 def upload(pixels, k):
@@ -91,7 +81,8 @@ def upload(pixels, k):
         layer = Image.new("RGBA", (112, 112), (255, 255, 255, 0))
         layer.putalpha(_digit(pixels))
         return _encode(layer), "image/png"
-    return _encode(_marked(pixels, form)), "image/png"
+    return _encode(mnist_http.marked(pixels, "in a form's comb" if form == "on a comb" else form)), \
+        "image/png"
 
 
 def form(k):

@@ -191,6 +191,19 @@ static void preprocess_ok(const mn_gray_image *img, uint8_t *p, mn_preprocess_in
         fail_msg("preprocessing failed: %s", err.msg);
 }
 
+/* How alike img (canvas c drawn some other way) and c drawn black on white read:
+ * the shifted correlation of their previews; img's info in *info. Frees img. */
+static double reads_as_drawn(const canvas *c, mn_gray_image img, mn_preprocess_info *info)
+{
+    mn_gray_image full = render(c, 255, 0);
+    uint8_t want[MN_IMAGE_PIXELS], got[MN_IMAGE_PIXELS];
+    preprocess_ok(&full, want, info);
+    preprocess_ok(&img, got, info);
+    free(full.pixels);
+    free(img.pixels);
+    return shifted_correlation(want, got);
+}
+
 /* ------------------------------------------------------------------ tests */
 
 static void test_black_on_white_is_inverted(void **state)
@@ -994,16 +1007,10 @@ static void test_faint_digit_on_exact_paper_is_read(void **state)
      * digit drawn black on white */
     canvas c = canvas_new(120, 100);
     seven(&c, 30, 15, 70, 4);
-    mn_gray_image faint = render(&c, 200, 185), full = render(&c, 255, 0);
-    uint8_t want[MN_IMAGE_PIXELS], got[MN_IMAGE_PIXELS];
     mn_preprocess_info info;
-    preprocess_ok(&full, want, &info);
-    preprocess_ok(&faint, got, &info);
+    assert_true(reads_as_drawn(&c, render(&c, 200, 185), &info) > 0.97);
     assert_true(info.inverted);
     assert_int_equal(info.background, 200);
-    assert_true(correlation(want, got, MN_IMAGE_PIXELS) > 0.97);
-    free(faint.pixels);
-    free(full.pixels);
     free(c.cover);
 }
 
@@ -1014,14 +1021,8 @@ static void test_faint_digit_touching_the_border_is_read(void **state)
      * what most of the border ring shows, not all of it */
     canvas c = canvas_new(100, 100);
     seven(&c, -20, 12, 92, 4);
-    mn_gray_image faint = render(&c, 200, 188), full = render(&c, 255, 0);
-    uint8_t want[MN_IMAGE_PIXELS], got[MN_IMAGE_PIXELS];
     mn_preprocess_info info;
-    preprocess_ok(&full, want, &info);
-    preprocess_ok(&faint, got, &info);
-    assert_true(shifted_correlation(want, got) > 0.95);
-    free(faint.pixels);
-    free(full.pixels);
+    assert_true(reads_as_drawn(&c, render(&c, 200, 188), &info) > 0.95);
     free(c.cover);
 }
 
@@ -1064,14 +1065,8 @@ static void test_faint_digit_above_faint_noise_is_read(void **state)
     /* noise of +-2 levels on paper: the ink reaches 13 levels beyond it */
     canvas c = canvas_new(120, 100);
     seven(&c, 30, 15, 70, 4);
-    mn_gray_image faint = faint_seven(&c, 2, 7), full = render(&c, 255, 0);
-    uint8_t want[MN_IMAGE_PIXELS], got[MN_IMAGE_PIXELS];
     mn_preprocess_info info;
-    preprocess_ok(&full, want, &info);
-    preprocess_ok(&faint, got, &info);
-    assert_true(correlation(want, got, MN_IMAGE_PIXELS) > 0.9);
-    free(faint.pixels);
-    free(full.pixels);
+    assert_true(reads_as_drawn(&c, faint_seven(&c, 2, 7), &info) > 0.9);
     free(c.cover);
 }
 
