@@ -52,7 +52,7 @@ typedef struct view {
     int x, y, ds;
 } view;
 
-/* Steps 0-2, 2b and 1b: the image to crop from (*img: the input, or a copy of it in
+/* Steps 0-2, 1a and 1b: the image to crop from (*img: the input, or a copy of it in
  * the scratch, described by copies[]), its levels and its view of the input. False:
  * no digit. */
 static bool prepare(const mn_gray_image **img, mn_polarity polarity,

@@ -1,9 +1,10 @@
 /* Making any photo or drawing look like an MNIST digit (see ARCHITECTURE.md and the README, "API").
- * The steps below live in mn_levels.c (1, 2), mn_paper.c (1b), mn_crop.c (3) and
- * mn_scale.c (4); mn_preprocess.c runs them in order and does 5 and 6.
+ * The steps below live in mn_levels.c (0, 1, 2), mn_sheet.c (1a), mn_paper.c (1b),
+ * mn_crop.c (3) and mn_scale.c (4); mn_preprocess.c runs them (0, then 1 and 2, which
+ * find the levels that 1a and 1b use, then 1a, 1b, 3, 4) and does 5 and 6.
  *
  * From an 8-bit grayscale image (mn_image_decode_gray: alpha already composited on
- * white), in this order:
+ * white, or on black under light strokes), as follows:
  *   0. a faint image, its ink fewer than MN_PREPROCESS_MIN_CONTRAST levels from its
  *      paper (a digit saved with its 17 stored levels, 0..16; a light gray
  *      drawing, in a JPEG too), whose ink still lies well beyond its paper's noise,
@@ -25,7 +26,7 @@
  *      either polarity may be right: info->ambiguous says so, and
  *      mn_preprocess_gray_as reads the image with the polarity the caller asks for.
  *      Either way the paper is put at the image's extreme level on its side;
- *   2b. a sheet of paper photographed on a darker desk (mn_sheet.h): steps 1 and 2
+ *   1a. a sheet of paper photographed on a darker desk (mn_sheet.h): steps 1 and 2
  *      took the desk for paper and the sheet for ink. When the largest block of
  *      cells at the ink level covers a fifth of the picture and 60 % of its box,
  *      and something on it is darker than the desk, the sheet (a sixteenth in from

@@ -3,7 +3,7 @@
  * library's interface. The steps, each with its header:
  *   mn_levels     steps 0-2: a faint image stretched; polarity and gray levels, from the
  *                 histograms and border
- *   mn_sheet      step 2b: a sheet photographed on a desk, cut out
+ *   mn_sheet      step 1a: a sheet photographed on a desk, cut out
  *   mn_paper      step 1b: uneven light flattened
  *   mn_crop       step 3: ruled lines and the digit's bounding box
  *   mn_scale      step 4: the crop scaled into the 20x20 box

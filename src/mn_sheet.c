@@ -1,4 +1,4 @@
-/* Step 2b of preprocessing: a sheet of paper photographed on a darker desk, found so
+/* Step 1a of preprocessing: a sheet of paper photographed on a darker desk, found so
  * that the digit is read on the sheet and not the sheet as the digit. */
 #include "config.h"
 
@@ -58,7 +58,7 @@ static int largest_group(uint8_t *on, int gw, int gh, rect *box)
     return best;
 }
 
-/* Step 2b (mn_sheet.h). */
+/* Step 1a (mn_sheet.h). */
 bool mn_sheet_find(const mn_gray_image *img, const levels *lv, rect *sheet)
 {
     const int w = img->width, h = img->height;
@@ -85,7 +85,7 @@ bool mn_sheet_find(const mn_gray_image *img, const levels *lv, rect *sheet)
     return sheet->x1 > sheet->x0 && sheet->y1 > sheet->y0;
 }
 
-/* Step 2b (mn_sheet.h). */
+/* Step 1a (mn_sheet.h). */
 void mn_sheet_cut(const mn_gray_image *img, rect r, uint8_t buf[GRID * GRID],
                   mn_gray_image *out, int *d)
 {

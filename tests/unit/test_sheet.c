@@ -1,4 +1,4 @@
-/* Step 2b of preprocessing: what is a sheet photographed on a desk, and what is not
+/* Step 1a of preprocessing: what is a sheet photographed on a desk, and what is not
  * (src/mn_sheet.c), asked directly of mn_sheet_find with the levels of step 1. */
 #include "config.h"
 
