@@ -487,9 +487,16 @@ static mn_status check_structure(mn_image_format format, const char *name, const
     return MN_OK;
 }
 
-/* Probe plus the dimensions as stb will produce them (before orientation). */
+/* What stb will decode: the dimensions (before orientation), and whether the PNG has
+ * 16 bits a channel (its header says so; stb need not read it again). */
+typedef struct stored {
+    int w, h;
+    bool deep;
+} stored;
+
+/* Probe plus what stb will decode, in *out. */
 static mn_status probe(const uint8_t *p, size_t size, size_t max_pixels, mn_image_info *info,
-                       int *stored_w, int *stored_h, mn_error *err)
+                       stored *out, mn_error *err)
 {
     if (max_pixels == 0)
         max_pixels = MN_IMAGE_DEFAULT_MAX_PIXELS;
@@ -521,18 +528,17 @@ static mn_status probe(const uint8_t *p, size_t size, size_t max_pixels, mn_imag
         info->height = swap ? w : hh;
         info->orientation = h.orientation;
     }
-    *stored_w = w;
-    *stored_h = hh;
+    *out = (stored){w, hh, h.deep};
     return MN_OK;
 }
 
 mn_status mn_image_probe(const void *data, size_t size, size_t max_pixels,
                          mn_image_info *info, mn_error *err)
 {
-    int w, h;
+    stored s;
     if (!data && size > 0)
         return mn_fail(err, MN_ERR_ARG, "image data is NULL");
-    return probe(data, data ? size : 0, max_pixels, info, &w, &h, err);
+    return probe(data, data ? size : 0, max_pixels, info, &s, err);
 }
 
 /* ------------------------------------------------------------------ decode */
@@ -596,11 +602,11 @@ static void pairs_16_to_8(uint16_t *v, size_t n)
 }
 
 /* The image as gray+alpha byte pairs, as stbi_load_from_memory(..., 2) gives them; a
- * 16-bit PNG is decoded in 16 bits, for pairs_16_to_8. */
-static uint8_t *load_pairs(const void *data, size_t size, int *w, int *h)
+ * 16-bit PNG (deep) is decoded in 16 bits, for pairs_16_to_8. */
+static uint8_t *load_pairs(const void *data, size_t size, bool deep, int *w, int *h)
 {
     int comp = 0;
-    if (stbi_is_16_bit_from_memory(data, (int)size)) {
+    if (deep) {
         uint16_t *v = stbi_load_16_from_memory(data, (int)size, w, h, &comp, 2);
         if (v)
             pairs_16_to_8(v, (size_t)*w * (size_t)*h);
@@ -619,14 +625,15 @@ mn_status mn_image_decode_gray(const void *data, size_t size, size_t max_pixels,
         return mn_fail(err, MN_ERR_ARG, "image data is NULL");
 
     mn_image_info meta;
-    int sw, sh;
-    mn_status st = probe(data, data ? size : 0, max_pixels, &meta, &sw, &sh, err);
+    stored s;
+    mn_status st = probe(data, data ? size : 0, max_pixels, &meta, &s, err);
     if (st != MN_OK)
         return st;
+    const int sw = s.w, sh = s.h;
 
     stbi_set_flip_vertically_on_load_thread(0);
     int w = 0, h = 0;
-    uint8_t *buf = load_pairs(data, size, &w, &h);
+    uint8_t *buf = load_pairs(data, size, s.deep, &w, &h);
     if (!buf)
         return mn_fail(err, MN_ERR_FORMAT, "cannot decode %s image: %s",
                        mn_image_format_name(meta.format),
@@ -640,7 +647,8 @@ mn_status mn_image_decode_gray(const void *data, size_t size, size_t max_pixels,
     /* stb gives gray+alpha pairs in a 2*n byte buffer; the gray result is made in
      * place so that stb's allocation is the only one. */
     size_t n = (size_t)w * (size_t)h;
-    const unsigned paper = backdrop(buf, n);
+    /* a JPEG has no alpha: skip the pass over it */
+    const unsigned paper = meta.format == MN_IMAGE_FORMAT_JPEG ? 255u : backdrop(buf, n);
     if (meta.orientation == 1) {
         for (size_t i = 0; i < n; i++)  /* writes at i never overtake reads at 2i */
             buf[i] = over(buf[2 * i], buf[2 * i + 1], paper);
