@@ -349,22 +349,30 @@ bool mn_levels_stretch_faint(const mn_gray_image *img, uint8_t buf[GRID * GRID],
     robust_extremes(hist, n, &a, &b);
     if (a == b || !ink_beyond_noise(hist, border, n, min_i(w, h) < MN_PREPROCESS_TINY_SIDE, a, b))
         return false;
-    /* cells of d x d pixels averaged (d > 1 only above GRID pixels a side), stretched
-     * from a..b to 0..255 and rounded */
-    const int d = (max_i(w, h) - 1) / GRID + 1, cw = (w + d - 1) / d, ch = (h + d - 1) / d;
-    for (int j = 0; j < ch; j++)
-        for (int i = 0; i < cw; i++) {
-            const int x1 = min_i(w, (i + 1) * d), y1 = min_i(h, (j + 1) * d);
-            int64_t sum = 0, count = (int64_t)(x1 - i * d) * (y1 - j * d);
-            for (int y = j * d; y < y1; y++)
-                for (int x = i * d; x < x1; x++)
-                    sum += img->pixels[(size_t)y * (size_t)w + (size_t)x];
-            int64_t v = ((sum - a * count) * 255 * 2 + (b - a) * count) / (2 * (b - a) * count);
-            buf[(size_t)j * (size_t)cw + (size_t)i] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
-        }
-    *out = (mn_gray_image){cw, ch, buf};
-    *ds = d;
+    mn_levels_average_down(img, (rect){0, 0, w - 1, h - 1}, a, b, buf, out, ds);
     *lo = a;
     *hi = b;
     return true;
+}
+
+/* Step 0's and 1a's copy (mn_levels.h). */
+void mn_levels_average_down(const mn_gray_image *img, rect r, int lo, int hi,
+                            uint8_t buf[GRID * GRID], mn_gray_image *out, int *d)
+{
+    const int w = img->width, rw = r.x1 - r.x0 + 1, rh = r.y1 - r.y0 + 1;
+    const int k = (max_i(rw, rh) - 1) / GRID + 1, cw = (rw + k - 1) / k, ch = (rh + k - 1) / k;
+    for (int j = 0; j < ch; j++)
+        for (int i = 0; i < cw; i++) {
+            const int x0 = r.x0 + i * k, y0 = r.y0 + j * k;
+            const int x1 = min_i(r.x1 + 1, x0 + k), y1 = min_i(r.y1 + 1, y0 + k);
+            int64_t sum = 0, count = (int64_t)(x1 - x0) * (y1 - y0);
+            for (int y = y0; y < y1; y++)
+                for (int x = x0; x < x1; x++)
+                    sum += img->pixels[(size_t)y * (size_t)w + (size_t)x];
+            /* the mean, stretched, rounded: (2 (sum - lo n) 255 + (hi - lo) n) / 2 (hi - lo) n */
+            int64_t v = ((sum - lo * count) * 255 * 2 + (hi - lo) * count) / (2 * (hi - lo) * count);
+            buf[(size_t)j * (size_t)cw + (size_t)i] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+        }
+    *out = (mn_gray_image){cw, ch, buf};
+    *d = k;
 }

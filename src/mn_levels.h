@@ -20,4 +20,11 @@ bool mn_levels_find(const mn_gray_image *img, mn_polarity polarity, levels *lv);
 bool mn_levels_stretch_faint(const mn_gray_image *img, uint8_t buf[GRID * GRID],
                              mn_gray_image *out, int *ds, int *lo, int *hi);
 
+/* The part r of img averaged in cells of *d x *d pixels, so that it fits GRID x GRID
+ * (d > 1 only above GRID pixels a side), stretched linearly from lo..hi to 0..255
+ * (clipped) and rounded, into buf (*out): the copies of step 0 (a faint image) and
+ * step 1a (a sheet on a desk, 0..255). */
+void mn_levels_average_down(const mn_gray_image *img, rect r, int lo, int hi,
+                            uint8_t buf[GRID * GRID], mn_gray_image *out, int *d);
+
 #endif

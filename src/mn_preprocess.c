@@ -68,7 +68,7 @@ static bool prepare(const mn_gray_image **img, mn_polarity polarity,
     levels on_sheet;
     int d;
     if (*img != &copies[0] && mn_sheet_find(*img, lv, &sheet)) {
-        mn_sheet_cut(*img, sheet, scratch->stretched, &copies[1], &d);
+        mn_levels_average_down(*img, sheet, 0, 255, scratch->stretched, &copies[1], &d);
         if (mn_levels_find(&copies[1], polarity, &on_sheet) && on_sheet.dominant) {
             *v = (view){sheet.x0, sheet.y0, d};
             *img = &copies[1];

@@ -85,23 +85,3 @@ bool mn_sheet_find(const mn_gray_image *img, const levels *lv, rect *sheet)
     return sheet->x1 > sheet->x0 && sheet->y1 > sheet->y0;
 }
 
-/* Step 1a (mn_sheet.h). */
-void mn_sheet_cut(const mn_gray_image *img, rect r, uint8_t buf[GRID * GRID],
-                  mn_gray_image *out, int *d)
-{
-    const int w = img->width, rw = r.x1 - r.x0 + 1, rh = r.y1 - r.y0 + 1;
-    const int k = (max_i(rw, rh) - 1) / GRID + 1, cw = (rw + k - 1) / k, ch = (rh + k - 1) / k;
-    for (int j = 0; j < ch; j++)
-        for (int i = 0; i < cw; i++) {
-            const int x0 = r.x0 + i * k, y0 = r.y0 + j * k;
-            const int x1 = min_i(r.x1 + 1, x0 + k), y1 = min_i(r.y1 + 1, y0 + k);
-            uint32_t sum = 0;
-            for (int y = y0; y < y1; y++)
-                for (int x = x0; x < x1; x++)
-                    sum += img->pixels[(size_t)y * (size_t)w + (size_t)x];
-            const uint32_t n = (uint32_t)((x1 - x0) * (y1 - y0));
-            buf[(size_t)j * (size_t)cw + (size_t)i] = (uint8_t)((sum + n / 2) / n);
-        }
-    *out = (mn_gray_image){cw, ch, buf};
-    *d = k;
-}

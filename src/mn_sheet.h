@@ -12,10 +12,4 @@
  * sixteenth of its size in from each edge. */
 bool mn_sheet_find(const mn_gray_image *img, const levels *lv, rect *sheet);
 
-/* The part r of img, averaged in cells of *d x *d pixels so that it fits GRID x GRID,
- * into buf (*out). buf may be img's own pixels when img fits GRID x GRID already:
- * each cell is written no later in the buffer than the pixels it is read from. */
-void mn_sheet_cut(const mn_gray_image *img, rect r, uint8_t buf[GRID * GRID],
-                  mn_gray_image *out, int *d);
-
 #endif
