@@ -122,6 +122,12 @@ static mn_status read_digit(const mn_gray_image *img, const live_model *m, infer
     return MN_OK;
 }
 
+/* The error code of an image that preprocessing refused. */
+static const char *refusal_code(const mn_preprocess_info *info)
+{
+    return info->no_digit ? "no_digit" : info->several_digits ? "several_digits" : "bad_image";
+}
+
 /* Decodes and preprocesses the image, and predicts into buf->probs. Returns false
  * after sending the error. */
 static bool predict_input(http_exchange *x, const handler_env *env, const payload *p,
@@ -140,7 +146,7 @@ static bool predict_input(http_exchange *x, const handler_env *env, const payloa
             mn_gray_image img = {MN_IMAGE_SIDE, MN_IMAGE_SIDE, gray};
             mn_preprocess_info info;
             if (read_digit(&img, m, buf, &info, &err)) {
-                http_fail(x, 422, info.no_digit ? "no_digit" : "bad_image", NULL, "%s", err.msg);
+                http_fail(x, 422, refusal_code(&info), NULL, "%s", err.msg);
                 return false;
             }
             return true;
@@ -162,7 +168,7 @@ static bool predict_input(http_exchange *x, const handler_env *env, const payloa
     if (preprocess) {
         mn_preprocess_info pinfo;
         if (read_digit(&img, m, buf, &pinfo, &err)) {
-            http_fail(x, 422, pinfo.no_digit ? "no_digit" : "bad_image", NULL, "%s", err.msg);
+            http_fail(x, 422, refusal_code(&pinfo), NULL, "%s", err.msg);
             ok = false;
         }
     } else if (img.width != MN_IMAGE_SIDE || img.height != MN_IMAGE_SIDE) {

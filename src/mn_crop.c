@@ -152,6 +152,49 @@ static uint64_t drop_marks(mn_preprocess_scratch *s, int gw, int gh, const part 
     return parts[m].mass;
 }
 
+/* Several characters in a row ("42"), which no one digit's reading answers: the
+ * kept parts fall into groups side by side, split at columns that no part's box
+ * reaches into (boxes, not cells: a digit's strokes drawn apart, a 4's stem beside
+ * its corner, overlap in their boxes). Two groups that are each as tall as a
+ * character (2/3 of the row) and heavy enough (1/8 of the ink), with a gap between
+ * them of at least 1/6 of the row's height, in a row at least 6/5 as wide as tall,
+ * are taken for two characters. A digit drawn apart leaves a narrower gap: of
+ * MNIST's 70,000, one wide 4 is split so, by 1/19 to 1/12 of its height (scaled up
+ * 2 or 4 times, or stored at 8x8 and scaled up). Sorts parts[] by their left edge. */
+static bool side_by_side(part *parts, int np, rect row)
+{
+    const int height = row.y1 - row.y0 + 1, width = row.x1 - row.x0 + 1;
+    if (width * 5 < height * 6)
+        return false;
+    for (int i = 1; i < np; i++)  /* insertion sort: np is small */
+        for (int j = i; j > 0 && parts[j].box.x0 < parts[j - 1].box.x0; j--) {
+            part t = parts[j];
+            parts[j] = parts[j - 1];
+            parts[j - 1] = t;
+        }
+    uint64_t total = 0;
+    for (int i = 0; i < np; i++)
+        total += parts[i].mass;
+    int last_x1 = -1;  /* right edge of the last group that could be a character */
+    for (int i = 0, j; i < np; i = j) {
+        rect g = parts[i].box;
+        uint64_t mass = 0;
+        for (j = i; j < np && parts[j].box.x0 <= g.x1; j++) {
+            g.x1 = max_i(g.x1, parts[j].box.x1);
+            g.y0 = min_i(g.y0, parts[j].box.y0);
+            g.y1 = max_i(g.y1, parts[j].box.y1);
+            mass += parts[j].mass;
+        }
+        if ((g.y1 - g.y0 + 1) * 3 < height * 2 || mass * 8 < total)
+            continue;
+        const int gap = g.x0 - last_x1 - 1;
+        if (last_x1 >= 0 && gap * 6 >= height)
+            return true;
+        last_x1 = g.x1;
+    }
+    return false;
+}
+
 /* Tight box of the pixels with ink level >= level inside r, ruled lines left out;
  * false if there are none. */
 static bool tight_box(const mn_gray_image *img, const levels *lv,
@@ -351,9 +394,9 @@ static void find_lines(mn_preprocess_scratch *s, int f, int gw, int gh, bool row
         clear_lines(s->mass, s->line_col, gw, gh, gw, 1);
 }
 
-/* Step 3: the digit's bounding box in input pixels. False if only specks were found. */
+/* Step 3 (mn_crop.h): the digit's bounding box in input pixels. */
 bool mn_crop_find_digit(const mn_gray_image *img, const levels *lv, mn_preprocess_scratch *s,
-                       rect *digit)
+                        rect *digit, bool *several)
 {
     const int w = img->width, h = img->height;
     const int f = (max_i(w, h) - 1) / GRID + 1;  /* input pixels per grid cell side */
@@ -399,6 +442,7 @@ bool mn_crop_find_digit(const mn_gray_image *img, const levels *lv, mn_preproces
     int e = max_i(1, max_i(main_box.x1 - main_box.x0, main_box.y1 - main_box.y0) / 4);
     rect near = {main_box.x0 - e, main_box.y0 - e, main_box.x1 + e, main_box.y1 + e};
     rect cells = main_box;
+    int nk = 0;
     memset(s->seen, 0, (size_t)gw * (size_t)gh);
     for (int c = 0; c < gw * gh; c++)
         if (s->mass[c] && !s->seen[c]) {
@@ -408,8 +452,12 @@ bool mn_crop_find_digit(const mn_gray_image *img, const levels *lv, mn_preproces
                 cells.y0 = min_i(cells.y0, box.y0);
                 cells.x1 = max_i(cells.x1, box.x1);
                 cells.y1 = max_i(cells.y1, box.y1);
+                if (nk < MAX_PARTS)
+                    parts[nk] = (part){m, ncells, box};
+                nk++;
             }
         }
+    *several = nk <= MAX_PARTS && side_by_side(parts, nk, cells);
 
     /* from cells to pixels: tight around the digit's pixels, then widened by 2 pixels
      * to take in its faint anti-aliased rim (above the background cut) */

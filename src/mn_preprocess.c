@@ -98,7 +98,8 @@ static mn_status run(const mn_gray_image *img, mn_polarity polarity,
         return no_digit(info, err);
 
     rect crop;
-    if (!mn_crop_find_digit(img, &lv, scratch, &crop))
+    bool several;
+    if (!mn_crop_find_digit(img, &lv, scratch, &crop, &several))
         return no_digit(info, err);
 
     float value[256];  /* input gray -> output level, background exactly 0 */
@@ -109,6 +110,13 @@ static mn_status run(const mn_gray_image *img, mn_polarity polarity,
     double box[BOX][BOX];
     int dw, dh;
     const bool low_res = mn_scale_to_box(img, value, crop, scratch, box, &dw, &dh);
+    /* a digit broken in two and two characters look alike when few pixels tall (read
+     * at low resolution, or under the box's 20 pixels): read it then */
+    if (several && !low_res && crop.y1 - crop.y0 + 1 >= BOX) {
+        if (info)
+            info->several_digits = true;
+        return mn_fail(err, MN_ERR_FORMAT, MN_PREPROCESS_SEVERAL_DIGITS);
+    }
 
     /* thin strokes averaged over a big area come out faint: stretch them to white */
     double peak = 0.0;

@@ -79,8 +79,13 @@
  *      largest left, or the largest that is not flat if it has a tenth of that
  *      mass. Components smaller than 1/10 of it are dropped unless they are at
  *      least 1/100 of it and within a quarter of its size of its box (a detached
- *      bar). The box is then tightened to the digit's pixels, keeping their faint
- *      anti-aliased rim;
+ *      bar). Several characters side by side ("42") are refused rather than read as
+ *      one: the kept components fall into groups split by empty columns, and two
+ *      groups each 2/3 of the row's height and 1/8 of its ink, at least 1/6 of its
+ *      height apart, in a row 6/5 as wide as tall or more, are two characters,
+ *      unless the row is under 20 pixels tall or read at low resolution (step 4),
+ *      where a digit broken in two looks the same. The box is then tightened to
+ *      the digit's pixels, keeping their faint anti-aliased rim;
  *   4. area averaging (a box filter with fractional coverage) to fit a 20x20 box,
  *      keeping the aspect ratio, done on a 4x finer grid and then 4x4-averaged (the
  *      same result). A crop of at most 10 pixels a side is instead interpolated
@@ -107,7 +112,9 @@
  * An image with no digit (uniform, contrast under 32 levels unless step 0 took it,
  * or only specks: its largest component under 1/20000 of the image or 256 pixels) is
  * refused with MN_ERR_FORMAT, the message MN_PREPROCESS_NO_DIGIT
- * and info->no_digit = true, so that the service can answer 422 "no digit found".
+ * and info->no_digit = true, so that the service can answer 422 "no digit found";
+ * one with several characters side by side (step 3) with MN_ERR_FORMAT, the message
+ * MN_PREPROCESS_SEVERAL_DIGITS and info->several_digits = true.
  *
  * Nothing here allocates when the caller supplies a scratch area; none of it is
  * shared between calls, so one scratch per thread serves any image size. */
@@ -123,10 +130,13 @@
 #include "mn_preprocess_types.h"
 
 #define MN_PREPROCESS_NO_DIGIT "no digit found"
+#define MN_PREPROCESS_SEVERAL_DIGITS \
+    "several digits or characters side by side: send one digit per image"
 
 /* What preprocessing found; useful for logs and the UI. Coordinates in input pixels. */
 typedef struct mn_preprocess_info {
     bool no_digit;        /* the status is MN_ERR_FORMAT because nothing digit-like was found */
+    bool several_digits;  /* ... because several characters stand side by side (step 3) */
     bool ambiguous;       /* the polarity could be either (step 1): try both */
     bool inverted;        /* the input was dark on light */
     uint8_t background;   /* background gray level of the input, 0..255 */

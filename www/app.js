@@ -289,6 +289,9 @@ function errorText(status, body) {
       if (code === 'no_digit') {
         return ['No digit found in the image.', withDetail('Draw a digit larger, or use a picture with one dark digit on a light background (or the reverse).'), 'error'];
       }
+      if (code === 'several_digits') {
+        return ['More than one digit found.', withDetail('Draw or send one digit at a time.'), 'error'];
+      }
       if (code === 'image_too_large') {
         return ['That image is too large.', withDetail('Try a smaller picture.'), 'error'];
       }

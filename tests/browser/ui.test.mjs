@@ -148,6 +148,8 @@ function mnistDigit(label) {
 
 const ONE = [[[0.52, 0.14], [0.5, 0.5], [0.48, 0.86]]];
 const SEVEN = [[[0.24, 0.2], [0.5, 0.2], [0.76, 0.2], [0.6, 0.5], [0.44, 0.86]]];
+/** "17" written across the pad: two digits, not one. */
+const ONE_SEVEN = [[[0.14, 0.3], [0.13, 0.5], [0.12, 0.7]], [[0.45, 0.3], [0.7, 0.3], [0.88, 0.3], [0.75, 0.5], [0.66, 0.7]]];
 const ZERO = [Array.from({ length: 25 }, (_, i) => {
   const a = (i / 24) * 2 * Math.PI - Math.PI / 2;
   return [0.5 + 0.22 * Math.cos(a), 0.5 + 0.34 * Math.sin(a)];
@@ -332,6 +334,18 @@ test('a file that is not an image gets a clear error message', { timeout: TIMEOU
       assert.equal((await blankResponse.json()).error?.code, 'no_digit');
       await alert.filter({ hasText: 'No digit found in the image.' }).waitFor({ timeout: 10_000 });
     }
+
+    // two digits side by side on the pad: read one at a time (drawn whole, then sent)
+    await page.click('#clear-btn');
+    await page.uncheck('#auto-predict');
+    await drawWithMouse(page, ONE_SEVEN);
+    const rowResponse = await predictAfter(page, () => page.click('#predict-btn'));
+    if (!MOCK) {
+      assert.equal(rowResponse.status(), 422, 'two digits side by side are refused');
+      assert.equal((await rowResponse.json()).error?.code, 'several_digits');
+      await alert.filter({ hasText: 'More than one digit found.' }).waitFor({ timeout: 10_000 });
+    }
+    await page.check('#auto-predict');
 
     // the Predict button with nothing drawn says so without asking the service
     await page.click('#clear-btn');

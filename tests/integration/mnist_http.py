@@ -460,6 +460,25 @@ def check_marks(c, images, labels, samples, version):
         ok(not bad, f"POST /predict of digits {mark}: every one read as the digit", bad)
 
 
+def in_a_row(first, second):
+    """Two test digits x4, dark on a white 280x140 page, side by side: the 28x28 frames
+    touch, so the ink is a few pixels apart, as a number is written."""
+    page = Image.new("L", (280, 140), 255)
+    for k, pixels in enumerate((first, second)):
+        page.paste(0, (28 + 112 * k, 14), gray_image(pixels).resize((112, 112), Image.BICUBIC))
+    return page
+
+
+def check_rows(c, images, samples):
+    """Several digits in one picture are refused, not read as one."""
+    bad = []
+    for a, b in zip(samples[0::2], samples[1::2]):
+        r = c.post("/predict", encode(in_a_row(images[a], images[b]), "PNG"), "image/png")
+        if not is_error_json(r, 422, "several_digits"):
+            bad.append((a, b, r.status, (r.json() or {}).get("prediction")))
+    ok(not bad, "POST /predict of two digits side by side: 422 several_digits, each pair", bad)
+
+
 def check_api(url, data):
     c = Client(url)
     images, labels = read_idx(data)
@@ -532,6 +551,7 @@ def check_api(url, data):
 
     check_filled_canvas(c, version)
     check_marks(c, images, labels, samples, version)
+    check_rows(c, images, samples)
 
     # query options
     i = samples[0]
