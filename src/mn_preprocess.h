@@ -26,13 +26,15 @@
  *      either polarity may be right: info->ambiguous says so, and
  *      mn_preprocess_gray_as reads the image with the polarity the caller asks for.
  *      Either way the paper is put at the image's extreme level on its side;
- *   1a. a sheet of paper photographed on a darker desk (mn_sheet.h): steps 1 and 2
- *      took the desk for paper and the sheet for ink. When the largest block of
- *      cells at the ink level covers a fifth of the picture and 60 % of its box,
- *      and something on it is darker than the desk, the sheet (a sixteenth in from
- *      its edges) is cut out into the scratch, averaged down to 256x256 at most, and
- *      read from there, if its border shows paper (a dominant level); steps 1-2 are
- *      done again on it;
+ *   1a. a sheet of paper photographed on a desk (mn_sheet.h): steps 1 and 2 took
+ *      the desk for paper, and on a darker desk the sheet for ink. When the largest
+ *      block of cells at the ink level (on a lighter desk: lighter than the desk by
+ *      a quarter of the contrast or more, all the ink on it, the ring of cells just
+ *      inside the cut on it too) covers a fifth of the picture and 60 % of its box,
+ *      and (on a darker desk) something on it is darker than the desk, the sheet (a
+ *      sixteenth in from its edges) is cut out into the scratch, averaged down to
+ *      256x256 at most, and read from there, if its border shows paper (a dominant
+ *      level); steps 1-2 are done again on it;
  *   1b. uneven light (a shadow, a gradient): the paper's level is estimated locally,
  *      as the means of 32x32 blocks closed over 7 blocks (ink narrower than that gives
  *      way to the paper around it). When that paper, along one stretch of at least an

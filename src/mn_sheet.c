@@ -1,15 +1,16 @@
-/* Step 1a of preprocessing: a sheet of paper photographed on a darker desk, found so
- * that the digit is read on the sheet and not the sheet as the digit. */
+/* Step 1a of preprocessing: a sheet of paper photographed on a desk, found so that
+ * the digit is read on the sheet, not the sheet as the digit (a darker desk) nor the
+ * sheet's edges with it (a lighter one). */
 #include "config.h"
 
 #include "mn_sheet.h"
 
 #define SHEET_GRID 64  /* the image is looked at in at most 64x64 cells */
 
-/* Marks the cells whose mean level is at or above the mask level (in ink space): a
- * sheet lighter than the desk is on the ink side. */
+/* Marks the cells whose mean level (in ink space) is at or above `level`, or, when
+ * `below`, at or below it. */
 static void mark_cells(const mn_gray_image *img, const levels *lv, int cell, int gw, int gh,
-                       uint8_t *on)
+                       int level, bool below, uint8_t *on)
 {
     uint32_t sum[SHEET_GRID * SHEET_GRID] = {0};
     const int w = img->width, h = img->height;
@@ -22,8 +23,23 @@ static void mark_cells(const mn_gray_image *img, const levels *lv, int cell, int
     for (int j = 0; j < gh; j++)
         for (int i = 0; i < gw; i++) {
             const int cw = min_i(cell, w - i * cell), ch = min_i(cell, h - j * cell);
-            on[j * gw + i] = sum[j * gw + i] >= (uint32_t)lv->mask * (uint32_t)(cw * ch);
+            const uint32_t at = (uint32_t)level * (uint32_t)(cw * ch);
+            on[j * gw + i] = below ? sum[j * gw + i] <= at : sum[j * gw + i] >= at;
         }
+}
+
+/* Whether any cell outside box b (in cells, widened by one) has ink: a mean at or
+ * above the mask level. */
+static bool ink_outside(const mn_gray_image *img, const levels *lv, int cell, int gw, int gh,
+                        rect b)
+{
+    uint8_t inked[SHEET_GRID * SHEET_GRID];
+    mark_cells(img, lv, cell, gw, gh, lv->mask, false, inked);
+    for (int j = 0; j < gh; j++)
+        for (int i = 0; i < gw; i++)
+            if (inked[j * gw + i] && (i < b.x0 - 1 || i > b.x1 + 1 || j < b.y0 - 1 || j > b.y1 + 1))
+                return true;
+    return false;
 }
 
 /* The largest 4-connected group of marked cells: its size, its box in *box. */
@@ -58,19 +74,45 @@ static int largest_group(uint8_t *on, int gw, int gh, rect *box)
     return best;
 }
 
+/* Whether the ring of cells just inside box b, m cells in from its edges, lies on
+ * the sheet (its cells are 2 in on[] after largest_group), but for a twentieth: the cut is all
+ * sheet, as a rectangle's is, and not a disc of light's corners or a stroke's way
+ * out of it. */
+static bool ring_on_sheet(const uint8_t *on, int gw, rect b, int m)
+{
+    const rect r = {b.x0 + m, b.y0 + m, b.x1 - m, b.y1 - m};
+    int cells = 0, off = 0;
+    for (int j = r.y0; j <= r.y1; j++)
+        for (int i = r.x0; i <= r.x1; i++)
+            if (j == r.y0 || j == r.y1 || i == r.x0 || i == r.x1) {
+                cells++;
+                off += on[j * gw + i] != 2;
+            }
+    return cells > 0 && off * 20 <= cells;
+}
+
 /* Step 1a (mn_sheet.h). */
 bool mn_sheet_find(const mn_gray_image *img, const levels *lv, rect *sheet)
 {
     const int w = img->width, h = img->height;
-    /* the sheet is the light side (a shadow on paper is the dark one), and something
-     * written on it lies beyond the desk's level, away from the sheet's: without it
-     * this is a digit on its paper, however bold */
-    if (min_i(w, h) < 64 || lv->inverted || (lv->bg - lv->low) * 8 < lv->ink - lv->bg)
+    if (min_i(w, h) < 64)
+        return false;
+    /* on a dark desk the sheet is the light side, the ink (a shadow on paper is the
+     * dark one), and something written on it lies beyond the desk's level, away from
+     * the sheet's: without it this is a digit on its paper, however bold. On a light
+     * desk the ink is dark and the sheet lighter than the desk, well below its level
+     * in ink space (a quarter of the contrast), all the ink on it. */
+    const bool light_desk = lv->inverted;
+    if (light_desk ? (lv->bg - lv->low) * 4 < lv->ink - lv->bg
+                   : (lv->bg - lv->low) * 8 < lv->ink - lv->bg)
         return false;
     const int cell = (max_i(w, h) - 1) / SHEET_GRID + 1;
     const int gw = (w + cell - 1) / cell, gh = (h + cell - 1) / cell;
     uint8_t on[SHEET_GRID * SHEET_GRID];
-    mark_cells(img, lv, cell, gw, gh, on);
+    if (light_desk)
+        mark_cells(img, lv, cell, gw, gh, (lv->bg + lv->low) / 2, true, on);
+    else
+        mark_cells(img, lv, cell, gw, gh, lv->mask, false, on);
     rect b = {0, 0, 0, 0};
     const int count = largest_group(on, gw, gh, &b);
     const int bw = b.x1 - b.x0 + 1, bh = b.y1 - b.y0 + 1;
@@ -78,10 +120,12 @@ bool mn_sheet_find(const mn_gray_image *img, const levels *lv, rect *sheet)
      * so the sheet leaves most of the border to it) */
     if (count * 5 < gw * gh || count * 10 < bw * bh * 6)
         return false;
+    if (light_desk && (!ring_on_sheet(on, gw, b, max_i(1, max_i(bw, bh) / 16)) ||
+                       ink_outside(img, lv, cell, gw, gh, b)))
+        return false;
     /* in pixels, a sixteenth of the sheet in from its edges (its rim, its shadow) */
     const int mx = max_i(1, bw * cell / 16), my = max_i(1, bh * cell / 16);
     *sheet = (rect){b.x0 * cell + mx, b.y0 * cell + my,
                     min_i(w, (b.x1 + 1) * cell) - 1 - mx, min_i(h, (b.y1 + 1) * cell) - 1 - my};
     return sheet->x1 > sheet->x0 && sheet->y1 > sheet->y0;
 }
-

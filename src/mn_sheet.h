@@ -4,12 +4,17 @@
 
 #include "mn_preprocess_steps.h"
 
-/* Step 1a: whether img is a sheet of paper lighter than the desk round it (so that
- * steps 1-2 took the desk for the paper and the sheet for ink), with something
- * darker than the desk on it. The sheet is the largest 4-connected group of cells
- * (at most 64x64 of them) whose mean lies at or above the mask level, covering a
- * fifth of the picture and filling 60 % of its box. *sheet: its box in pixels, a
- * sixteenth of its size in from each edge. */
+/* Step 1a: whether img is a sheet of paper lighter than the desk round it, steps 1-2
+ * having taken the desk for the paper. The sheet is the largest 4-connected group of
+ * cells (at most 64x64 of them), covering a fifth of the picture and filling 60 % of
+ * its box, whose mean lies
+ *   - on a darker desk (light ink: the sheet was taken for ink), at or above the mask
+ *     level, with something darker than the desk on it;
+ *   - on a lighter desk (dark ink), below the desk's level by half the way to the
+ *     sheet's (the image's robust lightest level, a quarter of the contrast beyond
+ *     the desk at least), with no ink off it and the ring of cells just inside the
+ *     cut on it (a rectangle's, not a disc of light's).
+ * *sheet: its box in pixels, a sixteenth of its size in from each edge. */
 bool mn_sheet_find(const mn_gray_image *img, const levels *lv, rect *sheet);
 
 #endif

@@ -1,5 +1,6 @@
-/* Step 1a of preprocessing: what is a sheet photographed on a desk, and what is not
- * (src/mn_sheet.c), asked directly of mn_sheet_find with the levels of step 1. */
+/* Step 1a of preprocessing: what is a sheet photographed on a darker or a lighter
+ * desk, and what is not (src/mn_sheet.c), asked directly of mn_sheet_find with the
+ * levels of step 1. */
 #include "config.h"
 
 #include <setjmp.h>
@@ -74,11 +75,45 @@ static void test_what_is_no_sheet(void **state)
     assert_false(sheet_in(frame, &r));
 }
 
+static void test_a_light_sheet_on_a_light_desk(void **state)
+{
+    (void)state;
+    rect r;
+    /* a white note on a light gray desk, dark ink on it: the ink is the dark side, the
+     * sheet lighter than the desk */
+    assert_true(sheet_in(picture(170, 232, 30, 60, 40, 240, 200), &r));
+    assert_in_range(r.x0, 60 + 180 / 16 - 5, 60 + 180 / 16 + 5);
+    assert_in_range(r.y1, 200 - 160 / 16 - 6, 200 - 160 / 16 + 4);
+}
+
+static void test_what_is_no_sheet_on_a_light_desk(void **state)
+{
+    (void)state;
+    rect r;
+    /* paper a little lighter than the border (under a quarter of the contrast) */
+    assert_false(sheet_in(picture(170, 190, 30, 60, 40, 240, 200), &r));
+    /* ink on the desk beside the sheet: cutting the sheet would cut the digit */
+    mn_gray_image beside = picture(170, 232, 30, 60, 40, 240, 200);
+    for (int y = 100; y < 130; y++)
+        memset(beside.pixels + y * W + 10, 30, 12);
+    assert_false(sheet_in(beside, &r));
+    /* a disc of light, the ink in it: the cut's corners would be the desk's */
+    mn_gray_image disc = picture(170, 170, 30, 130, 110, 170, 150);
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++)
+            if ((x - 150) * (x - 150) + (y - 120) * (y - 120) < 100 * 100 &&
+                disc.pixels[y * W + x] == 170)
+                disc.pixels[y * W + x] = 232;
+    assert_false(sheet_in(disc, &r));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_a_light_sheet_on_a_dark_desk),
         cmocka_unit_test(test_what_is_no_sheet),
+        cmocka_unit_test(test_a_light_sheet_on_a_light_desk),
+        cmocka_unit_test(test_what_is_no_sheet_on_a_light_desk),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
