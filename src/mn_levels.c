@@ -193,6 +193,31 @@ static mn_polarity corner_polarity(const mn_gray_image *img, int lo, int hi)
                                                           : MN_POLARITY_AUTO;
 }
 
+/* Paper at two levels: a shadow across the page leaves the border part shaded (the
+ * dominant level), part lit, and the lit paper may lie further from the dominant
+ * level than the ink. When a quarter of the border lies at one extreme, lo or hi
+ * (within 1/8 of the contrast), and not a quarter at the other, that extreme is
+ * paper too, and the ink lies at the other: returns whether it is dark (inverted).
+ * Else `inverted`, the side that reaches further. Ink seldom covers a quarter of
+ * the border: a digit touches it in a few places. (Where the rule turns the
+ * answer, the extreme it takes for paper lies at least half the contrast away
+ * from the dominant level, as a shadow's other side does.) */
+static bool paper_at_two_levels(const uint64_t border[256], int lo, int hi, bool inverted)
+{
+    const int near = max_i(1, (hi - lo) / 8);
+    uint64_t total = 0, at_lo = 0, at_hi = 0;
+    for (int v = 0; v < 256; v++) {
+        total += border[v];
+        at_lo += v <= lo + near ? border[v] : 0;
+        at_hi += v >= hi - near ? border[v] : 0;
+    }
+    if (at_hi * 4 >= total && at_lo * 4 < total)
+        return true;
+    if (at_lo * 4 >= total && at_hi * 4 < total)
+        return false;
+    return inverted;
+}
+
 /* The histograms of the whole image and of its border ring, k pixels thick. */
 MN_HOT_KERNEL
 static void histograms(const mn_gray_image *img, int k, uint64_t hist[256], uint64_t border[256])
@@ -268,6 +293,8 @@ bool mn_levels_find(const mn_gray_image *img, mn_polarity polarity, levels *lv)
     if (paper != MN_POLARITY_AUTO)
         b = paper == MN_POLARITY_DARK_INK ? hi : lo;
     lv->inverted = b - lo > hi - b;
+    if (dominant && !tiny)
+        lv->inverted = paper_at_two_levels(border, lo, hi, lv->inverted);
     lv->dominant = dominant;
     lv->bg_raw = b;
     lv->ink_raw = lv->inverted ? lo : hi;

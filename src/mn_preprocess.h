@@ -15,8 +15,11 @@
  *      paper level), the median of those; the digit is on whichever side (darker or
  *      lighter) reaches further from it, robustly (the 1/10000 extreme, but never
  *      past 16 pixels, so that a few hot pixels do not count and a small digit in a
- *      large photo does). Dark ink is inverted so that the digit is white on
- *      black, as in MNIST. Without a dominant level, in a clean image (a border
+ *      large photo does), unless a quarter of the border lies at that side's
+ *      extreme and not at the other's: then that side is paper too, lit beside a
+ *      shadow across the page, and the ink is on the other (under 32 pixels a side
+ *      the border is too short to tell). Dark ink is inverted so that the digit is
+ *      white on black, as in MNIST. Without a dominant level, in a clean image (a border
  *      that is noiseless, see 2, or changes smoothly, as a digit scaled up by
  *      interpolation does, or an image too small to tell) with a tenth of its
  *      pixels at one flat extreme level, the border is split between paper and ink

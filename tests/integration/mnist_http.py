@@ -44,9 +44,9 @@ import zlib
 from concurrent.futures import ThreadPoolExecutor
 
 try:
-    from PIL import Image, ImageDraw
+    from PIL import Image, ImageChops, ImageDraw, ImageFilter
 except ImportError:  # only the encoders need it; they say so when used
-    Image = ImageDraw = None
+    Image = ImageChops = ImageDraw = ImageFilter = None
 
 FAILURES = 0
 
@@ -446,6 +446,18 @@ def on_desk(pixels, level=70, left=60):
     return desk
 
 
+def under_a_shadow(pixels):
+    """A test digit x4, in pencil (60) on white (235) paper 240x240, a shadow
+    darkening the page right of x = 100 (through the digit) to 55 %, its edge blurred
+    over a few pixels: the lit paper on the border lies further from the shade than
+    the ink does."""
+    page = Image.new("L", (240, 240), 235)
+    page.paste(60, (64, 64), gray_image(pixels).resize((112, 112), Image.BICUBIC))
+    light = Image.new("L", (240, 240), 255)
+    light.paste(140, (100, 0, 240, 240))
+    return ImageChops.multiply(page, light.filter(ImageFilter.BoxBlur(2)))
+
+
 def check_marks(c, images, labels, samples, version):
     # the light desk's sheet near its edge: the light of the sheet on the border looks
     # like paper that a shadow darkens elsewhere
@@ -458,6 +470,13 @@ def check_marks(c, images, labels, samples, version):
             if answer_problems(r, version) or j.get("prediction") != labels[i]:
                 bad.append((i, j.get("prediction"), labels[i]))
         ok(not bad, f"POST /predict of digits on a sheet lying on {desk}: every one read as the digit", bad)
+    bad = []
+    for i in samples:
+        r = c.post("/predict", encode(under_a_shadow(images[i]), "PNG"), "image/png")
+        j = r.json() or {}
+        if answer_problems(r, version) or j.get("prediction") != labels[i]:
+            bad.append((i, j.get("prediction"), labels[i]))
+    ok(not bad, "POST /predict of digits half in a shadow across the page: every one read as the digit", bad)
     for mark in ("in a box", "circled", "in a form's comb", "underlined"):
         bad = []
         for i in samples:
