@@ -32,12 +32,12 @@
  *   1a. a sheet of paper photographed on a desk (mn_sheet.h): steps 1 and 2 took
  *      the desk for paper, and on a darker desk the sheet for ink. When the largest
  *      block of cells at the ink level (on a lighter desk: lighter than the desk by
- *      a quarter of the contrast or more, all the ink on it, the ring of cells just
- *      inside the cut on it too) covers a fifth of the picture and 60 % of its box,
- *      and (on a darker desk) something on it is darker than the desk, the sheet (a
- *      sixteenth in from its edges) is cut out into the scratch, averaged down to
- *      256x256 at most, and read from there, if its border shows paper (a dominant
- *      level); steps 1-2 are done again on it;
+ *      a quarter of the contrast or more) covers a fifth of the picture and 60 % of
+ *      its box, and (on a darker desk) something on it is darker than the desk, the
+ *      sheet (a sixteenth in from its edges; on a lighter desk up to a sixth, until
+ *      the cut lies on the sheet alone, all the ink inside it) is cut out into the
+ *      scratch, averaged down to 256x256 at most, and read from there, if its border
+ *      shows paper (a dominant level); steps 1-2 are done again on it;
  *   1b. uneven light (a shadow, a gradient): the paper's level is estimated locally,
  *      as the means of 32x32 blocks closed over 7 blocks (ink narrower than that gives
  *      way to the paper around it). When that paper, along one stretch of at least an

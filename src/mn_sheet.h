@@ -12,9 +12,11 @@
  *     level, with something darker than the desk on it;
  *   - on a lighter desk (dark ink), below the desk's level by half the way to the
  *     sheet's (the image's robust lightest level, a quarter of the contrast beyond
- *     the desk at least), with no ink off it and the ring of cells just inside the
- *     cut on it (a rectangle's, not a disc of light's).
- * *sheet: its box in pixels, a sixteenth of its size in from each edge. */
+ *     the desk at least), cut deep enough in (1/16, 1/8 or 1/6 of its box) that the
+ *     ring of cells just inside the cut lies on it (a turned sheet's box has desk
+ *     in its corners), with no ink outside the cut.
+ * *sheet: its box in pixels, a sixteenth of its size in from each edge (or that
+ * deeper cut). */
 bool mn_sheet_find(const mn_gray_image *img, const levels *lv, rect *sheet);
 
 #endif

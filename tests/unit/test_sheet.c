@@ -3,6 +3,7 @@
  * levels of step 1. */
 #include "config.h"
 
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -75,6 +76,25 @@ static void test_what_is_no_sheet(void **state)
     assert_false(sheet_in(frame, &r));
 }
 
+/* A desk at 170 with, centred at (150, 120), a disc of light 232 of radius 100 or
+ * a note of 232, 140 pixels a side, turned by 15 degrees; a square of 20 pixels at
+ * level `mark` centred at (150, mark_y). */
+static mn_gray_image light_shape(bool disc, int mark, int mark_y)
+{
+    mn_gray_image img = picture(170, 170, 170, 0, 0, 1, 1);
+    const double c = cos(15 * M_PI / 180), s = sin(15 * M_PI / 180);
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++) {
+            const double dx = x - 150, dy = y - 120, u = c * dx + s * dy, v = c * dy - s * dx;
+            const bool on = disc ? dx * dx + dy * dy < 100 * 100 : fabs(u) < 70 && fabs(v) < 70;
+            if (abs(x - 150) < 10 && abs(y - mark_y) < 10)
+                img.pixels[y * W + x] = (uint8_t)mark;
+            else if (on)
+                img.pixels[y * W + x] = 232;
+        }
+    return img;
+}
+
 static void test_a_light_sheet_on_a_light_desk(void **state)
 {
     (void)state;
@@ -84,6 +104,12 @@ static void test_a_light_sheet_on_a_light_desk(void **state)
     assert_true(sheet_in(picture(170, 232, 30, 60, 40, 240, 200), &r));
     assert_in_range(r.x0, 60 + 180 / 16 - 5, 60 + 180 / 16 + 5);
     assert_in_range(r.y1, 200 - 160 / 16 - 6, 200 - 160 / 16 + 4);
+    /* the note turned by 15 degrees: its box's corners are desk, so the cut goes
+     * deeper in, a sixth of the box (about 170 px) */
+    assert_true(sheet_in(light_shape(false, 30, 120), &r));
+    assert_in_range(r.x0, 150 - 85 + 170 / 6 - 6, 150 - 85 + 170 / 6 + 6);
+    /* a disc of light, the ink well inside it, is cut so too */
+    assert_true(sheet_in(light_shape(true, 30, 120), &r));
 }
 
 static void test_what_is_no_sheet_on_a_light_desk(void **state)
@@ -97,14 +123,10 @@ static void test_what_is_no_sheet_on_a_light_desk(void **state)
     for (int y = 100; y < 130; y++)
         memset(beside.pixels + y * W + 10, 30, 12);
     assert_false(sheet_in(beside, &r));
-    /* a disc of light, the ink in it: the cut's corners would be the desk's */
-    mn_gray_image disc = picture(170, 170, 30, 130, 110, 170, 150);
-    for (int y = 0; y < H; y++)
-        for (int x = 0; x < W; x++)
-            if ((x - 150) * (x - 150) + (y - 120) * (y - 120) < 100 * 100 &&
-                disc.pixels[y * W + x] == 170)
-                disc.pixels[y * W + x] = 232;
-    assert_false(sheet_in(disc, &r));
+    /* ink near the rim of a disc of light, or near the edge of a turned note: a cut
+     * deep enough to lie on the light alone would cut the ink */
+    assert_false(sheet_in(light_shape(true, 30, 195), &r));
+    assert_false(sheet_in(light_shape(false, 30, 185), &r));
 }
 
 int main(void)
