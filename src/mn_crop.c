@@ -195,6 +195,70 @@ static bool side_by_side(part *parts, int np, rect row)
     return false;
 }
 
+static bool touches_edge(rect b, int gw, int gh)
+{
+    return b.x0 == 0 || b.y0 == 0 || b.x1 == gw - 1 || b.y1 == gh - 1;
+}
+
+/* Whether parts[i] (label i + 1 in s->seen) is a thing at the picture's edge, not
+ * ink: it touches the edge, is solid (its cells fill half its box) and
+ * hardly reaches the ink's level (under 1/20 of its pixels above the mask lie within
+ * 1/8 of the contrast of it): a thumb over the corner, a shadowed table edge. A
+ * digit's strokes, however gray their rim, reach the ink level: it is their level. */
+static bool is_edge_blob(const mn_gray_image *img, const levels *lv,
+                         const mn_preprocess_scratch *s, int f, int gw, int gh, part p,
+                         uint8_t label)
+{
+    const rect b = p.box;
+    const int64_t area = (int64_t)(b.x1 - b.x0 + 1) * (b.y1 - b.y0 + 1);
+    if (!touches_edge(b, gw, gh) || (int64_t)p.cells * 2 < area)
+        return false;
+    const int dark = lv->ink - (lv->ink - lv->bg) / 8;
+    uint64_t inked = 0, at_ink = 0;
+    for (int gy = b.y0; gy <= b.y1; gy++)
+        for (int gx = b.x0; gx <= b.x1; gx++) {
+            if (s->seen[gy * gw + gx] != label)
+                continue;
+            for (int y = gy * f; y < min_i(img->height, (gy + 1) * f); y++)
+                for (int x = gx * f; x < min_i(img->width, (gx + 1) * f); x++) {
+                    const int v = to_ink(img->pixels[(size_t)y * (size_t)img->width + x], lv->inverted);
+                    inked += v >= lv->mask;
+                    at_ink += v >= dark;
+                }
+        }
+    return at_ink * 20 < inked;
+}
+
+/* Takes the things at the picture's edge (is_edge_blob) out of the components, their
+ * cells' mass set to 0, when the largest part left, the digit, keeps clear of the
+ * edge and of them by a quarter of its size: a digit that fills its canvas (one
+ * scaled up from a few pixels), or a piece of one, broken off by the mask, can be
+ * gray, solid and at the edge too, but lies beside the rest of it. */
+static void drop_edge_blobs(const mn_gray_image *img, const levels *lv, mn_preprocess_scratch *s,
+                            int f, int gw, int gh, part *parts, int np)
+{
+    bool blob[MAX_PARTS], any = false;
+    int largest = -1;
+    for (int i = 0; i < np; i++) {
+        any |= blob[i] = is_edge_blob(img, lv, s, f, gw, gh, parts[i], (uint8_t)(i + 1));
+        if (!blob[i] && (largest < 0 || parts[i].mass > parts[largest].mass))
+            largest = i;
+    }
+    if (!any || largest < 0 || touches_edge(parts[largest].box, gw, gh))
+        return;
+    const rect m = parts[largest].box;
+    const int e = max_i(1, max_i(m.x1 - m.x0, m.y1 - m.y0) / 4);
+    const rect near = {m.x0 - e, m.y0 - e, m.x1 + e, m.y1 + e};
+    for (int i = 0; i < np; i++)
+        blob[i] = blob[i] && !overlaps(parts[i].box, near);
+    for (int c = 0; c < gw * gh; c++)
+        if (s->seen[c] && s->seen[c] <= np && blob[s->seen[c] - 1])
+            s->mass[c] = 0;
+    for (int i = 0; i < np; i++)
+        if (blob[i])
+            parts[i].mass = 0;
+}
+
 /* Tight box of the pixels with ink level >= level inside r, ruled lines left out;
  * false if there are none. */
 static bool tight_box(const mn_gray_image *img, const levels *lv,
@@ -429,8 +493,10 @@ bool mn_crop_find_digit(const mn_gray_image *img, const levels *lv, mn_preproces
             }
         }
     /* a tiny image's digit is too few cells to tell its parts from marks round it */
-    if (counted && min_i(gw, gh) >= MN_PREPROCESS_TINY_SIDE)
+    if (counted && min_i(gw, gh) >= MN_PREPROCESS_TINY_SIDE) {
+        drop_edge_blobs(img, lv, s, f, gw, gh, parts, np);
         largest = drop_marks(s, gw, gh, parts, np, &main_box);
+    }
     /* only specks: under 1/20000 of the image, or 256 pixels (16x16 of ink; a thin 1
      * of 80 px has twice that) */
     const uint64_t n = (uint64_t)w * (uint64_t)h, specks = n / 20000 < 256 ? n / 20000 : 256;

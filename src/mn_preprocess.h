@@ -74,7 +74,11 @@
  *      thin, and a digit filling its canvas blurs ink over most of every row around
  *      it), leave the components except where a stroke crosses them, and are
  *      ignored by the crop. Marks round the digit are taken out next, in a grid of
- *      32 cells a side or more (at 8x8 a digit's parts look like marks): a frame (a
+ *      32 cells a side or more (at 8x8 a digit's parts look like marks): a thing at
+ *      the picture's edge (a component touching it, its cells filling half its box,
+ *      under 1/20 of its pixels within 1/8 of the contrast of the ink level: a
+ *      thumb over a corner, a table's edge), when the largest other component keeps
+ *      clear of the edge and of it by a quarter of its size; a frame (a
  *      component whose cells fill at most a quarter of its box and that surrounds,
  *      in its middle row and column, another of at least 1/16 of its mass: a form's
  *      box, a ring round a circled digit) and then a line under the digit (a flat

@@ -458,6 +458,15 @@ def under_a_shadow(pixels):
     return ImageChops.multiply(page, light.filter(ImageFilter.BoxBlur(2)))
 
 
+def with_a_thumb(pixels):
+    """A test digit x4, dark (35) on paper (228) 260x260, photographed with a thumb
+    over the bottom left corner: a gray (120) half-ellipse 50 wide and 100 tall."""
+    page = Image.new("L", (260, 260), 228)
+    page.paste(35, (74, 74), gray_image(pixels).resize((112, 112), Image.BICUBIC))
+    ImageDraw.Draw(page).ellipse((-50, 160, 50, 360), fill=120)
+    return page.filter(ImageFilter.GaussianBlur(0.8))
+
+
 def check_marks(c, images, labels, samples, version):
     # the light desk's sheet near its edge: the light of the sheet on the border looks
     # like paper that a shadow darkens elsewhere
@@ -477,6 +486,13 @@ def check_marks(c, images, labels, samples, version):
         if answer_problems(r, version) or j.get("prediction") != labels[i]:
             bad.append((i, j.get("prediction"), labels[i]))
     ok(not bad, "POST /predict of digits half in a shadow across the page: every one read as the digit", bad)
+    bad = []
+    for i in samples:
+        r = c.post("/predict", encode(with_a_thumb(images[i]), "JPEG", quality=85), "image/jpeg")
+        j = r.json() or {}
+        if answer_problems(r, version) or j.get("prediction") != labels[i]:
+            bad.append((i, j.get("prediction"), labels[i]))
+    ok(not bad, "POST /predict of digits photographed with a thumb over a corner: every one read as the digit", bad)
     for mark in ("in a box", "circled", "in a form's comb", "underlined"):
         bad = []
         for i in samples:
