@@ -47,6 +47,13 @@ static bool overlaps(rect a, rect b)
     return a.x0 <= b.x1 && b.x0 <= a.x1 && a.y0 <= b.y1 && b.y0 <= a.y1;
 }
 
+/* Box m widened by a quarter of its size on each side: what lies beside the part. */
+static rect near_box(rect m)
+{
+    const int e = max_i(1, max_i(m.x1 - m.x0, m.y1 - m.y0) / 4);
+    return (rect){m.x0 - e, m.y0 - e, m.x1 + e, m.y1 + e};
+}
+
 /* A connected component of the grid, labelled k + 1 in seen[] when it is parts[k]. */
 typedef struct part {
     uint64_t mass;
@@ -219,12 +226,14 @@ static bool is_edge_blob(const mn_gray_image *img, const levels *lv,
         for (int gx = b.x0; gx <= b.x1; gx++) {
             if (s->seen[gy * gw + gx] != label)
                 continue;
-            for (int y = gy * f; y < min_i(img->height, (gy + 1) * f); y++)
+            for (int y = gy * f; y < min_i(img->height, (gy + 1) * f); y++) {
+                const uint8_t *row = img->pixels + (size_t)y * (size_t)img->width;
                 for (int x = gx * f; x < min_i(img->width, (gx + 1) * f); x++) {
-                    const int v = to_ink(img->pixels[(size_t)y * (size_t)img->width + x], lv->inverted);
+                    const int v = to_ink(row[x], lv->inverted);
                     inked += v >= lv->mask;
                     at_ink += v >= dark;
                 }
+            }
         }
     return at_ink * 20 < inked;
 }
@@ -246,9 +255,7 @@ static void drop_edge_blobs(const mn_gray_image *img, const levels *lv, mn_prepr
     }
     if (!any || largest < 0 || touches_edge(parts[largest].box, gw, gh))
         return;
-    const rect m = parts[largest].box;
-    const int e = max_i(1, max_i(m.x1 - m.x0, m.y1 - m.y0) / 4);
-    const rect near = {m.x0 - e, m.y0 - e, m.x1 + e, m.y1 + e};
+    const rect near = near_box(parts[largest].box);
     for (int i = 0; i < np; i++)
         blob[i] = blob[i] && !overlaps(parts[i].box, near);
     for (int c = 0; c < gw * gh; c++)
@@ -505,8 +512,7 @@ bool mn_crop_find_digit(const mn_gray_image *img, const levels *lv, mn_preproces
 
     /* pass 2: keep the components that are large, or not tiny and next to the main one
      * (the detached bar of a 5, the stem of a 4 drawn in two strokes) */
-    int e = max_i(1, max_i(main_box.x1 - main_box.x0, main_box.y1 - main_box.y0) / 4);
-    rect near = {main_box.x0 - e, main_box.y0 - e, main_box.x1 + e, main_box.y1 + e};
+    const rect near = near_box(main_box);
     rect cells = main_box;
     int nk = 0;
     memset(s->seen, 0, (size_t)gw * (size_t)gh);
