@@ -3,38 +3,63 @@
  * sheet's edges with it (a lighter one). */
 #include "config.h"
 
+#include <string.h>
+
 #include "mn_sheet.h"
 
 #define SHEET_GRID 64  /* the image is looked at in at most 64x64 cells */
 
-/* Marks the cells whose mean level (in ink space) is at or above `level`, or, when
- * `below`, at or below it. */
-static void mark_cells(const mn_gray_image *img, const levels *lv, int cell, int gw, int gh,
-                       int level, bool below, uint8_t *on)
+/* The image in cells of `size` pixels a side (gw x gh of them, at most 64x64): the
+ * sum of each cell's levels in ink space, read once for every question below. */
+typedef struct cell_sums {
+    int size, gw, gh, w, h;
+    uint32_t sum[SHEET_GRID * SHEET_GRID];
+} cell_sums;
+
+static void sum_cells(const mn_gray_image *img, const levels *lv, cell_sums *c)
 {
-    uint32_t sum[SHEET_GRID * SHEET_GRID] = {0};
     const int w = img->width, h = img->height;
+    c->size = (max_i(w, h) - 1) / SHEET_GRID + 1;
+    c->gw = (w + c->size - 1) / c->size;
+    c->gh = (h + c->size - 1) / c->size;
+    c->w = w;
+    c->h = h;
+    memset(c->sum, 0, sizeof c->sum);
     for (int y = 0; y < h; y++) {
         const uint8_t *row = img->pixels + (size_t)y * (size_t)w;
-        uint32_t *cells = sum + (y / cell) * gw;
-        for (int x = 0; x < w; x++)
-            cells[x / cell] += (uint32_t)to_ink(row[x], lv->inverted);
+        uint32_t *cells = c->sum + (y / c->size) * c->gw;
+        for (int gx = 0; gx < c->gw; gx++) {
+            uint32_t sum = 0;  /* raw levels: a loop the compiler vectorises */
+            for (int x = gx * c->size, end = min_i(w, x + c->size); x < end; x++)
+                sum += row[x];
+            cells[gx] += sum;
+        }
     }
-    for (int j = 0; j < gh; j++)
-        for (int i = 0; i < gw; i++) {
-            const int cw = min_i(cell, w - i * cell), ch = min_i(cell, h - j * cell);
-            const uint32_t at = (uint32_t)level * (uint32_t)(cw * ch);
-            on[j * gw + i] = below ? sum[j * gw + i] <= at : sum[j * gw + i] >= at;
+    if (lv->inverted)  /* in ink space each pixel's level is 255 minus its own */
+        for (int j = 0; j < c->gh; j++)
+            for (int i = 0; i < c->gw; i++) {
+                const int cw = min_i(c->size, w - i * c->size);
+                const int ch = min_i(c->size, h - j * c->size);
+                c->sum[j * c->gw + i] = 255u * (uint32_t)(cw * ch) - c->sum[j * c->gw + i];
+            }
+}
+
+/* Marks the cells whose mean level is at or above `level`, or, when `below`, at or
+ * below it. */
+static void mark_cells(const cell_sums *c, int level, bool below, uint8_t *on)
+{
+    for (int j = 0; j < c->gh; j++)
+        for (int i = 0; i < c->gw; i++) {
+            const int cw = min_i(c->size, c->w - i * c->size);
+            const int ch = min_i(c->size, c->h - j * c->size);
+            const uint32_t at = (uint32_t)level * (uint32_t)(cw * ch), sum = c->sum[j * c->gw + i];
+            on[j * c->gw + i] = below ? sum <= at : sum >= at;
         }
 }
 
-/* Whether any cell outside box b (in cells, widened by one) has ink: a mean at or
- * above the mask level. */
-static bool ink_outside(const mn_gray_image *img, const levels *lv, int cell, int gw, int gh,
-                        rect b)
+/* Whether any inked cell lies outside box b (in cells, widened by one). */
+static bool ink_outside(const uint8_t *inked, int gw, int gh, rect b)
 {
-    uint8_t inked[SHEET_GRID * SHEET_GRID];
-    mark_cells(img, lv, cell, gw, gh, lv->mask, false, inked);
     for (int j = 0; j < gh; j++)
         for (int i = 0; i < gw; i++)
             if (inked[j * gw + i] && (i < b.x0 - 1 || i > b.x1 + 1 || j < b.y0 - 1 || j > b.y1 + 1))
@@ -93,17 +118,19 @@ static bool ring_on_sheet(const uint8_t *on, int gw, rect b, int m)
 
 /* On a light desk, how far in from the sheet's box b to cut (1/16, 1/8 or 1/6 of its
  * size, the first that fits: *inset): where the ring of cells just inside the cut lies
- * on the sheet and no ink lies outside it. A sheet turned by up to 15 degrees needs
- * 1/6 (its box is wider than it by its corners). False when none fits. */
-static bool light_desk_cut(const mn_gray_image *img, const levels *lv, const uint8_t *on,
-                           int cell, int gw, int gh, rect b, int *inset)
+ * on the sheet and no ink (a cell's mean at or above the mask level) lies outside it.
+ * A sheet turned by up to 15 degrees needs 1/6 (its box is wider than it by its
+ * corners). False when none fits. */
+static bool light_desk_cut(const cell_sums *c, int mask, const uint8_t *on, rect b, int *inset)
 {
     static const int insets[] = {16, 8, 6};
+    uint8_t inked[SHEET_GRID * SHEET_GRID];
+    mark_cells(c, mask, false, inked);
     for (size_t k = 0; k < sizeof insets / sizeof insets[0]; k++) {
         const int m = max_i(1, max_i(b.x1 - b.x0 + 1, b.y1 - b.y0 + 1) / insets[k]);
         const rect cut = {b.x0 + m, b.y0 + m, b.x1 - m, b.y1 - m};
-        if (cut.x1 > cut.x0 && cut.y1 > cut.y0 && ring_on_sheet(on, gw, b, m) &&
-            !ink_outside(img, lv, cell, gw, gh, cut)) {
+        if (cut.x1 > cut.x0 && cut.y1 > cut.y0 && ring_on_sheet(on, c->gw, b, m) &&
+            !ink_outside(inked, c->gw, c->gh, cut)) {
             *inset = insets[k];
             return true;
         }
@@ -126,13 +153,14 @@ bool mn_sheet_find(const mn_gray_image *img, const levels *lv, rect *sheet)
     if (light_desk ? (lv->bg - lv->low) * 4 < lv->ink - lv->bg
                    : (lv->bg - lv->low) * 8 < lv->ink - lv->bg)
         return false;
-    const int cell = (max_i(w, h) - 1) / SHEET_GRID + 1;
-    const int gw = (w + cell - 1) / cell, gh = (h + cell - 1) / cell;
+    cell_sums c;
+    sum_cells(img, lv, &c);
+    const int cell = c.size, gw = c.gw, gh = c.gh;
     uint8_t on[SHEET_GRID * SHEET_GRID];
     if (light_desk)
-        mark_cells(img, lv, cell, gw, gh, (lv->bg + lv->low) / 2, true, on);
+        mark_cells(&c, (lv->bg + lv->low) / 2, true, on);
     else
-        mark_cells(img, lv, cell, gw, gh, lv->mask, false, on);
+        mark_cells(&c, lv->mask, false, on);
     rect b = {0, 0, 0, 0};
     const int count = largest_group(on, gw, gh, &b);
     const int bw = b.x1 - b.x0 + 1, bh = b.y1 - b.y0 + 1;
@@ -141,7 +169,7 @@ bool mn_sheet_find(const mn_gray_image *img, const levels *lv, rect *sheet)
     if (count * 5 < gw * gh || count * 10 < bw * bh * 6)
         return false;
     int inset = 16;
-    if (light_desk && !light_desk_cut(img, lv, on, cell, gw, gh, b, &inset))
+    if (light_desk && !light_desk_cut(&c, lv->mask, on, b, &inset))
         return false;
     /* in pixels, a sixteenth of the sheet in from its edges (its rim, its shadow), or
      * on a light desk as far in as light_desk_cut found */
