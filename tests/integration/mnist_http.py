@@ -44,9 +44,9 @@ import zlib
 from concurrent.futures import ThreadPoolExecutor
 
 try:
-    from PIL import Image, ImageChops, ImageDraw, ImageFilter
+    from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageFont
 except ImportError:  # only the encoders need it; they say so when used
-    Image = ImageChops = ImageDraw = ImageFilter = None
+    Image = ImageChops = ImageDraw = ImageFilter = ImageFont = None
 
 FAILURES = 0
 
@@ -467,40 +467,53 @@ def with_a_thumb(pixels):
     return page.filter(ImageFilter.GaussianBlur(0.8))
 
 
+PRINT_FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"  # fonts-dejavu-core
+
+
+def with_captions(pixels):
+    """A test digit x4, dark (35) on paper (228) 260x260, on a worksheet: a line of
+    print (DejaVu Sans, 14 px) over it and another under it."""
+    page = Image.new("L", (260, 260), 228)
+    page.paste(35, (74, 64), gray_image(pixels).resize((112, 112), Image.BICUBIC))
+    draw = ImageDraw.Draw(page)
+    font = ImageFont.truetype(PRINT_FONT, 14)
+    draw.text((40, 20), "Write a digit here", fill=40, font=font)
+    draw.text((90, 222), "Question 3", fill=40, font=font)
+    return page
+
+
+def all_read(c, images, labels, samples, version, picture, what):
+    """One check: every sample, sent as picture(pixels) gives it (body, content type),
+    is read as its digit."""
+    bad = []
+    for i in samples:
+        r = c.post("/predict", *picture(images[i]))
+        j = r.json() or {}
+        if answer_problems(r, version) or j.get("prediction") != labels[i]:
+            bad.append((i, j.get("prediction"), labels[i]))
+    ok(not bad, f"POST /predict of digits {what}: every one read as the digit", bad)
+
+
 def check_marks(c, images, labels, samples, version):
+    def as_jpeg(im):
+        return encode(im, "JPEG", quality=85), "image/jpeg"
+
+    def as_png(im):
+        return encode(im, "PNG"), "image/png"
+
     # the light desk's sheet near its edge: the light of the sheet on the border looks
     # like paper that a shadow darkens elsewhere
     for level, left, desk in ((70, 60, "a dark desk"), (170, 14, "a light desk, near its edge")):
-        bad = []
-        for i in samples:
-            r = c.post("/predict", encode(on_desk(images[i], level, left), "JPEG", quality=85),
-                       "image/jpeg")
-            j = r.json() or {}
-            if answer_problems(r, version) or j.get("prediction") != labels[i]:
-                bad.append((i, j.get("prediction"), labels[i]))
-        ok(not bad, f"POST /predict of digits on a sheet lying on {desk}: every one read as the digit", bad)
-    bad = []
-    for i in samples:
-        r = c.post("/predict", encode(under_a_shadow(images[i]), "PNG"), "image/png")
-        j = r.json() or {}
-        if answer_problems(r, version) or j.get("prediction") != labels[i]:
-            bad.append((i, j.get("prediction"), labels[i]))
-    ok(not bad, "POST /predict of digits half in a shadow across the page: every one read as the digit", bad)
-    bad = []
-    for i in samples:
-        r = c.post("/predict", encode(with_a_thumb(images[i]), "JPEG", quality=85), "image/jpeg")
-        j = r.json() or {}
-        if answer_problems(r, version) or j.get("prediction") != labels[i]:
-            bad.append((i, j.get("prediction"), labels[i]))
-    ok(not bad, "POST /predict of digits photographed with a thumb over a corner: every one read as the digit", bad)
+        all_read(c, images, labels, samples, version,
+                 lambda p: as_jpeg(on_desk(p, level, left)), f"on a sheet lying on {desk}")
+    all_read(c, images, labels, samples, version, lambda p: as_png(under_a_shadow(p)),
+             "half in a shadow across the page")
+    all_read(c, images, labels, samples, version, lambda p: as_jpeg(with_a_thumb(p)),
+             "photographed with a thumb over a corner")
+    all_read(c, images, labels, samples, version, lambda p: as_png(with_captions(p)),
+             "with a line of print over and under them")
     for mark in ("in a box", "circled", "in a form's comb", "underlined"):
-        bad = []
-        for i in samples:
-            r = c.post("/predict", encode(marked(images[i], mark), "PNG"), "image/png")
-            j = r.json() or {}
-            if answer_problems(r, version) or j.get("prediction") != labels[i]:
-                bad.append((i, j.get("prediction"), labels[i]))
-        ok(not bad, f"POST /predict of digits {mark}: every one read as the digit", bad)
+        all_read(c, images, labels, samples, version, lambda p: as_png(marked(p, mark)), mark)
 
 
 def in_a_row(first, second):
