@@ -14,6 +14,12 @@ Each form once defeated the service (see README.md, "Accuracy on other handwriti
     white on a clear layer      x4, white strokes on a transparent RGBA layer
     a sheet on a desk           x4, dark on a white 170x170 sheet lying on a dark,
                                 noisy desk (70, +-4 levels), 300x300, JPEG
+    a note on a light desk      the same sheet on a lighter desk (170), 10-60 px from
+                                its left edge, JPEG
+    half in a shadow            x4, pencil (60) on white, a shadow across the page
+                                through the digit
+    a thumb over a corner       x4, dark on paper, a gray half-ellipse over a corner, JPEG
+    print over and under        x4, dark on paper, a line of print over it and under it
 
 The digit at position k of the set is sent in form k modulo their number.
 """
@@ -31,7 +37,8 @@ import mnist_http  # noqa: E402  (its marked pages, as the HTTP tests draw them)
 
 FORMS = ("stored 8x8, levels 0..16", "16-bit PNG", "12 levels", "25 levels, noisy",
          "25 levels, JPEG", "in a box", "circled", "underlined", "on a comb",
-         "white on a clear layer", "a sheet on a desk")
+         "white on a clear layer", "a sheet on a desk", "a note on a light desk",
+         "half in a shadow", "a thumb over a corner", "print over and under")
 
 
 def _digit(pixels, side=112):
@@ -77,6 +84,15 @@ def upload(pixels, k):
         desk.paste(230, (x, y, x + 170, y + 170))
         desk.paste(30, (x + 29, y + 29), _digit(pixels))
         return _encode(desk, "JPEG", quality=85), "image/jpeg"
+    if form == "a note on a light desk":
+        note = mnist_http.on_desk(pixels, 170, random.Random(k).randint(10, 60))
+        return _encode(note, "JPEG", quality=85), "image/jpeg"
+    if form == "half in a shadow":
+        return _encode(mnist_http.under_a_shadow(pixels)), "image/png"
+    if form == "a thumb over a corner":
+        return _encode(mnist_http.with_a_thumb(pixels), "JPEG", quality=85), "image/jpeg"
+    if form == "print over and under":
+        return _encode(mnist_http.with_captions(pixels)), "image/png"
     if form == "white on a clear layer":
         layer = Image.new("RGBA", (112, 112), (255, 255, 255, 0))
         layer.putalpha(_digit(pixels))

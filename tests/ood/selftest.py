@@ -146,6 +146,19 @@ def check_uploads():
     desk = seen["a sheet on a desk"]
     ok(desk.size == (300, 300) and desk.getpixel((1, 1)) < 100 and max(desk.getdata()) > 200,
        "mnist_uploads: a light sheet on a dark desk")
+    note = seen["a note on a light desk"]
+    ok(note.size == (300, 300) and 150 < note.getpixel((1, 1)) < 190 and max(note.getdata()) > 215,
+       "mnist_uploads: a lighter note on a light desk")
+    shade = seen["half in a shadow"]
+    ok(shade.getpixel((10, 10)) > 220 and shade.getpixel((230, 10)) < 150,
+       "mnist_uploads: the page lit on the left, shaded on the right")
+    thumb = seen["a thumb over a corner"]
+    ok(thumb.getpixel((5, 250)) < 150 and thumb.getpixel((250, 250)) > 200,
+       "mnist_uploads: a gray thumb over the bottom left corner")
+    printed = seen["print over and under"]
+    dark_rows = [y for y in range(260) if min(printed.getpixel((x, y)) for x in range(260)) < 128]
+    ok(min(dark_rows) < 40 and max(dark_rows) > 220,
+       "mnist_uploads: print over and under the digit")
 
 
 if __name__ == "__main__":
