@@ -208,50 +208,67 @@ static bool side_by_side(part *parts, int np, rect row)
     return false;
 }
 
-/* A caption over or under the digit ("Answer:", "Q3.", "Write a digit here" on a
- * worksheet), which the crop would squeeze in with it. Its parts are the kept ones
- * that end more than a third of the main part's height above its box (SIDE < 0; below
- * it, SIDE > 0). Together they are a line of print when they are at most a fifth as
- * tall as the main part, at least twice as wide as tall, under half its mass, and at
- * least three times their own height away from it; they are then marked in drop[].
- * A stroke of the digit drawn apart (the bar of a 5, a piece of a grainy pencil
- * stroke, a row of a digit stored at 8x8) is taller for its gap: no crop of MNIST's
- * 70,000 digits changes, scaled up 2, 4 or 8 times or stored at 8x8. */
-/* Whether box b ends more than `gap` above box m (side < 0), or below it (side > 0). */
-static bool beyond(rect b, rect m, int side, int gap)
+/* Where a line of print lies from the digit's main part. */
+typedef enum { ABOVE, BELOW, LEFT, RIGHT } place;
+
+/* How many cells box b lies on `where` of box m, beyond m's edge (under 1: not
+ * wholly there). */
+static int distance(rect b, rect m, place where)
 {
-    return side < 0 ? m.y0 - b.y1 > gap : b.y0 - m.y1 > gap;
+    switch (where) {
+    case ABOVE: return m.y0 - b.y1;
+    case BELOW: return b.y0 - m.y1;
+    case LEFT: return m.x0 - b.x1;
+    default: return b.x0 - m.x1;
+    }
 }
 
-static void find_caption(const part *parts, int np, rect main, uint64_t main_mass, int side,
-                         bool *drop)
+/* A line of print beside the digit, which the crop would squeeze in with it: a
+ * worksheet's "Write a digit here" over it, "Answer:" before it. Its parts are the
+ * kept ones that lie on `where` of the main part, over or under it beyond a third of
+ * its height, before or after it beyond its box. Together they are print when they
+ * are at most a fifth as tall as the main part, at least twice as wide as tall,
+ * under half its mass, and away from it by three times their own height over or
+ * under it, twice before or after it, where they must also stand within its rows and
+ * leave a tenth of their box empty (letters do; a sliver of a stroke fills it). A
+ * stroke of the digit drawn apart (the bar of a 5, a piece of a grainy pencil stroke,
+ * a block of a digit stored at 8x8) is taller for its gap, or solid: no crop of
+ * MNIST's 70,000 digits changes, scaled up 2, 4 or 8 times or stored at 8x8 and
+ * scaled up 6 or 12 times on a margin. Marks the parts in drop[]. */
+static void find_print(const part *parts, int np, rect main, uint64_t main_mass, place where,
+                       bool *drop)
 {
-    const int height = main.y1 - main.y0 + 1, gap = (height + 2) / 3;
+    const bool beside = where == LEFT || where == RIGHT;
+    const int height = main.y1 - main.y0 + 1, zone = beside ? 0 : (height + 2) / 3;
     rect u = {0, 0, -1, -1};
     uint64_t mass = 0;
+    int64_t cells = 0;
     bool any = false;
     for (int i = 0; i < np; i++) {
-        if (!beyond(parts[i].box, main, side, gap))
+        if (distance(parts[i].box, main, where) <= zone)
             continue;
         u = any ? join(u, parts[i].box) : parts[i].box;
         mass += parts[i].mass;
+        cells += parts[i].cells;
         any = true;
     }
-    const int uh = u.y1 - u.y0 + 1, uw = u.x1 - u.x0 + 1;
-    const int apart = side < 0 ? main.y0 - u.y1 - 1 : u.y0 - main.y1 - 1;
-    if (!any || uh * 5 > height || uw < 2 * uh || mass * 2 >= main_mass || apart < 3 * uh)
+    const int uh = u.y1 - u.y0 + 1, uw = u.x1 - u.x0 + 1, apart = distance(u, main, where) - 1;
+    if (!any || uh * 5 > height || uw < 2 * uh || mass * 2 >= main_mass ||
+        apart < (beside ? 2 : 3) * uh)
+        return;
+    if (beside && (u.y0 < main.y0 || u.y1 > main.y1 || cells * 10 > (int64_t)uw * uh * 9))
         return;
     for (int i = 0; i < np; i++)
-        drop[i] = drop[i] || beyond(parts[i].box, main, side, gap);
+        drop[i] = drop[i] || distance(parts[i].box, main, where) > zone;
 }
 
-/* The box of the kept parts (pass 2), captions over and under the main part left out
- * (find_caption); they are also taken out of parts[], whose count is returned in *np. */
-static rect without_captions(part *parts, int *np, rect main, uint64_t main_mass)
+/* The box of the kept parts (pass 2), lines of print round the main part left out
+ * (find_print); they are also taken out of parts[], whose count is returned in *np. */
+static rect without_print(part *parts, int *np, rect main, uint64_t main_mass)
 {
     bool drop[MAX_PARTS] = {false};
-    find_caption(parts, *np, main, main_mass, -1, drop);
-    find_caption(parts, *np, main, main_mass, 1, drop);
+    for (place where = ABOVE; where <= RIGHT; where++)
+        find_print(parts, *np, main, main_mass, where, drop);
     rect cells = main;
     int kept = 0;
     for (int i = 0; i < *np; i++) {
@@ -589,7 +606,7 @@ bool mn_crop_find_digit(const mn_gray_image *img, const levels *lv, mn_preproces
             }
         }
     if (nk <= MAX_PARTS && min_i(gw, gh) >= MN_PREPROCESS_TINY_SIDE)
-        cells = without_captions(parts, &nk, main_box, largest);
+        cells = without_print(parts, &nk, main_box, largest);
     *several = nk <= MAX_PARTS && side_by_side(parts, nk, cells);
 
     /* from cells to pixels: tight around the digit's pixels, then widened by 2 pixels

@@ -88,12 +88,14 @@
  *      largest left, or the largest that is not flat if it has a tenth of that
  *      mass. Components smaller than 1/10 of it are dropped unless they are at
  *      least 1/100 of it and within a quarter of its size of its box (a detached
- *      bar). So is a caption, a line of print over or under the digit (a
- *      worksheet's "Write a digit here"): the components ending more than a third
- *      of the main one's height above (or below) its box, when together they are
- *      at most a fifth as tall as it, twice as wide as tall, under half its mass,
- *      and three times their own height away from it (a stroke of the digit drawn
- *      apart is taller for its gap). Several characters side by side ("42") are refused rather than read as
+ *      bar). So is a line of print round the digit (a worksheet's "Write a digit
+ *      here" over it, "Answer:" before it): the components more than a third of
+ *      the main one's height over (or under) its box, or wholly before (or after)
+ *      it, when together they are at most a fifth as tall as it, twice as wide as
+ *      tall, under half its mass, and three times their own height away from it
+ *      over or under it; twice before or after it, within its rows, and a tenth of
+ *      their box empty (a stroke of the digit drawn apart is taller for its gap,
+ *      or solid). Several characters side by side ("42") are refused rather than read as
  *      one: the kept components fall into groups split by empty columns, and two
  *      groups each 2/3 of the row's height and 1/8 of its ink, at least 1/6 of its
  *      height apart, in a row 6/5 as wide as tall or more, are two characters,

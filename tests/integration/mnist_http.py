@@ -482,6 +482,16 @@ def with_captions(pixels):
     return page
 
 
+def with_a_label(pixels):
+    """A test digit x4, dark (35) on paper (228) 300x200, on a worksheet's line:
+    "Answer:" (DejaVu Sans, 14 px) before it, on its baseline."""
+    page = Image.new("L", (300, 200), 228)
+    page.paste(35, (150, 44), gray_image(pixels).resize((112, 112), Image.BICUBIC))
+    ImageDraw.Draw(page).text((140, 120), "Answer:", fill=40, font=ImageFont.truetype(PRINT_FONT, 14),
+                              anchor="rs")
+    return page
+
+
 def all_read(c, images, labels, samples, version, picture, what):
     """One check: every sample, sent as picture(pixels) gives it (body, content type),
     is read as its digit."""
@@ -512,6 +522,8 @@ def check_marks(c, images, labels, samples, version):
              "photographed with a thumb over a corner")
     all_read(c, images, labels, samples, version, lambda p: as_png(with_captions(p)),
              "with a line of print over and under them")
+    all_read(c, images, labels, samples, version, lambda p: as_png(with_a_label(p)),
+             "with a label before them (\"Answer:\")")
     for mark in ("in a box", "circled", "in a form's comb", "underlined"):
         all_read(c, images, labels, samples, version, lambda p: as_png(marked(p, mark)), mark)
 

@@ -20,6 +20,7 @@ Each form once defeated the service (see README.md, "Accuracy on other handwriti
                                 through the digit
     a thumb over a corner       x4, dark on paper, a gray half-ellipse over a corner, JPEG
     print over and under        x4, dark on paper, a line of print over it and under it
+    a label before it           x4, dark on paper, "Answer:" before it on its baseline
 
 The digit at position k of the set is sent in form k modulo their number.
 """
@@ -38,7 +39,8 @@ import mnist_http  # noqa: E402  (its marked pages, as the HTTP tests draw them)
 FORMS = ("stored 8x8, levels 0..16", "16-bit PNG", "12 levels", "25 levels, noisy",
          "25 levels, JPEG", "in a box", "circled", "underlined", "on a comb",
          "white on a clear layer", "a sheet on a desk", "a note on a light desk",
-         "half in a shadow", "a thumb over a corner", "print over and under")
+         "half in a shadow", "a thumb over a corner", "print over and under",
+         "a label before it")
 
 
 def _digit(pixels, side=112):
@@ -93,6 +95,8 @@ def upload(pixels, k):
         return _encode(mnist_http.with_a_thumb(pixels), "JPEG", quality=85), "image/jpeg"
     if form == "print over and under":
         return _encode(mnist_http.with_captions(pixels)), "image/png"
+    if form == "a label before it":
+        return _encode(mnist_http.with_a_label(pixels)), "image/png"
     if form == "white on a clear layer":
         layer = Image.new("RGBA", (112, 112), (255, 255, 255, 0))
         layer.putalpha(_digit(pixels))

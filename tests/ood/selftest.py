@@ -159,6 +159,10 @@ def check_uploads():
     dark_rows = [y for y in range(260) if min(printed.getpixel((x, y)) for x in range(260)) < 128]
     ok(min(dark_rows) < 40 and max(dark_rows) > 220,
        "mnist_uploads: print over and under the digit")
+    label = seen["a label before it"]
+    dark_columns = [x for x in range(300) if min(label.getpixel((x, y)) for y in range(200)) < 128]
+    ok(min(dark_columns) < 120 and max(dark_columns) > 160,
+       "mnist_uploads: a label before the digit")
 
 
 if __name__ == "__main__":

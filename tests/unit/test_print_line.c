@@ -1,6 +1,6 @@
 /* Step 3 of preprocessing (src/mn_crop.c): a line of print over or under the digit
- * (a worksheet's "Write a digit here") is left out of the crop, and a stroke of the
- * digit drawn apart (the bar of a 5) is not. The digit is a hollow box (a 0), 100
+ * (a worksheet's "Write a digit here"), or before or after it ("Answer:"), is left
+ * out of the crop, and a stroke of the digit drawn apart (the bar of a 5) is not. The digit is a hollow box (a 0), 100
  * pixels tall, lines 12 thick, of ink 35 on paper 228; the print is a row of letters
  * (bars) touching one another, so that it is one component heavy enough to be kept
  * without the rule. */
@@ -138,11 +138,49 @@ static void test_strokes_apart_and_large_marks_are_kept(void **state)
     assert_int_equal(crop_top(img), TOP - 80);
 }
 
+static void test_print_before_and_after_the_digit_is_left_out(void **state)
+{
+    (void)state;
+    /* 6 letters 12 tall on the 0's last rows, ending 30 before it (over twice their
+     * height) */
+    mn_gray_image img = page();
+    zero(&img);
+    print_line(&img, 17, BOTTOM - 12, 6, 12);
+    assert_true(crops_the_zero(img));
+    /* after it */
+    img = page();
+    zero(&img);
+    print_line(&img, 190, BOTTOM - 12, 6, 12);
+    assert_true(crops_the_zero(img));
+}
+
+static void test_marks_beside_the_digit_are_kept(void **state)
+{
+    (void)state;
+    /* the same letters 14 before it: under twice their height away */
+    mn_gray_image img = page();
+    zero(&img);
+    print_line(&img, 33, BOTTOM - 12, 6, 12);
+    assert_int_equal(crop_of(img).crop_x, 33);
+    /* a solid bar 50 x 8, 30 before it: a sliver of a stroke, not letters */
+    img = page();
+    zero(&img);
+    fill(&img, 20, BOTTOM - 20, 70, BOTTOM - 12);
+    assert_int_equal(crop_of(img).crop_x, 20);
+    /* the letters reaching above the 0's top row */
+    img = page();
+    zero(&img);
+    print_line(&img, 17, TOP - 6, 6, 12);
+    assert_int_equal(crop_of(img).crop_x, 17);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_print_over_and_under_the_digit_is_left_out),
         cmocka_unit_test(test_strokes_apart_and_large_marks_are_kept),
+        cmocka_unit_test(test_print_before_and_after_the_digit_is_left_out),
+        cmocka_unit_test(test_marks_beside_the_digit_are_kept),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
