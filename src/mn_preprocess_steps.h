@@ -5,7 +5,8 @@
  *                 histograms and border
  *   mn_sheet      step 1a: a sheet photographed on a desk, cut out
  *   mn_paper      step 1b: uneven light flattened
- *   mn_crop       step 3: ruled lines and the digit's bounding box
+ *   mn_grid       step 3: the ink counted on a coarse grid, ruled lines taken out
+ *   mn_crop       step 3: the digit's bounding box from the grid's components
  *   mn_scale      step 4: the crop scaled into the 20x20 box
  *   mn_preprocess     the order of the steps, placement in 28x28, the interface */
 #ifndef MN_PREPROCESS_STEPS_H
