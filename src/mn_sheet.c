@@ -99,6 +99,38 @@ static int largest_group(uint8_t *on, int gw, int gh, rect *box)
     return best;
 }
 
+/* The cells of box b off the sheet (on[] not 2) that no path of such cells joins to
+ * the box's edge: holes in the sheet, where the ink on it is. */
+static int holes_in(const uint8_t *on, int gw, rect b)
+{
+    uint8_t out[SHEET_GRID * SHEET_GRID] = {0};
+    int16_t stack[SHEET_GRID * SHEET_GRID];
+    int top = 0, off = 0, reached = 0;
+    for (int j = b.y0; j <= b.y1; j++)
+        for (int i = b.x0; i <= b.x1; i++) {
+            const int c = j * gw + i;
+            if (on[c] == 2)
+                continue;
+            off++;
+            if (i == b.x0 || i == b.x1 || j == b.y0 || j == b.y1) {
+                out[c] = 1;
+                stack[top++] = (int16_t)c;
+            }
+        }
+    while (top > 0) {
+        const int c = stack[--top], cx = c % gw, cy = c / gw;
+        reached++;
+        const int next[4] = {cx > b.x0 ? c - 1 : -1, cx < b.x1 ? c + 1 : -1,
+                             cy > b.y0 ? c - gw : -1, cy < b.y1 ? c + gw : -1};
+        for (int k = 0; k < 4; k++)
+            if (next[k] >= 0 && on[next[k]] != 2 && !out[next[k]]) {
+                out[next[k]] = 1;
+                stack[top++] = (int16_t)next[k];
+            }
+    }
+    return off - reached;
+}
+
 /* Whether the ring of cells just inside box b, m cells in from its edges, lies on
  * the sheet (its cells are 2 in on[] after largest_group), but for a twentieth: the cut is all
  * sheet, as a rectangle's is, and not a disc of light's corners or a stroke's way
@@ -116,26 +148,22 @@ static bool ring_on_sheet(const uint8_t *on, int gw, rect b, int m)
     return cells > 0 && off * 20 <= cells;
 }
 
-/* On a light desk, how far in from the sheet's box b to cut (1/16, 1/8 or 1/6 of its
- * size, the first that fits: *inset): where the ring of cells just inside the cut lies
- * on the sheet and no ink (a cell's mean at or above the mask level) lies outside it.
- * A sheet turned by up to 15 degrees needs 1/6 (its box is wider than it by its
- * corners). False when none fits. */
-static bool light_desk_cut(const cell_sums *c, int mask, const uint8_t *on, rect b, int *inset)
+/* How far in from the sheet's box b to cut: 1/16, 1/8 or 1/6 of its size, the first
+ * where the ring of cells just inside the cut lies on the sheet and, given inked[]
+ * (cells at or above the mask level), no ink lies outside the cut. A sheet turned by
+ * up to 15 degrees, or seen at a slant, needs 1/6 (its box is wider than it by its
+ * corners). 0 when none fits. */
+static int cut_inset(const uint8_t *on, int gw, int gh, rect b, const uint8_t *inked)
 {
     static const int insets[] = {16, 8, 6};
-    uint8_t inked[SHEET_GRID * SHEET_GRID];
-    mark_cells(c, mask, false, inked);
     for (size_t k = 0; k < sizeof insets / sizeof insets[0]; k++) {
         const int m = max_i(1, max_i(b.x1 - b.x0 + 1, b.y1 - b.y0 + 1) / insets[k]);
         const rect cut = {b.x0 + m, b.y0 + m, b.x1 - m, b.y1 - m};
-        if (cut.x1 > cut.x0 && cut.y1 > cut.y0 && ring_on_sheet(on, c->gw, b, m) &&
-            !ink_outside(inked, c->gw, c->gh, cut)) {
-            *inset = insets[k];
-            return true;
-        }
+        if (cut.x1 > cut.x0 && cut.y1 > cut.y0 && ring_on_sheet(on, gw, b, m) &&
+            !(inked && ink_outside(inked, gw, gh, cut)))
+            return insets[k];
     }
-    return false;
+    return 0;
 }
 
 /* Step 1a (mn_sheet.h). */
@@ -164,15 +192,26 @@ bool mn_sheet_find(const mn_gray_image *img, const levels *lv, rect *sheet)
     rect b = {0, 0, 0, 0};
     const int count = largest_group(on, gw, gh, &b);
     const int bw = b.x1 - b.x0 + 1, bh = b.y1 - b.y0 + 1;
-    /* a fifth of the picture, filling 60 % of its box (the desk is the border's level,
-     * so the sheet leaves most of the border to it) */
-    if (count * 5 < gw * gh || count * 10 < bw * bh * 6)
+    /* a tenth of the picture (a note on a table), filling 60 % of its box (the desk is
+     * the border's level, so the sheet leaves most of the border to it) with the holes
+     * in it, the ink on it, when they are at most a quarter of it (a turned note fills
+     * 2/3 of its box, and a large digit on it takes a tenth; a light frame's hole is
+     * most of it) */
+    const int holes = holes_in(on, gw, b);
+    const int area = count + (holes * 4 <= count ? holes : 0);
+    if (area * 10 < gw * gh || area * 10 < bw * bh * 6)
         return false;
-    int inset = 16;
-    if (light_desk && !light_desk_cut(&c, lv->mask, on, b, &inset))
+    /* on a light desk, no ink may lie outside the cut (the ink is the dark side, the
+     * desk's); on a dark desk the ink on the sheet is the desk's side, and a cut that
+     * fits nowhere stays a sixteenth in */
+    uint8_t inked[SHEET_GRID * SHEET_GRID];
+    if (light_desk)
+        mark_cells(&c, lv->mask, false, inked);
+    int inset = cut_inset(on, gw, gh, b, light_desk ? inked : NULL);
+    if (!inset && light_desk)
         return false;
-    /* in pixels, a sixteenth of the sheet in from its edges (its rim, its shadow), or
-     * on a light desk as far in as light_desk_cut found */
+    inset = inset ? inset : 16;
+    /* in pixels, that far in from the sheet's edges (its rim, its shadow) */
     const int mx = max_i(1, bw * cell / inset), my = max_i(1, bh * cell / inset);
     *sheet = (rect){b.x0 * cell + mx, b.y0 * cell + my,
                     min_i(w, (b.x1 + 1) * cell) - 1 - mx, min_i(h, (b.y1 + 1) * cell) - 1 - my};

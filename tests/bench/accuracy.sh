@@ -11,9 +11,9 @@
 #                (tests/ood/mnist_classic.py): what the resolution alone costs
 #   mnist-marker 2,000 of them redrawn with strokes about twice as broad, half x4, half
 #                in the 8x8 format (tests/ood/mnist_marker.py): what a marker costs
-#   mnist-uploads 3,200 of them in sixteen awkward forms (tests/ood/mnist_uploads.py:
+#   mnist-uploads 3,400 of them in seventeen awkward forms (tests/ood/mnist_uploads.py:
 #                faint, 16-bit, in a box, circled, underlined, on a clear layer, on a
-#                sheet on a desk, in a shadow, under a thumb, with print round it ...):
+#                sheet on a desk, turned, in a shadow, under a thumb, with print round it ...):
 #                what decoding and preprocessing cost
 #   fonts, strokes, photos, lowres, lowres8, nondigit, things
 #                the out-of-distribution sets of tests/ood/generate.py (1,000 each,

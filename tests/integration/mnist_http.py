@@ -446,6 +446,20 @@ def on_desk(pixels, level=70, left=60):
     return desk
 
 
+def turned_note(pixels, angle=15, note_side=170, desk_side=300):
+    """A test digit x4, dark (30) on a white (230) note `note_side` pixels a side turned
+    by `angle` degrees, lying on a dark (70) desk `desk_side` pixels a side: a turned
+    note's box has desk in its corners."""
+    note = Image.new("L", (note_side, note_side), 230)
+    at = (note_side - 112) // 2
+    note.paste(30, (at, at), gray_image(pixels).resize((112, 112), Image.BICUBIC))
+    turned = note.rotate(angle, Image.BICUBIC, expand=True)
+    mask = Image.new("L", (note_side, note_side), 255).rotate(angle, Image.BICUBIC, expand=True)
+    desk = Image.new("L", (desk_side, desk_side), 70)
+    desk.paste(turned, ((desk_side - turned.width) // 2, (desk_side - turned.height) // 2), mask)
+    return desk
+
+
 def under_a_shadow(pixels):
     """A test digit x4, in pencil (60) on white (235) paper 240x240, a shadow
     darkening the page right of x = 100 (through the digit) to 55 %, its edge blurred
@@ -516,6 +530,10 @@ def check_marks(c, images, labels, samples, version):
     for level, left, desk in ((70, 60, "a dark desk"), (170, 14, "a light desk, near its edge")):
         all_read(c, images, labels, samples, version,
                  lambda p: as_jpeg(on_desk(p, level, left)), f"on a sheet lying on {desk}")
+    all_read(c, images, labels, samples, version, lambda p: as_jpeg(turned_note(p)),
+             "on a note turned by 15 degrees on a dark desk")
+    all_read(c, images, labels, samples, version, lambda p: as_jpeg(turned_note(p, 0, 132, 340)),
+             "on a small note (a seventh of the picture) on a dark desk")
     all_read(c, images, labels, samples, version, lambda p: as_png(under_a_shadow(p)),
              "half in a shadow across the page")
     all_read(c, images, labels, samples, version, lambda p: as_jpeg(with_a_thumb(p)),

@@ -15,9 +15,9 @@ digit), as generate.py writes, or one of the MNIST test sets read from --mnist D
     mnist-marker 2,000 (spread) redrawn with a marker, strokes about twice as broad,
                  half x4, half in the classic format (mnist_marker.py): a diagnostic
                  of the pen
-    mnist-uploads 3,200 (spread) in sixteen awkward forms, 200 each (mnist_uploads.py):
+    mnist-uploads 3,400 (spread) in seventeen awkward forms, 200 each (mnist_uploads.py):
                  faint, 16-bit, in a box, circled, underlined, on a clear layer, on a
-                 sheet on a desk, in a shadow, with a thumb over a corner, with print
+                 sheet on a desk, turned, in a shadow, with a thumb over a corner, with print
                  round them ...: a diagnostic of decoding and preprocessing
 Options:
     --mnist DATA        the MNIST IDX files (for the mnist-* sets)

@@ -16,6 +16,7 @@ Each form once defeated the service (see README.md, "Accuracy on other handwriti
                                 noisy desk (70, +-4 levels), 300x300, JPEG
     a note on a light desk      the same sheet on a lighter desk (170), 10-60 px from
                                 its left edge, JPEG
+    a turned note               the sheet turned by 15 degrees on a dark desk (70), JPEG
     half in a shadow            x4, pencil (60) on white, a shadow across the page
                                 through the digit
     a thumb over a corner       x4, dark on paper, a gray half-ellipse over a corner, JPEG
@@ -38,7 +39,7 @@ import mnist_http  # noqa: E402  (its marked pages, as the HTTP tests draw them)
 
 FORMS = ("stored 8x8, levels 0..16", "16-bit PNG", "12 levels", "25 levels, noisy",
          "25 levels, JPEG", "in a box", "circled", "underlined", "on a comb",
-         "white on a clear layer", "a sheet on a desk", "a note on a light desk",
+         "white on a clear layer", "a sheet on a desk", "a note on a light desk", "a turned note",
          "half in a shadow", "a thumb over a corner", "print over and under",
          "a label before it")
 
@@ -89,6 +90,8 @@ def upload(pixels, k):
     if form == "a note on a light desk":
         note = mnist_http.on_desk(pixels, 170, random.Random(k).randint(10, 60))
         return _encode(note, "JPEG", quality=85), "image/jpeg"
+    if form == "a turned note":
+        return _encode(mnist_http.turned_note(pixels), "JPEG", quality=85), "image/jpeg"
     if form == "half in a shadow":
         return _encode(mnist_http.under_a_shadow(pixels)), "image/png"
     if form == "a thumb over a corner":

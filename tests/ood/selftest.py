@@ -149,6 +149,10 @@ def check_uploads():
     note = seen["a note on a light desk"]
     ok(note.size == (300, 300) and 150 < note.getpixel((1, 1)) < 190 and max(note.getdata()) > 215,
        "mnist_uploads: a lighter note on a light desk")
+    turned = seen["a turned note"]
+    paper = sum(1 for v in turned.getdata() if v > 200)
+    ok(turned.size == (300, 300) and turned.getpixel((5, 5)) < 100 and turned.getpixel((60, 60)) < 100
+       and 0.25 < paper / 300 ** 2 < 0.35, "mnist_uploads: a turned note on a dark desk")
     shade = seen["half in a shadow"]
     ok(shade.getpixel((10, 10)) > 220 and shade.getpixel((230, 10)) < 150,
        "mnist_uploads: the page lit on the left, shaded on the right")

@@ -45,6 +45,31 @@ static bool sheet_in(mn_gray_image img, rect *r)
     return found;
 }
 
+/* A desk at level `desk` with, centred at (150, 120), a disc of light 232 of radius
+ * 100 or a note of 232, 140 pixels a side, turned by 15 degrees; a square of `side`
+ * pixels at level `mark` centred at (150, mark_y). */
+static mn_gray_image mark_on_desk(int desk, bool disc, int mark, int mark_y, int side)
+{
+    mn_gray_image img = picture(desk, desk, desk, 0, 0, 1, 1);
+    const double c = cos(15 * M_PI / 180), s = sin(15 * M_PI / 180);
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++) {
+            const double dx = x - 150, dy = y - 120, u = c * dx + s * dy, v = c * dy - s * dx;
+            const bool on = disc ? dx * dx + dy * dy < 100 * 100 : fabs(u) < 70 && fabs(v) < 70;
+            if (abs(x - 150) < side / 2 && abs(y - mark_y) < side / 2)
+                img.pixels[y * W + x] = (uint8_t)mark;
+            else if (on)
+                img.pixels[y * W + x] = 232;
+        }
+    return img;
+}
+
+/* The same with a square of 20 pixels. */
+static mn_gray_image shape_on_desk(int desk, bool disc, int mark, int mark_y)
+{
+    return mark_on_desk(desk, disc, mark, mark_y, 20);
+}
+
 static void test_a_light_sheet_on_a_dark_desk(void **state)
 {
     (void)state;
@@ -55,6 +80,16 @@ static void test_a_light_sheet_on_a_dark_desk(void **state)
     assert_in_range(r.y1, 200 - 160 / 16 - 6, 200 - 160 / 16 + 4);
     /* touching two edges of the picture */
     assert_true(sheet_in(picture(70, 230, 20, 0, 0, 240, 200), &r));
+    /* a small note, an eighth of the picture */
+    assert_true(sheet_in(picture(70, 230, 20, 100, 70, 210, 160), &r));
+    /* turned by 15 degrees (or seen at a slant): its box's corners are desk, so the
+     * cut goes a sixth of the box in (about 170 px) */
+    assert_true(sheet_in(shape_on_desk(70, false, 20, 120), &r));
+    assert_in_range(r.x0, 150 - 85 + 170 / 6 - 6, 150 - 85 + 170 / 6 + 6);
+    assert_in_range(r.y1, 120 + 85 - 170 / 6 - 6, 120 + 85 - 170 / 6 + 6);
+    /* with a large mark (56 px a side): the turned note fills under 60 % of its box
+     * but for the ink on it, a hole in it, which counts as sheet */
+    assert_true(sheet_in(mark_on_desk(70, false, 20, 120, 56), &r));
 }
 
 static void test_what_is_no_sheet(void **state)
@@ -65,8 +100,8 @@ static void test_what_is_no_sheet(void **state)
     assert_false(sheet_in(picture(230, 70, 250, 60, 40, 240, 200), &r));
     /* nothing on it darker than the desk: a light shape on a dark canvas */
     assert_false(sheet_in(picture(70, 230, 230, 60, 40, 240, 200), &r));
-    /* under a fifth of the picture */
-    assert_false(sheet_in(picture(70, 230, 20, 100, 80, 190, 160), &r));
+    /* under a tenth of the picture */
+    assert_false(sheet_in(picture(70, 230, 20, 110, 90, 180, 150), &r));
     /* filling under 60 % of its box: the light frame of a picture, say */
     mn_gray_image frame = picture(70, 230, 20, 30, 20, 270, 220);
     for (int y = 50; y < 190; y++)
@@ -74,25 +109,6 @@ static void test_what_is_no_sheet(void **state)
     for (int y = 115; y < 125; y++)
         memset(frame.pixels + y * W + 145, 20, 10);
     assert_false(sheet_in(frame, &r));
-}
-
-/* A desk at 170 with, centred at (150, 120), a disc of light 232 of radius 100 or
- * a note of 232, 140 pixels a side, turned by 15 degrees; a square of 20 pixels at
- * level `mark` centred at (150, mark_y). */
-static mn_gray_image light_shape(bool disc, int mark, int mark_y)
-{
-    mn_gray_image img = picture(170, 170, 170, 0, 0, 1, 1);
-    const double c = cos(15 * M_PI / 180), s = sin(15 * M_PI / 180);
-    for (int y = 0; y < H; y++)
-        for (int x = 0; x < W; x++) {
-            const double dx = x - 150, dy = y - 120, u = c * dx + s * dy, v = c * dy - s * dx;
-            const bool on = disc ? dx * dx + dy * dy < 100 * 100 : fabs(u) < 70 && fabs(v) < 70;
-            if (abs(x - 150) < 10 && abs(y - mark_y) < 10)
-                img.pixels[y * W + x] = (uint8_t)mark;
-            else if (on)
-                img.pixels[y * W + x] = 232;
-        }
-    return img;
 }
 
 static void test_a_light_sheet_on_a_light_desk(void **state)
@@ -106,10 +122,10 @@ static void test_a_light_sheet_on_a_light_desk(void **state)
     assert_in_range(r.y1, 200 - 160 / 16 - 6, 200 - 160 / 16 + 4);
     /* the note turned by 15 degrees: its box's corners are desk, so the cut goes
      * deeper in, a sixth of the box (about 170 px) */
-    assert_true(sheet_in(light_shape(false, 30, 120), &r));
+    assert_true(sheet_in(shape_on_desk(170, false, 30, 120), &r));
     assert_in_range(r.x0, 150 - 85 + 170 / 6 - 6, 150 - 85 + 170 / 6 + 6);
     /* a disc of light, the ink well inside it, is cut so too */
-    assert_true(sheet_in(light_shape(true, 30, 120), &r));
+    assert_true(sheet_in(shape_on_desk(170, true, 30, 120), &r));
 }
 
 static void test_what_is_no_sheet_on_a_light_desk(void **state)
@@ -125,8 +141,8 @@ static void test_what_is_no_sheet_on_a_light_desk(void **state)
     assert_false(sheet_in(beside, &r));
     /* ink near the rim of a disc of light, or near the edge of a turned note: a cut
      * deep enough to lie on the light alone would cut the ink */
-    assert_false(sheet_in(light_shape(true, 30, 195), &r));
-    assert_false(sheet_in(light_shape(false, 30, 185), &r));
+    assert_false(sheet_in(shape_on_desk(170, true, 30, 195), &r));
+    assert_false(sheet_in(shape_on_desk(170, false, 30, 185), &r));
 }
 
 int main(void)
