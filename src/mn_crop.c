@@ -125,6 +125,29 @@ static bool is_underline(rect u, rect d)
            u.y1 - d.y1 > max_i(1, height / 12);
 }
 
+static bool touches_edge(rect b, int gw, int gh)
+{
+    return b.x0 == 0 || b.y0 == 0 || b.x1 == gw - 1 || b.y1 == gh - 1;
+}
+
+/* Whether part p is a punched hole beside the digit (main box d), as a scanner with a
+ * dark lid shows a binder's holes: a solid round blob (its cells fill 2/3 of its box
+ * but not 9/10, as a disc's do and a square block of a digit scaled up from a few
+ * pixels does not; the box within 4/3 as wide as tall either way), at most a third
+ * of the digit's height across, no further from the picture's edge than its own size, and
+ * clear of the digit by a quarter of the digit's size, a digit that keeps clear of
+ * the edge itself (one filling its canvas has its pieces there). */
+static bool is_hole(part p, rect d, int gw, int gh)
+{
+    const rect b = p.box;
+    const int w = b.x1 - b.x0 + 1, h = b.y1 - b.y0 + 1, side = max_i(w, h);
+    const int edge = min_i(min_i(b.x0, b.y0), min_i(gw - 1 - b.x1, gh - 1 - b.y1));
+    const int64_t cells = p.cells, area = (int64_t)w * h;
+    return cells * 3 >= area * 2 && cells * 10 <= area * 9 && w * 3 <= h * 4 && h * 3 <= w * 4 &&
+           side * 3 <= d.y1 - d.y0 + 1 && edge <= side && !overlaps(b, near_box(d)) &&
+           !touches_edge(d, gw, gh);
+}
+
 /* The largest of the parts that mark[] does not mark, or rather the largest that is
  * not flat, if it has a tenth of that mass (a digit is not flat; an underline may be
  * the largest part); -1 if none. */
@@ -143,7 +166,7 @@ static int main_part(const part *parts, int np, const bool *mark)
 }
 
 /* Takes the marks round the digit out of the components (their cells' mass set to
- * 0): frames, and then lines under the main part. Returns the mass of the main part
+ * 0): frames, and then lines under the main part and punched holes beside it. Returns the mass of the main part
  * left, its box in *main_box (0 and untouched when none is). */
 static uint64_t drop_marks(mn_preprocess_scratch *s, int gw, int gh, const part *parts, int np,
                            rect *main_box)
@@ -156,7 +179,8 @@ static uint64_t drop_marks(mn_preprocess_scratch *s, int gw, int gh, const part 
     if (m < 0)
         return 0;
     for (int i = 0; i < np; i++)
-        if (!mark[i] && i != m && is_underline(parts[i].box, parts[m].box))
+        if (!mark[i] && i != m &&
+            (is_underline(parts[i].box, parts[m].box) || is_hole(parts[i], parts[m].box, gw, gh)))
             any = mark[i] = true;
     if (any)
         for (int c = 0; c < gw * gh; c++)
@@ -280,11 +304,6 @@ static rect without_print(part *parts, int *np, rect main, uint64_t main_mass)
     }
     *np = kept;
     return cells;
-}
-
-static bool touches_edge(rect b, int gw, int gh)
-{
-    return b.x0 == 0 || b.y0 == 0 || b.x1 == gw - 1 || b.y1 == gh - 1;
 }
 
 /* Whether parts[i] (label i + 1 in s->seen) is a thing at the picture's edge, not

@@ -86,7 +86,11 @@
  *      box, a ring round a circled digit) and then a line under the digit (a flat
  *      component, four times as wide as tall, at least as wide as the main one, its
  *      top in the main one's lower half and its bottom 1/12 of its height below
- *      the main one's: an underline, a form's comb whose ticks rise beside it). The main component is the
+ *      the main one's: an underline, a form's comb whose ticks rise beside it), and
+ *      punched holes (solid round blobs filling 2/3 but not 9/10 of their box, at
+ *      most a third of the main one's height across, within their size of the picture's
+ *      edge, a quarter of the main one's size clear of it, when it keeps clear of
+ *      the edge). The main component is the
  *      largest left, or the largest that is not flat if it has a tenth of that
  *      mass. Components smaller than 1/10 of it are dropped unless they are at
  *      least 1/100 of it and within a quarter of its size of its box (a detached

@@ -518,6 +518,17 @@ def all_read(c, images, labels, samples, version, picture, what):
     ok(not bad, f"POST /predict of digits {what}: every one read as the digit", bad)
 
 
+def with_punched_holes(pixels):
+    """A test digit x4, dark (35) on paper (228) 260x260, scanned with a dark lid: two
+    binder's holes, dark discs 17 px across, 3 px from the left edge."""
+    page = Image.new("L", (260, 260), 228)
+    page.paste(35, (74, 74), gray_image(pixels).resize((112, 112), Image.BICUBIC))
+    draw = ImageDraw.Draw(page)
+    for y in (40, 220):
+        draw.ellipse((3, y - 8, 19, y + 8), fill=20)
+    return page
+
+
 def check_marks(c, images, labels, samples, version):
     def as_jpeg(im):
         return encode(im, "JPEG", quality=85), "image/jpeg"
@@ -538,6 +549,8 @@ def check_marks(c, images, labels, samples, version):
              "half in a shadow across the page")
     all_read(c, images, labels, samples, version, lambda p: as_jpeg(with_a_thumb(p)),
              "photographed with a thumb over a corner")
+    all_read(c, images, labels, samples, version, lambda p: as_png(with_punched_holes(p)),
+             "scanned with punched holes beside them")
     all_read(c, images, labels, samples, version, lambda p: as_png(with_captions(p)),
              "with a line of print over and under them")
     all_read(c, images, labels, samples, version, lambda p: as_png(with_a_label(p)),

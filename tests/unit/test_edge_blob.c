@@ -1,6 +1,6 @@
 /* Step 3 of preprocessing (src/mn_crop.c): a thing at the picture's edge (a thumb
- * over the corner of a photo, a shadowed table edge) is no part of the digit, and a
- * part of the digit is never taken for one. The digit here is test_page.h's 0; the
+ * over the corner of a photo, a shadowed table edge, a scan's punched holes) is no
+ * part of the digit, and a part of the digit is never taken for one. The digit here is test_page.h's 0; the
  * things are gray (110) discs and bars. */
 #include "config.h"
 
@@ -74,11 +74,67 @@ static void test_what_may_be_the_digit_is_kept(void **state)
     assert_true(info.crop_x + info.crop_w > 200);
 }
 
+/* A page with the 0 at `top` and two dark discs of radius r, one over the other,
+ * centred `x` pixels from the left edge: a binder's holes, as a scanner with a dark lid
+ * shows them. */
+static mn_gray_image with_holes(int top, int x, int r)
+{
+    mn_gray_image img = page();
+    zero(&img, top);
+    disc(&img, x, 40, r, INK);
+    disc(&img, x, 220, r, INK);
+    return img;
+}
+
+static void test_punched_holes_are_left_out(void **state)
+{
+    (void)state;
+    assert_true(crops_the_zero(with_holes(TOP, 14, 11), TOP));
+}
+
+static void test_what_may_be_a_stroke_beside_the_digit_is_kept(void **state)
+{
+    (void)state;
+    /* a disc more than its size from the edge */
+    assert_int_equal(crop_of(with_holes(TOP, 40, 11)).crop_x, 30);
+    /* a disc over a third of the digit's height across */
+    assert_int_equal(crop_of(with_holes(TOP, 20, 18)).crop_x, 3);
+    /* a digit that touches the edge (one filling its canvas, whose pieces lie near
+     * the edge too) */
+    assert_int_equal(crop_of(with_holes(0, 14, 11)).crop_x, 4);
+    /* solid squares: a block of a digit scaled up from a few pixels */
+    mn_gray_image img = page();
+    zero(&img, TOP);
+    fill(&img, 4, 30, 26, 52, INK);
+    assert_int_equal(crop_of(img).crop_x, 4);
+    /* an oblong blob, twice as tall as wide (16 x 32) */
+    img = page();
+    zero(&img, TOP);
+    for (int y = 0; y < 80; y++)
+        for (int x = 0; x < 40; x++)
+            if ((x - 12) * (x - 12) * 4 + (y - 40) * (y - 40) < 16 * 16)
+                img.pixels[y * SIDE + x] = INK;
+    assert_int_equal(crop_of(img).crop_x, 5);
+    /* a ring (an o) */
+    img = page();
+    zero(&img, TOP);
+    disc(&img, 18, 40, 16, INK);
+    disc(&img, 18, 40, 11, PAGE_PAPER);
+    assert_int_equal(crop_of(img).crop_x, 3);
+    /* a disc beside the digit, within a quarter of its size of it */
+    img = page();
+    zero(&img, 120);
+    disc(&img, 130, 245, 11, INK);
+    assert_int_equal(crop_of(img).crop_h, 256 - 120);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_a_thumb_at_the_corner_is_left_out),
         cmocka_unit_test(test_what_may_be_the_digit_is_kept),
+        cmocka_unit_test(test_punched_holes_are_left_out),
+        cmocka_unit_test(test_what_may_be_a_stroke_beside_the_digit_is_kept),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
