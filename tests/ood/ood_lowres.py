@@ -9,8 +9,12 @@ light on dark.
 The 'lowres8' set keeps to the classic format alone, 32x32 bitmaps counted into 8x8
 blocks of 17 levels, the hardest to read, and sends a quarter of them as stored (8x8
 pixels) or barely scaled (16x16).
+
+The 'smooth8' set sends the classic format as scripts and image viewers show it: on
+0 to 2 blocks of paper, scaled to 24..64 px by bilinear, bicubic or Lanczos
+interpolation, a third of them blurred further, either polarity: soft, blurry strokes.
 """
-from PIL import Image, ImageChops
+from PIL import Image, ImageChops, ImageFilter
 
 import ood_fonts
 import ood_paper as P
@@ -68,4 +72,20 @@ def make_classic(rng, label, fonts):
     side = rng.choice([8, 16, 32, 64, 64, 96, 128, 200])
     resample = rng.choice([Image.NEAREST, Image.NEAREST, Image.BILINEAR, Image.BICUBIC])
     big = small if side == 8 else small.resize((side, side), resample)
+    return P.encode(big, rng, jpeg_share=0.1, quality=(80, 95))
+
+
+def make_smooth(rng, label, fonts):
+    """One digit of LABEL in the classic format, scaled up smoothly: (bytes, extension)."""
+    small = block_counts(ink_mask(rng, label, fonts), 8, 4, rng)
+    dark_ink = rng.random() < 0.5
+    if dark_ink:
+        small = ImageChops.invert(small)
+    margin = rng.choice([0, 0, 1, 2])
+    canvas = Image.new("L", (8 + 2 * margin, 8 + 2 * margin), 255 if dark_ink else 0)
+    canvas.paste(small, (margin, margin))
+    side = rng.choice([24, 28, 28, 32, 48, 64])
+    big = canvas.resize((side, side), rng.choice([Image.BILINEAR, Image.BICUBIC, Image.LANCZOS]))
+    if rng.random() < 1 / 3:
+        big = big.filter(ImageFilter.GaussianBlur(rng.uniform(0.4, 1.0) * side / 28))
     return P.encode(big, rng, jpeg_share=0.1, quality=(80, 95))
