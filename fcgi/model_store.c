@@ -11,6 +11,7 @@
 
 #include "log.h"
 #include "mn_calibrate.h"
+#include "mn_deskew.h"
 #include "mn_model.h"
 #include "mn_sha256.h"
 #include "model_store.h"
@@ -120,6 +121,7 @@ static live_model *load_file(int fd, const struct stat *st, const char *path, mn
     }
     m->temperature = mn_model_temperature(&m->meta);
     m->temperature_low_res = mn_model_temperature_low_res(&m->meta);
+    m->deskew = mn_model_deskews(&m->meta);
     uint8_t digest[MN_SHA256_DIGEST_SIZE];
     mn_sha256 h;
     mn_sha256_init(&h);
@@ -142,9 +144,12 @@ fail:
     return NULL;
 }
 
-void live_model_predict(const live_model *m, mn_workspace *ws, const float *input, int n,
+void live_model_predict(const live_model *m, mn_workspace *ws, float *input, int n,
                         bool low_res, float *probs)
 {
+    if (m->deskew)
+        for (int i = 0; i < n; i++)
+            mn_deskew(input + (size_t)i * MN_IMAGE_PIXELS);
     mn_net_predict_packed(&m->params, &m->packed, ws, input, n, probs);
     const double t = low_res ? m->temperature_low_res : m->temperature;
     if (t != 1.0)

@@ -31,16 +31,18 @@ typedef struct live_model {
     mn_metadata meta;
     double temperature;            /* softmax temperature from the metadata (1: none) */
     double temperature_low_res;    /* the same for digits read at low resolution */
+    bool deskew;                   /* the model reads deskewed input (mn_deskew.h) */
     char version[13];              /* first 12 hex digits of the file's SHA-256 */
     char sha256[65];
     size_t file_bytes;
     time_t loaded_at;
 } live_model;
 
-/* Probabilities for n images (n x 784 normalised pixels) into probs (n x 10): the
+/* Probabilities for n images (n x 784 normalised pixels) into probs (n x 10): each
+ * image deskewed in place when the model reads deskewed input (m->deskew), the
  * network's inference pass, then the model's temperature on each row (its low-res
  * one when low_res: the images were read at low resolution, mn_preprocess_info). */
-void live_model_predict(const live_model *m, mn_workspace *ws, const float *input, int n,
+void live_model_predict(const live_model *m, mn_workspace *ws, float *input, int n,
                         bool low_res, float *probs);
 
 typedef struct model_store model_store;

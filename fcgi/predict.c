@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "mn_clock.h"
+#include "mn_deskew.h"
 #include "mn_image.h"
 #include "mn_loss.h"
 #include "model_json.h"
@@ -85,6 +86,15 @@ static bool read_payload(http_exchange *x, infer_buffers *buf, payload *out)
     return false;
 }
 
+/* The network's reading of buf->input into buf->probs. The preview then shows the
+ * input as the model read it: deskewed, when the model deskews. */
+static void read_input(const live_model *m, infer_buffers *buf, bool low_res)
+{
+    live_model_predict(m, buf->ws, buf->input, 1, low_res, buf->probs);
+    if (m->deskew)
+        mn_deskew_preview(buf->input, buf->preview);
+}
+
 /* Preprocesses IMG and predicts into buf->probs and buf->preview. An image whose
  * polarity preprocessing finds ambiguous (a clean digit filling its canvas, ink on
  * much of its border and on two of its corners) is also read as dark ink on light paper and as light ink on
@@ -95,7 +105,7 @@ static mn_status read_digit(const mn_gray_image *img, const live_model *m, infer
     mn_status st = mn_preprocess_gray(img, buf->scratch, buf->input, buf->preview, info, err);
     if (st)
         return st;
-    live_model_predict(m, buf->ws, buf->input, 1, info->low_res, buf->probs);
+    read_input(m, buf, info->low_res);
     if (!info->ambiguous)
         return MN_OK;
     float best_probs[MN_NUM_CLASSES], best = -1.0f;  /* the first reading: a fallback */
@@ -108,7 +118,7 @@ static mn_status read_digit(const mn_gray_image *img, const live_model *m, infer
         if (mn_preprocess_gray_as(img, ways[k], buf->scratch, buf->input, buf->preview, &way,
                                   err) != MN_OK)
             continue;
-        live_model_predict(m, buf->ws, buf->input, 1, way.low_res, buf->probs);
+        read_input(m, buf, way.low_res);
         const float top = buf->probs[mn_argmax(buf->probs, MN_NUM_CLASSES)];
         if (top > best) {
             best = top;
@@ -152,7 +162,7 @@ static bool predict_input(http_exchange *x, const handler_env *env, const payloa
             return true;
         }
         mn_preprocess_pixels(raw, buf->input, buf->preview, &err);
-        live_model_predict(m, buf->ws, buf->input, 1, false, buf->probs);
+        read_input(m, buf, false);
         return true;
     }
     mn_gray_image img;
@@ -181,7 +191,7 @@ static bool predict_input(http_exchange *x, const handler_env *env, const payloa
         for (int i = 0; i < MN_IMAGE_PIXELS; i++)
             raw[i] = img.pixels[i];
         mn_preprocess_pixels(raw, buf->input, buf->preview, &err);
-        live_model_predict(m, buf->ws, buf->input, 1, false, buf->probs);
+        read_input(m, buf, false);
     }
     mn_gray_image_free(&img);
     return ok;

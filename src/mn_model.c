@@ -3,6 +3,7 @@
 #include "mn_model.h"
 
 #include "mn_calibrate.h"
+#include "mn_deskew.h"
 #include "mn_describe.h"
 
 #include <errno.h>
@@ -103,6 +104,24 @@ double mn_model_temperature_low_res(const mn_metadata *meta)
     return temperature_of(meta, "temperature_low_res", mn_model_temperature(meta));
 }
 
+/* "deskew" names a step the service knows, or is absent */
+static mn_status check_deskew(const mn_metadata *meta, mn_error *err)
+{
+    const char *text = mn_metadata_get(meta, "deskew");
+    if (text && strcmp(text, MN_DESKEW_METHOD) != 0) {
+        char q[MN_QUOTE_SIZE];
+        return mn_fail(err, MN_ERR_FORMAT, "metadata deskew %s is not \"%s\" (the only one known)",
+                       mn_quote(text, q), MN_DESKEW_METHOD);
+    }
+    return MN_OK;
+}
+
+bool mn_model_deskews(const mn_metadata *meta)
+{
+    const char *text = meta ? mn_metadata_get(meta, "deskew") : NULL;
+    return text && strcmp(text, MN_DESKEW_METHOD) == 0;
+}
+
 mn_status mn_model_from_st(const mn_st_file *f, mn_params *p, mn_metadata *meta, mn_error *err)
 {
     mn_status st = check_params(p, err);
@@ -135,6 +154,8 @@ mn_status mn_model_from_st(const mn_st_file *f, mn_params *p, mn_metadata *meta,
     mn_status meta_st = check_temperature(mn_st_metadata(f), "temperature", err);
     if (meta_st == MN_OK)
         meta_st = check_temperature(mn_st_metadata(f), "temperature_low_res", err);
+    if (meta_st == MN_OK)
+        meta_st = check_deskew(mn_st_metadata(f), err);
     if (meta_st != MN_OK)
         return meta_st;
     /* Every expected tensor is present and names are unique, so any further one is extra. */

@@ -49,6 +49,11 @@ double mn_model_temperature(const mn_metadata *meta);
  * metadata "temperature_low_res", checked alike; absent: mn_model_temperature. */
 double mn_model_temperature_low_res(const mn_metadata *meta);
 
+/* Whether the model reads deskewed input (metadata "deskew": MN_DESKEW_METHOD, see
+ * mn_deskew.h; absent: it reads the input as it is). Loading refuses any other
+ * value, since such a model would be read wrong. */
+bool mn_model_deskews(const mn_metadata *meta);
+
 /* Same from an already parsed file (borrowed). */
 mn_status mn_model_from_st(const mn_st_file *f, mn_params *p, mn_metadata *meta,
                            mn_error *err);

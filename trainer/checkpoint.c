@@ -54,6 +54,7 @@ mn_status checkpoint_save(const char *path, const run_settings *settings,
     if (!st) st = mn_metadata_setf(&meta, err, "batch_size", "%d", settings->batch_size);
     if (!st) st = mn_metadata_setf(&meta, err, "lr", "%.9g", (double)settings->lr);
     if (!st) st = mn_metadata_setf(&meta, err, "dropout", "%.9g", (double)settings->dropout);
+    if (!st) st = mn_metadata_set(&meta, "deskew", settings->deskew ? "1" : "0", err);
     if (!st) st = mn_metadata_setf(&meta, err, "train_count", "%ld", settings->train_count);
     if (!st) st = mn_metadata_set(&meta, "data_sha256", settings->data_sha256, err);
     if (!st) st = mn_metadata_setf(&meta, err, "epochs", "%d", settings->epochs);
@@ -108,6 +109,9 @@ static mn_status check_settings(const mn_metadata *meta, const char *path,
     const char *augment = mn_metadata_get(meta, "augment");
     if (!augment)
         augment = "none"; /* a trainer before --augment trained on plain images */
+    const char *deskew = mn_metadata_get(meta, "deskew");
+    if (!deskew)
+        deskew = "0"; /* nor did one before --deskew deskew */
     if (!meta_u64(meta, "seed", &seed) || !meta_number(meta, "batch_size", &batch_size) ||
         !meta_number(meta, "lr", &lr) || !meta_number(meta, "train_count", &train_count) ||
         !meta_number(meta, "epochs", &epochs) || !sha || !schedule)
@@ -119,6 +123,7 @@ static mn_status check_settings(const mn_metadata *meta, const char *path,
                         : (int)batch_size != settings->batch_size ? "batch size"
                         : (float)lr != settings->lr ? "learning rate"
                         : (float)dropout != settings->dropout ? "dropout"
+                        : strcmp(deskew, settings->deskew ? "1" : "0") ? "deskew setting"
                         : (long)train_count != settings->train_count ? "number of training images"
                         : strcmp(sha, settings->data_sha256) ? "data set"
                         : (int)epochs != settings->epochs ? "number of epochs"

@@ -28,6 +28,7 @@ typedef struct run_settings {
     int batch_size;
     float lr;
     float dropout;                  /* after fc1 (--dropout) */
+    bool deskew;                    /* --deskew */
     long train_count;               /* images actually trained on */
     int epochs;                     /* the schedule depends on the run's length */
     bool cosine;

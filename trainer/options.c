@@ -57,6 +57,9 @@ static void usage(FILE *out)
         "      --dropout RATE     dropout after the first fully connected layer, 0..0.9\n"
         "                         (default " DROPOUT_DEFAULT "; with --augment none 0.5, MNISTNet's)\n"
         "      --no-calibrate     do not fit a softmax temperature after training\n"
+        "      --deskew, --no-deskew  take each digit's slant out before the network\n"
+        "                         reads it, in training and, by the model's metadata,\n"
+        "                         in the service (default: on; off with --augment none)\n"
         "  -h, --help             show this help\n"
         "  -V, --version          show the version\n"
         "\n"
@@ -160,6 +163,7 @@ static void set_defaults(train_options *opts)
     opts->as_served = false;
     opts->scan_copies = SCAN_COPIES_DEFAULT;
     opts->dropout = -1.0f; /* until the options are read: see options_parse */
+    opts->deskew = -1;     /* likewise */
     mn_augment_parse(AUGMENT_DEFAULT, &opts->augment, NULL);
 
     const char *env = getenv("DATA_DIR");
@@ -177,7 +181,7 @@ static void set_defaults(train_options *opts)
 
 enum { OPT_LIMIT_TRAIN = 256, OPT_LIMIT_TEST, OPT_RESUME, OPT_NO_RESUME, OPT_SCHEDULE,
        OPT_KEEP_VERSIONS, OPT_AUGMENT, OPT_NO_CALIBRATE, OPT_AS_SERVED, OPT_NO_AS_SERVED,
-       OPT_SCAN_COPIES, OPT_DROPOUT };
+       OPT_SCAN_COPIES, OPT_DROPOUT, OPT_DESKEW, OPT_NO_DESKEW };
 static const struct option longopts[] = {
     {"data", required_argument, NULL, 'd'},
     {"out", required_argument, NULL, 'o'},
@@ -198,6 +202,8 @@ static const struct option longopts[] = {
     {"no-as-served", no_argument, NULL, OPT_NO_AS_SERVED},
     {"scan-copies", required_argument, NULL, OPT_SCAN_COPIES},
     {"dropout", required_argument, NULL, OPT_DROPOUT},
+    {"deskew", no_argument, NULL, OPT_DESKEW},
+    {"no-deskew", no_argument, NULL, OPT_NO_DESKEW},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -224,6 +230,8 @@ static bool apply_option(train_options *opts, int key, const char *arg)
     case OPT_NO_CALIBRATE: opts->calibrate = false; return true;
     case OPT_AS_SERVED: opts->as_served = true; return true;
     case OPT_NO_AS_SERVED: opts->as_served = false; return true;
+    case OPT_DESKEW: opts->deskew = 1; return true;
+    case OPT_NO_DESKEW: opts->deskew = 0; return true;
     case OPT_SCAN_COPIES: return set_int(&opts->scan_copies, arg, 0, 100);
     case OPT_DROPOUT: return set_rate(&opts->dropout, arg);
     default: return false;
@@ -288,9 +296,11 @@ options_result options_parse(train_options *opts, int argc, char **argv, FILE *o
         fprintf(err, "mnist-train: unexpected argument '%s' (see --help)\n", argv[optind]);
         return OPTIONS_USAGE_ERROR;
     }
-    /* --augment none is the original recipe, its dropout MNISTNet's */
+    /* --augment none is the original recipe: MNISTNet's dropout, digits as they are */
     if (opts->dropout < 0.0f)
         opts->dropout = mn_augment_enabled(&opts->augment) ? strtof(DROPOUT_DEFAULT, NULL)
                                                            : MN_FC_DROPOUT;
+    if (opts->deskew < 0)
+        opts->deskew = mn_augment_enabled(&opts->augment);
     return OPTIONS_RUN;
 }

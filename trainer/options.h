@@ -32,6 +32,8 @@ typedef struct train_options {
                               this percentage of the images (only when augmenting) */
     float dropout;         /* --dropout: the rate after fc1 (default 0.3; 0.5, MNISTNet's,
                               with --augment none) */
+    int deskew;            /* --deskew (1), --no-deskew (0): digits' slant taken out
+                              (mn_deskew.h); default 1, 0 with --augment none */
 } train_options;
 
 typedef enum { OPTIONS_RUN, OPTIONS_EXIT_OK, OPTIONS_USAGE_ERROR } options_result;

@@ -19,6 +19,7 @@
 #include "mn_augment.h"
 #include "mn_calibrate.h"
 #include "mn_clock.h"
+#include "mn_deskew.h"
 #include "mn_gemm.h"
 #include "mn_idx.h"
 #include "mn_loss.h"
@@ -75,13 +76,22 @@ static int thread_index(const trainer *t)
 #endif
 }
 
+/* Row x of a batch made what the network reads: deskewed when the run deskews
+ * (mn_deskew.h), as the service deskews every input of the model. */
+static void as_read(const trainer *t, float *x)
+{
+    if (t->opts->deskew)
+        mn_deskew(x);
+}
+
 static void gather_batch(trainer *t, const mn_dataset *ds, const uint32_t *index, long first,
                          int n)
 {
     for (int i = 0; i < n; i++) {
         size_t src = index ? index[first + i] : (size_t)(first + i);
-        mn_normalize_pixels(ds->images + src * MN_IMAGE_PIXELS, MN_IMAGE_PIXELS,
-                            t->x + (size_t)i * MN_IMAGE_PIXELS);
+        float *x = t->x + (size_t)i * MN_IMAGE_PIXELS;
+        mn_normalize_pixels(ds->images + src * MN_IMAGE_PIXELS, MN_IMAGE_PIXELS, x);
+        as_read(t, x);
         t->y[i] = ds->labels[src];
     }
 }
@@ -120,6 +130,7 @@ static void gather_augmented(trainer *t, const mn_augment *aug, uint64_t seed, u
         t->y[i] = t->train.labels[src];
         if (sample != src && copy_is_classic(sample_seed)) {
             classic_copy(aug, sample_seed, t->y[i], digit, &t->scratch[thread_index(t)], x);
+            as_read(t, x);
             continue;
         }
         mn_augment_image(sample == src ? aug : &t->scan, sample_seed, t->y[i], digit, pixels);
@@ -128,6 +139,7 @@ static void gather_augmented(trainer *t, const mn_augment *aug, uint64_t seed, u
         if (!served || mn_preprocess_gray(&gray, &t->scratch[thread_index(t)], x, NULL, NULL,
                                           NULL) != MN_OK)
             mn_normalize_pixels(pixels, MN_IMAGE_PIXELS, x);
+        as_read(t, x);
     }
 }
 
@@ -172,10 +184,10 @@ static void gather_classic(trainer *t, long first, int n, bool *low_res)
         const size_t src = t->order[first + i];
         const uint64_t seed = mn_augment_seed(t->opts->seed, CALIBRATION_EPOCH, src);
         t->y[i] = t->train.labels[src];
-        low_res[i] = classic_copy(&every, seed, t->y[i],
-                                  t->train.images + src * MN_IMAGE_PIXELS,
-                                  &t->scratch[thread_index(t)],
-                                  t->x + (size_t)i * MN_IMAGE_PIXELS);
+        float *x = t->x + (size_t)i * MN_IMAGE_PIXELS;
+        low_res[i] = classic_copy(&every, seed, t->y[i], t->train.images + src * MN_IMAGE_PIXELS,
+                                  &t->scratch[thread_index(t)], x);
+        as_read(t, x);
     }
 }
 
@@ -452,6 +464,8 @@ static mn_status model_metadata(const trainer *t, const evaluation *ev, mn_metad
     if (!st) st = mn_metadata_set(meta, "schedule", t->opts->cosine ? "cosine" : "constant", err);
     if (!st) st = mn_metadata_setf(meta, err, "dropout", "%g", (double)t->opts->dropout);
     if (!st) st = mn_metadata_set(meta, "augment", t->settings.augment, err);
+    if (!st && t->opts->deskew)
+        st = mn_metadata_set(meta, "deskew", MN_DESKEW_METHOD, err);
     if (!st && t->cal.images)
         st = mn_metadata_setf(meta, err, "temperature", "%.4f", t->cal.temperature);
     if (!st && t->cal.low_res_images)
@@ -580,6 +594,7 @@ int train_run(const train_options *opts, volatile sig_atomic_t *stop_signal)
     if (!status) {
         t.settings = (run_settings){.seed = opts->seed, .batch_size = opts->batch_size,
                                     .lr = opts->lr, .dropout = opts->dropout,
+                                    .deskew = opts->deskew,
                                     .train_count = t.ntrain,
                                     .epochs = opts->epochs, .cosine = opts->cosine};
         snprintf(t.settings.data_sha256, sizeof t.settings.data_sha256, "%s",

@@ -52,6 +52,7 @@ for key in ("architecture", "epochs", "test_accuracy", "test_loss", "training_se
 assert meta["dataset_sha256"] == "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db"
 assert meta["augment"] == "stroke=0.5,flag=0.5,aspect=0.6,scan-copies=10%", meta["augment"]
 assert meta["dropout"] == "0.3", meta["dropout"]
+assert meta["deskew"] == "moments", meta.get("deskew")
 assert sorted(header) == sorted(["conv1.weight", "conv1.bias", "conv2.weight", "conv2.bias",
                                  "fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"])
 assert header["fc1.weight"]["shape"] == [128, 3136]
@@ -160,6 +161,15 @@ check "--augment none, the original recipe, trains on no copies" \
   grep -q "^Train: 500 images and 0 scanner's copies an epoch" "$work/none.log"
 check "--augment none trains with MNISTNet's dropout, 0.5" \
   grep -q '"dropout":"0.5"' "$work/none/model.safetensors"
+check "--augment none reads digits as they are: the model does not ask for deskewing" \
+  bash -c "! grep -q '\"deskew\"' '$work/none/model.safetensors'"
+mkdir -p "$work/quick" "$work/upright"
+"$train" "${quick[@]}" --out "$work/quick/model.safetensors" 2>/dev/null
+"$train" "${quick[@]}" --no-deskew --out "$work/upright/model.safetensors" 2>/dev/null
+check "--no-deskew trains on the digits as they are: other weights, no \"deskew\" in the model" \
+  bash -c "[ '$(tensors "$work/quick/model.safetensors")' != '$(tensors "$work/upright/model.safetensors")' ] &&
+    grep -q '\"deskew\":\"moments\"' '$work/quick/model.safetensors' &&
+    ! grep -q '\"deskew\"' '$work/upright/model.safetensors'"
 
 check "--help lists the options" bash -c "'$train' --help | grep -q -- --limit-train"
 version=$(sed -n 's/^AC_INIT(\[[^]]*\], \[\([^]]*\)\].*/\1/p' "$top_srcdir/configure.ac")

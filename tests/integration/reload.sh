@@ -4,10 +4,13 @@
 #   - a model published atomically (temporary file + rename) is served within 2 s;
 #   - the model replaced 5 times (by rename, each a different valid file) while
 #     requests flow: 0 failed or wrong answers, /health shows the last version;
-#   - corrupt replacements (truncated, garbage, empty, a lying header, a NaN weight)
+#   - corrupt replacements (truncated, garbage, empty, a lying header, a NaN weight,
+#     a deskewing step mnist-fcgi does not know)
 #     are refused: /health stays 200 with the old version and says last_reload_error,
 #     predictions stay right; the next good file clears the error;
 #   - a model's low-resolution temperature applies to an 8x8 digit, not to a 28x28 one;
+#   - a model that asks for deskewing reads a leaning bar upright, one that does not
+#     reads it as sent (?preview shows which);
 #   - the model file removed: the loaded model keeps serving;
 #   - kill -9 of the mnist-fcgi responder: its supervisor starts a new one and /health
 #     is 200 again within 1 s (idle, three times, and under load);
@@ -37,6 +40,7 @@ py_checks publish "$model" "$target" "$url"
 py_checks swap-under-load "$url" "$data" "$target" "$work"/variants/v{1,2,3,4,5}.safetensors
 py_checks refuse "$url" "$data" "$target" "${bad[@]}"
 py_checks low-res-temperature "$work/variants/v5.safetensors" "$target" "$url" "$data"
+py_checks deskew "$work/variants/v5.safetensors" "$target" "$url"
 py_checks publish "$work/variants/v6.safetensors" "$target" "$url"
 
 # --- the file removed: the loaded model keeps serving ---------------------------------

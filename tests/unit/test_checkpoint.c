@@ -227,7 +227,7 @@ static void test_mismatched_settings(void **state)
     static const char *const reasons[] = {"seed", "batch size", "learning rate",
                                           "number of training images", "data set",
                                           "number of epochs", "schedule", "augmentation",
-                                          "dropout"};
+                                          "dropout", "deskew setting"};
     for (size_t i = 0; i < sizeof reasons / sizeof reasons[0]; i++) {
         run_settings other = f->saved.settings;
         switch (i) {
@@ -239,7 +239,8 @@ static void test_mismatched_settings(void **state)
         case 5: other.epochs = 6; break;
         case 6: other.cosine = false; break;
         case 7: snprintf(other.augment, sizeof other.augment, "stroke=1,as-served"); break;
-        default: other.dropout = 0.3f; break;
+        case 8: other.dropout = 0.3f; break;
+        default: other.deskew = !other.deskew; break;
         }
         char reason[96];
         snprintf(reason, sizeof reason, "was made with a different %s", reasons[i]);

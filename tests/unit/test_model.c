@@ -299,6 +299,31 @@ static void test_temperature_low_res(void **state)
     assert_non_null(strstr(err.msg, "21"));
 }
 
+/* "deskew": absent means the input as it is; "moments" is read back; any other step
+ * is refused whole, since the service would feed such a model the wrong input. */
+static void test_deskew(void **state)
+{
+    fixture *fx = *state;
+    mn_error err = { { 0 } };
+    mn_metadata got;
+    assert_false(mn_model_deskews(&fx->meta));
+    assert_false(mn_model_deskews(NULL));
+    assert_int_equal(mn_metadata_set(&fx->meta, "deskew", "moments", NULL), MN_OK);
+    assert_int_equal(mn_model_save(fx->path, &fx->p, &fx->meta, &err), MN_OK);
+    assert_int_equal(mn_model_load(fx->path, &fx->q, &got, &err), MN_OK);
+    assert_true(mn_model_deskews(&got));
+
+    static const char *const refused[] = {"", "Moments", "moments ", "hough", "1"};
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        assert_int_equal(mn_metadata_set(&fx->meta, "deskew", refused[i], NULL), MN_OK);
+        assert_int_equal(mn_model_save(fx->path, &fx->p, &fx->meta, &err), MN_OK);
+        fx->q.memory[0] = -7.0f;
+        assert_int_equal(mn_model_load(fx->path, &fx->q, &got, &err), MN_ERR_FORMAT);
+        assert_non_null(strstr(err.msg, "metadata deskew"));
+        assert_true(fx->q.memory[0] == -7.0f);
+    }
+}
+
 static void test_serialize_matches_file(void **state)
 {
     fixture *fx = *state;
@@ -626,6 +651,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_save_load_roundtrip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_temperature, setup, teardown),
         cmocka_unit_test_setup_teardown(test_temperature_low_res, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_deskew, setup, teardown),
         cmocka_unit_test_setup_teardown(test_serialize_matches_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_foreign_writer_files_load, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wrong_shapes, setup, teardown),

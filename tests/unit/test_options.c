@@ -238,6 +238,17 @@ static void test_augment_flags(void **state)
         assert_non_null(strstr(r.err, "for --dropout"));
     }
 
+    /* deskewing: on when augmenting, off in the original recipe, unless asked */
+    parse(&r, NULL);
+    assert_int_equal(r.opts.deskew, 1);
+    parse(&r, "--augment", "none", NULL);
+    assert_int_equal(r.opts.deskew, 0);
+    parse(&r, "--augment", "none", "--deskew", NULL);
+    assert_int_equal(r.opts.deskew, 1);
+    parse(&r, "--no-deskew", NULL);
+    assert_int_equal(r.result, OPTIONS_RUN);
+    assert_int_equal(r.opts.deskew, 0);
+
     parse(&r, "--augment", "swirl", NULL);
     assert_int_equal(r.result, OPTIONS_USAGE_ERROR);
     assert_string_equal(r.err, "mnist-train: --augment: unknown transform 'swirl' (affine, "
