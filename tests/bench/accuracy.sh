@@ -15,7 +15,7 @@
 #                faint, 16-bit, in a box, circled, underlined, on a clear layer, on a
 #                sheet on a desk, turned, in a shadow, under a thumb, with print round it ...):
 #                what decoding and preprocessing cost
-#   fonts, strokes, photos, lowres, lowres8, smooth8, nondigit, things
+#   fonts, strokes, photos, lowres, lowres8, smooth8, photo8, nondigit, things
 #                the out-of-distribution sets of tests/ood/generate.py (1,000 each,
 #                nondigit 300 drawings and things 200 photographs without a digit; no
 #                MNIST in them), see tests/ood/SETS-README
@@ -38,5 +38,5 @@ model=${1:-${MNIST_TEST_MODEL:-$top_builddir/run/mnist_model.safetensors}}
 
 echo "# accuracy.sh $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 OOD_ARGS="--scan ${OOD_ARGS:-}" "$top_srcdir/tests/ood/evaluate.sh" "$model" \
-  mnist-test mnist-user mnist-8x8 mnist-marker mnist-uploads fonts strokes photos lowres lowres8 smooth8 \
+  mnist-test mnist-user mnist-8x8 mnist-marker mnist-uploads fonts strokes photos lowres lowres8 smooth8 photo8 \
   nondigit things

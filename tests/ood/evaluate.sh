@@ -5,7 +5,7 @@
 #   tests/ood/evaluate.sh MODEL [SET...]
 #
 # SETs are directories with labels.csv, or names of the generated sets (fonts, strokes,
-# photos, lowres, lowres8, smooth8, nondigit, things; default: all eight), or mnist-test, mnist-raw, mnist-user,
+# photos, lowres, lowres8, smooth8, photo8, nondigit, things; default: all nine), or mnist-test, mnist-raw, mnist-user,
 # mnist-8x8, mnist-marker, mnist-uploads (the MNIST test set, see evaluate.py). The generated sets come from
 # tests/ood/generate.py's cache ($OOD_SETS overrides: a directory of set directories,
 # e.g. /work/ood-sets).
@@ -29,7 +29,7 @@ shift
 [ -s "$model" ] || { echo "evaluate.sh: $model is not a model file" >&2; exit 1; }
 model=$(cd "$(dirname "$model")" && pwd)/$(basename "$model")
 [ -x "$top_builddir/mnist-fcgi" ] || { echo "evaluate.sh: no $top_builddir/mnist-fcgi (build first, or set top_builddir)" >&2; exit 1; }
-[ $# -gt 0 ] || set -- fonts strokes photos lowres lowres8 smooth8 nondigit things
+[ $# -gt 0 ] || set -- fonts strokes photos lowres lowres8 smooth8 photo8 nondigit things
 
 sets_dir=${OOD_SETS:-}
 specs=()

@@ -31,7 +31,8 @@ import ood_things  # noqa: E402
 
 DIGIT_SETS = {"fonts": ood_fonts.make, "strokes": ood_strokes.make,
               "photos": ood_photos.make, "lowres": ood_lowres.make,
-              "lowres8": ood_lowres.make_classic, "smooth8": ood_lowres.make_smooth}
+              "lowres8": ood_lowres.make_classic, "smooth8": ood_lowres.make_smooth,
+              "photo8": ood_photos.make_classic}
 NO_DIGIT_SETS = ("nondigit", "things")
 ALL_SETS = list(DIGIT_SETS) + list(NO_DIGIT_SETS)
 # the code the images depend on (not the evaluator's)

@@ -1,9 +1,13 @@
 """The 'photos' set: a digit written on paper, then photographed: uneven light, a
-shadow, slight perspective, defocus, sensor noise and JPEG."""
+shadow, slight perspective, defocus, sensor noise and JPEG.
+
+The 'photo8' set photographs the classic 8x8 format the same way: a digit of 17 levels
+scaled up smoothly, its strokes soft and blurry before the camera adds its own."""
 
 from PIL import Image, ImageChops, ImageDraw, ImageFilter
 
 import ood_fonts
+import ood_lowres
 import ood_paper as P
 import ood_strokes
 
@@ -59,6 +63,22 @@ def make(rng, label, fonts):
     size = rng.choice([(240, 240), (320, 240), (240, 320), (400, 300), (480, 480)])
     mask = P.place(written_mask(rng, label, fonts), size, rng, fill=(0.35, 0.75))
     mask = mask.filter(ImageFilter.GaussianBlur(rng.uniform(0.3, 1.2)))  # ink bleeds
+    return photograph(mask, size, rng)
+
+
+def make_classic(rng, label, fonts):
+    """One photo of digit LABEL stored in the classic 8x8 format of 17 levels (lowres8's
+    digits), scaled up smoothly as a script, a printout or a screen shows it, on paper:
+    (bytes, extension)."""
+    small = ood_lowres.block_counts(ood_lowres.ink_mask(rng, label, fonts), 8, 4, rng)
+    size = rng.choice([(240, 240), (320, 240), (240, 320), (400, 300), (480, 480)])
+    big = small.resize((64, 64), rng.choice([Image.BILINEAR, Image.BICUBIC]))
+    return photograph(P.place(big, size, rng, fill=(0.35, 0.75)), size, rng)
+
+
+def photograph(mask, size, rng):
+    """MASK (L, 255 = ink) in pen or pencil on a SIZE sheet, photographed: (bytes,
+    extension)."""
     im = P.ink(P.paper(rng, size, lines="random"), mask, P.ink_color(rng, pencil=rng.random() < 0.35))
     im = perspective(im, rng)
     im = multiply(im, lighting(size, rng))
