@@ -8,6 +8,7 @@
 #include "mn_levels.h"
 #include "mn_paper.h"
 #include "mn_preprocess.h"
+#include "mn_ruling.h"
 #include "mn_scale.h"
 #include "mn_sheet.h"
 
@@ -81,6 +82,11 @@ static bool prepare(const mn_gray_image **img, mn_polarity polarity,
         v->ds *= flat_ds;
         *img = &copies[2];
         if (!mn_levels_find(*img, MN_POLARITY_AUTO, lv))
+            return false;
+        /* step 1c: a photographed page's lines painted over in the copy, and the levels
+         * found again without them */
+        if (mn_ruling_paint_over(&copies[2], lv, scratch) &&
+            !mn_levels_find(*img, MN_POLARITY_AUTO, lv))
             return false;
     }
     return true;

@@ -1,7 +1,8 @@
 /* Making any photo or drawing look like an MNIST digit (see ARCHITECTURE.md and the README, "API").
  * The steps below live in mn_levels.c (0, 1, 2), mn_sheet.c (1a), mn_paper.c (1b),
- * mn_crop.c (3) and mn_scale.c (4); mn_preprocess.c runs them (0, then 1 and 2, which
- * find the levels that 1a and 1b use, then 1a, 1b, 3, 4) and does 5 and 6.
+ * mn_ruling.c (1c), mn_crop.c (3) and mn_scale.c (4); mn_preprocess.c runs them (0,
+ * then 1 and 2, which find the levels that 1a and 1b use, then 1a, 1b, 1c, 3, 4) and
+ * does 5 and 6.
  *
  * From an 8-bit grayscale image (mn_image_decode_gray: alpha already composited on
  * white, or on black under light strokes), as follows:
@@ -53,6 +54,13 @@
  *      polarity and levels found again. Evenly lit input is not touched, nor is a
  *      small digit scaled up by repeating pixels (blocky, see 4): no photo, its
  *      strokes are wide for its canvas and the closing would take them for shade;
+ *   1c. on that flat-fielded copy, the lines of ruled or squared paper, however the
+ *      photo turned them (up to an eighth of the picture's length from level): two or
+ *      more straight paths in a direction whose part inside the picture (half its
+ *      length at least) lies 80 % above the cut, thin (a thirty-second of the
+ *      picture), with paper (under 70 %) beside them, are painted over with the
+ *      paper on either side, except where ink touching them reaches further across
+ *      (a stroke along or over the line); the levels are then found again;
  *   2. background removal: values up to a cut just above the background become
  *      exactly 0, and the range from the cut to the ink level is stretched to 0..255.
  *      The cut is twice the background noise (at least 1/32, at most 1/2 of the

@@ -5,6 +5,7 @@
  *                 histograms and border
  *   mn_sheet      step 1a: a sheet photographed on a desk, cut out
  *   mn_paper      step 1b: uneven light flattened
+ *   mn_ruling     step 1c: a photographed page's lines painted over
  *   mn_grid       step 3: the ink counted on a coarse grid, ruled lines taken out
  *   mn_crop       step 3: the digit's bounding box from the grid's components
  *   mn_scale      step 4: the crop scaled into the 20x20 box

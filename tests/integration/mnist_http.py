@@ -479,6 +479,22 @@ def under_a_shadow(pixels):
     return ImageChops.multiply(page, light.filter(ImageFilter.BoxBlur(2)))
 
 
+def on_squared_paper(pixels, angle=4):
+    """A test digit x4, in pencil (120) on squared paper (225, lines of 180 every 26
+    px), photographed turned by `angle` degrees under light falling off to 75 % across
+    the 260x260 page, slightly out of focus: the lines cross the picture at a slant,
+    nearly as dark as the pencil's fainter strokes."""
+    page = Image.new("L", (400, 400), 225)
+    draw = ImageDraw.Draw(page)
+    for k in range(0, 400, 26):
+        draw.line((k, 0, k, 399), fill=180, width=2)
+        draw.line((0, k, 399, k), fill=180, width=2)
+    page.paste(120, (144, 144), gray_image(pixels).resize((112, 112), Image.BICUBIC))
+    page = page.rotate(angle, Image.BICUBIC).crop((70, 70, 330, 330))
+    light = Image.linear_gradient("L").rotate(90).resize((260, 260)).point(lambda v: 191 + v // 4)
+    return ImageChops.multiply(page, light).filter(ImageFilter.GaussianBlur(0.8))
+
+
 def with_a_thumb(pixels):
     """A test digit x4, dark (35) on paper (228) 260x260, photographed with a thumb
     over the bottom left corner: a gray (120) half-ellipse 50 wide and 100 tall."""
@@ -563,6 +579,12 @@ def check_marks(c, images, labels, samples, version):
              "half in a shadow across the page")
     all_read(c, images, labels, samples, version, lambda p: as_jpeg(with_a_thumb(p)),
              "photographed with a thumb over a corner")
+    # the lines are painted over, but where one meets a stroke a stub is left beside it
+    # (a one-off set of 100 such pictures read 95 %; the build before step 1c, 15 %)
+    right = [i for i in samples if (c.post("/predict", *as_jpeg(on_squared_paper(images[i])))
+                                    .json() or {}).get("prediction") == labels[i]]
+    ok(len(right) >= len(samples) - 3, f"{len(right)} of {len(samples)} digits in pencil on "
+       "squared paper photographed at a slant are read right", sorted(set(samples) - set(right)))
     all_read(c, images, labels, samples, version, lambda p: as_png(with_punched_holes(p)),
              "scanned with punched holes beside them")
     all_read(c, images, labels, samples, version, lambda p: as_png(with_captions(p)),
