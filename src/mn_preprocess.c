@@ -88,6 +88,12 @@ static bool prepare(const mn_gray_image **img, mn_polarity polarity,
         if (mn_ruling_paint_over(&copies[2], lv, scratch) &&
             !mn_levels_find(*img, MN_POLARITY_AUTO, lv))
             return false;
+    } else if (mn_ruling_paint_copy(*img, lv, scratch, &copies[2], &flat_ds)) {
+        /* step 1c on evenly lit paper: a copy without the lines */
+        v->ds *= flat_ds;
+        *img = &copies[2];
+        if (!mn_levels_find(*img, MN_POLARITY_AUTO, lv))
+            return false;
     }
     return true;
 }

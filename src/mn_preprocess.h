@@ -54,8 +54,11 @@
  *      polarity and levels found again. Evenly lit input is not touched, nor is a
  *      small digit scaled up by repeating pixels (blocky, see 4): no photo, its
  *      strokes are wide for its canvas and the closing would take them for shade;
- *   1c. on that flat-fielded copy, the lines of ruled or squared paper, however the
- *      photo turned them (up to an eighth of the picture's length from level): two or
+ *   1c. on that flat-fielded copy, or on evenly lit paper that lit runs cross from
+ *      side to side (on a copy averaged down to 256x256 at most, used only if it
+ *      painted a line that step 3 cannot find: at a slant, or stopping short of the
+ *      picture's edges), the lines of ruled or squared paper, however the photo
+ *      turned them (up to an eighth of the picture's length from level): two or
  *      more straight paths in a direction whose part inside the picture (half its
  *      length at least) lies 80 % above the cut, thin (a thirty-second of the
  *      picture), with paper (under 70 %) beside them, are painted over with the

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mn_levels.h"
 #include "mn_ruling.h"
 #include "mn_simd.h"
 
@@ -189,25 +190,6 @@ static void paint_over(const lattice *t, const line *l)
     }
 }
 
-/* One direction: its lines found and painted over, if there are two or more (a
- * paper's lines come in families; a single straight thing may be a stroke). */
-static bool erase_direction(const lattice *t, paths *p)
-{
-    if (t->along < MIN_LENGTH)
-        return false;
-    p->D = t->along / 8;  /* about 7 degrees */
-    p->along = t->along;
-    p->across = t->across;
-    trace(t, p);
-    line found[MAX_LINES];
-    const int n = find_lines(p, found);
-    if (n < 2)
-        return false;
-    for (int k = 0; k < n; k++)
-        paint_over(t, &found[k]);
-    return true;
-}
-
 /* lit[] for one direction: whether each pixel is above the cut, rows along it. */
 static void mark_lit(const mn_gray_image *img, const levels *lv, bool transposed, uint8_t *lit)
 {
@@ -221,17 +203,93 @@ static void mark_lit(const mn_gray_image *img, const levels *lv, bool transposed
                 above[img->pixels[(size_t)y * (size_t)w + (size_t)x]];
 }
 
+/* One direction: its lines found and painted over, if there are two or more (a
+ * paper's lines come in families; a single straight thing may be a stroke). Returns
+ * how many it painted; *unseen counts those that step 3 cannot find, at a slant or
+ * stopping short of the picture's edges. */
+static int erase_direction(const lattice *t, paths *p, int *unseen)
+{
+    if (t->along < MIN_LENGTH)
+        return 0;
+    p->D = t->along / 8;  /* about 7 degrees */
+    p->along = t->along;
+    p->across = t->across;
+    trace(t, p);
+    line found[MAX_LINES];
+    const int n = find_lines(p, found);
+    if (n < 2)
+        return 0;
+    for (int k = 0; k < n; k++) {
+        paint_over(t, &found[k]);
+        *unseen += abs(found[k].d) > 1 || p->inside[at(p, found[k].d, found[k].a0)] < p->along;
+    }
+    return n;
+}
+
+/* Both directions of img (at most GRID x GRID): the lines painted, *unseen as above. */
+static int erase_lines(mn_gray_image *img, const levels *lv, mn_preprocess_scratch *s, int *unseen)
+{
+    const int w = img->width, h = img->height;
+    /* s->seen, s->faint, s->mass and s->stack are free until step 3 */
+    paths p = {s->mass, s->stack, 0, 0, 0};
+    mark_lit(img, lv, true, s->seen);  /* level lines: along x, lit[x * h + y] */
+    lattice rows = {img->pixels, s->seen, w, h, 1, (size_t)w};
+    const int painted = erase_direction(&rows, &p, unseen);
+    mark_lit(img, lv, false, s->faint);  /* upright ones: along y */
+    lattice cols = {img->pixels, s->faint, h, w, (size_t)w, 1};
+    return painted + erase_direction(&cols, &p, unseen);
+}
+
 bool mn_ruling_paint_over(mn_gray_image *img, const levels *lv, mn_preprocess_scratch *s)
 {
     const int w = img->width, h = img->height;
     if (w > GRID || h > GRID || (w < MIN_LENGTH && h < MIN_LENGTH))
         return false;
-    /* s->seen, s->faint, s->mass and s->stack are free until step 3 */
-    paths p = {s->mass, s->stack, 0, 0, 0};
-    mark_lit(img, lv, true, s->seen);  /* level lines: along x, lit[x * h + y] */
-    lattice rows = {img->pixels, s->seen, w, h, 1, (size_t)w};
-    bool any = erase_direction(&rows, &p);
-    mark_lit(img, lv, false, s->faint);  /* upright ones: along y */
-    lattice cols = {img->pixels, s->faint, h, w, (size_t)w, 1};
-    return erase_direction(&cols, &p) || any;
+    int unseen = 0;
+    return erase_lines(img, lv, s, &unseen) > 0;
+}
+
+/* Lit runs along one line of img (n pixels from `start`, `step` apart): where a
+ * page's lines cross it. On a camera's noisy paper only runs of two pixels or more
+ * count, so that its grain does not. */
+static int runs_across(const mn_gray_image *img, const levels *lv, size_t start, size_t step, int n)
+{
+    const int shortest = lv->noisy ? 2 : 1;
+    int runs = 0, length = 0;
+    for (int k = 0; k < n; k++) {
+        const bool lit = to_ink(img->pixels[start + (size_t)k * step], lv->inverted) > lv->cut;
+        length = lit ? length + 1 : 0;
+        runs += length == shortest;
+    }
+    return runs;
+}
+
+/* Whether lines cross the picture from side to side: two or more lit runs on each of
+ * two opposite sides, a sixteenth in (a page in perspective stops short of the edges). */
+static bool shows_lines(const mn_gray_image *img, const levels *lv)
+{
+    const int w = img->width, h = img->height, ix = w / 16, iy = h / 16;
+    const size_t W = (size_t)w;
+    const bool rows = runs_across(img, lv, (size_t)ix, W, h) >= 2 &&
+                      runs_across(img, lv, (size_t)(w - 1 - ix), W, h) >= 2;
+    const bool cols = runs_across(img, lv, (size_t)iy * W, 1, w) >= 2 &&
+                      runs_across(img, lv, (size_t)(h - 1 - iy) * W, 1, w) >= 2;
+    return rows || cols;
+}
+
+bool mn_ruling_paint_copy(const mn_gray_image *img, const levels *lv, mn_preprocess_scratch *s,
+                          mn_gray_image *copy, int *ds)
+{
+    if ((img->width < MIN_LENGTH && img->height < MIN_LENGTH) || !shows_lines(img, lv))
+        return false;
+    int d;
+    mn_gray_image c;
+    mn_levels_average_down(img, (rect){0, 0, img->width - 1, img->height - 1}, 0, 255, s->flat, &c, &d);
+    int unseen = 0;
+    /* level lines across the whole picture are step 3's, at full resolution */
+    if (erase_lines(&c, lv, s, &unseen) == 0 || unseen == 0)
+        return false;
+    *copy = c;
+    *ds = d;
+    return true;
 }

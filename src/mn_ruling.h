@@ -12,4 +12,13 @@
  * s->faint and s->mass, which step 3 fills afresh. */
 bool mn_ruling_paint_over(mn_gray_image *img, const levels *lv, mn_preprocess_scratch *s);
 
+/* The same for an image that step 1b left alone (img, not written): when lines cross
+ * it from side to side, a copy averaged down to GRID x GRID at most, into s->flat
+ * (*copy, each pixel *ds x *ds input pixels), with its lines painted over. False, and
+ * *copy and *ds untouched, when none of the lines painted was at a slant or stopped
+ * short of the edges: level lines across the whole picture are step 3's to take out,
+ * at full resolution. */
+bool mn_ruling_paint_copy(const mn_gray_image *img, const levels *lv, mn_preprocess_scratch *s,
+                          mn_gray_image *copy, int *ds);
+
 #endif

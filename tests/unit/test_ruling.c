@@ -168,6 +168,56 @@ static void test_small_pictures_are_left_alone(void **state)
     free(img.pixels);
 }
 
+static void test_an_evenly_lit_page_is_copied_without_its_lines(void **state)
+{
+    (void)state;
+    /* 300 pixels a side: the copy is averaged down in cells of 2 x 2 */
+    mn_gray_image img = page(300, 300);
+    for (int k = 0; k < 300; k += 30) {
+        draw_line(&img, false, k, 20, 0, 300, 3.0, LINE);
+        draw_line(&img, true, k, -20, 0, 300, 3.0, LINE);
+    }
+    draw_bar(&img, 140, 90, 164, 210);
+    mn_gray_image before = page(300, 300);
+    memcpy(before.pixels, img.pixels, (size_t)300 * 300);
+    mn_gray_image copy = {0, 0, NULL};
+    int ds = 0;
+    assert_true(mn_ruling_paint_copy(&img, &LV, &scratch, &copy, &ds));
+    assert_int_equal(ds, 2);
+    assert_int_equal(copy.width, 150);
+    assert_int_equal(copy.height, 150);
+    assert_ptr_equal(copy.pixels, scratch.flat);
+    assert_int_equal(ink_outside(&copy, 66, 41, 86, 109), 0);  /* as above, a line may blend */
+    assert_int_equal(at(&copy, 76, 75), PENCIL);
+    assert_memory_equal(img.pixels, before.pixels, (size_t)300 * 300);  /* not written */
+    free(img.pixels);
+    free(before.pixels);
+}
+
+static void test_a_page_without_lines_is_not_copied(void **state)
+{
+    (void)state;
+    mn_gray_image img = page(300, 300);
+    draw_bar(&img, 140, 90, 164, 210);
+    mn_gray_image copy = {7, 7, NULL};
+    int ds = 5;
+    assert_false(mn_ruling_paint_copy(&img, &LV, &scratch, &copy, &ds));
+    assert_int_equal(copy.width, 7);
+    assert_int_equal(ds, 5);
+    /* nor level lines across the whole page: step 3 takes those out at full
+     * resolution */
+    mn_gray_image ruled = page(300, 300);
+    for (int y = 15; y < 300; y += 30)
+        draw_line(&ruled, false, y, 0, 0, 300, 2.0, LINE);
+    assert_false(mn_ruling_paint_copy(&ruled, &LV, &scratch, &copy, &ds));
+    assert_int_equal(ds, 5);
+    free(ruled.pixels);
+    /* nor a stroke that reaches two opposite sides, one crossing each */
+    draw_bar(&img, 0, 20, 300, 26);
+    assert_false(mn_ruling_paint_copy(&img, &LV, &scratch, &copy, &ds));
+    free(img.pixels);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -176,6 +226,8 @@ int main(void)
         cmocka_unit_test(test_a_stroke_across_a_line_continues),
         cmocka_unit_test(test_strokes_are_no_paper_lines),
         cmocka_unit_test(test_small_pictures_are_left_alone),
+        cmocka_unit_test(test_an_evenly_lit_page_is_copied_without_its_lines),
+        cmocka_unit_test(test_a_page_without_lines_is_not_copied),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
