@@ -147,16 +147,19 @@ static void flatten(const mn_gray_image *img, bool inverted, const uint8_t *pape
 }
 
 /* Whether the paper is shaded (its level more than half of `margin` above the
- * lightest paper on the border, but under `ink`) along one stretch of at least an
- * eighth of the border ring of blocks: light falls across the whole sheet and a
- * shadow's edge crosses the border once or twice, while a digit's thick middle is
- * not on the border and strokes reaching the edge touch it in separate short places,
- * at the ink level. Half the margin, because a shadow deepens inwards: where it
- * crosses the border it is lighter than where the crop meets it. Gaps of up to
- * STRETCH_GAP blocks do not end a stretch: a shadow round a corner often leaves the
+ * lightest paper on the border, but under `ink`) along at most `stretches` stretches
+ * making up an eighth of the border ring of blocks: light falls across the whole
+ * sheet and a shadow's edge crosses the border once or twice, while a digit's thick
+ * middle is not on the border and strokes reaching the edge touch it in separate
+ * short places, at the ink level. Half the margin, because a shadow deepens inwards:
+ * where it crosses the border it is lighter than where the crop meets it. Gaps of up
+ * to STRETCH_GAP blocks do not end a stretch: a shadow round a corner often leaves the
  * corner block itself a little lighter. */
 #define STRETCH_GAP 2
-static bool shaded_on_border(const uint8_t *paper, int nbx, int nby, int margin, int ink)
+#define PHOTO_MIN_BLOCK 4 /* pixels a side */
+#define TWO_SHADOWS_MIN_BLOCK 8 /* pixels a side: a picture of 225 px or more */
+static bool shaded_on_border(const uint8_t *paper, int nbx, int nby, int margin, int ink,
+                             int stretches)
 {
     int ring[4 * PAPER_BLOCKS], n = 0;  /* block indices, clockwise from the top left */
     for (int i = 0; i < nbx; i++)
@@ -183,7 +186,7 @@ static bool shaded_on_border(const uint8_t *paper, int nbx, int nby, int margin,
             after_gap = !shaded_at[(k + n * (STRETCH_GAP + 1) - d) % n]; /* n may be < d */
         starts += after_gap;
     }
-    return shaded * 8 >= n && starts <= 1;
+    return shaded * 8 >= n && starts <= stretches;
 }
 
 /* Whether a shadow lies inside the sheet, away from its border: at least
@@ -194,7 +197,6 @@ static bool shaded_on_border(const uint8_t *paper, int nbx, int nby, int margin,
  * in the photos set); where a small digit scaled up crowds thick strokes together,
  * the closing makes levels between ink and paper that few blocks show (30-85 %). */
 #define INSIDE_SHARE 16
-#define INSIDE_MIN_BLOCK 4 /* pixels a side */
 static bool shaded_inside(const uint8_t *paper, const uint8_t *seen, int nbx, int nby,
                           int margin, int ink, int tol)
 {
@@ -259,13 +261,16 @@ bool mn_paper_flatten_if_uneven(const mn_gray_image *img, const levels *lv,
     block_filter(paper, nbx, nby, false);
     block_filter(paper, nbx, nby, true);
     const int ink = lv->bg + (lv->ink - lv->bg) * 7 / 8;
-    /* a shadow inside the sheet only on a photo's noisy paper, in blocks of a few
-     * pixels: a scan or a drawing has no such shade, and on a small image the closing
-     * takes a digit's strokes for it */
-    const bool shaded = shaded_on_border(paper, nbx, nby, margin, ink) ||
-                        (lv->noisy && bs >= INSIDE_MIN_BLOCK &&
-                         shaded_inside(paper, seen, nbx, nby, margin, ink,
-                                       max_i(margin / 2, (lv->ink - lv->bg) / 16)));
+    /* a shadow inside the sheet, or two crossing the border (or one whose corner the
+     * light reaches), only on a photo's noisy paper, in blocks of a few pixels: a scan
+     * or a drawing has no such shade, and on a small image the closing takes a digit's
+     * strokes for it. Two stretches need larger blocks still: a digit scaled up from
+     * 8x8 to 128 px with noise crosses the border with broad gray strokes in two places. */
+    const bool photo = lv->noisy && bs >= PHOTO_MIN_BLOCK;
+    const int stretches = photo && bs >= TWO_SHADOWS_MIN_BLOCK ? 2 : 1;
+    const bool shaded = shaded_on_border(paper, nbx, nby, margin, ink, stretches) ||
+                        (photo && shaded_inside(paper, seen, nbx, nby, margin, ink,
+                                                max_i(margin / 2, (lv->ink - lv->bg) / 16)));
     if (!shaded)
         return false;
     /* nor is a small digit scaled up by repeating pixels a photo: its strokes, wide for

@@ -44,10 +44,14 @@
  *   1b. uneven light (a shadow, a gradient): the paper's level is estimated locally,
  *      as the means of 32x32 blocks closed over 7 blocks (ink narrower than that gives
  *      way to the paper around it). When that paper, along one stretch of at least an
- *      eighth of the border ring of blocks (gaps of up to 2 blocks bridged), is
+ *      eighth of the border ring of blocks (gaps of up to 2 blocks bridged; two
+ *      stretches on a photo's noisy paper 225 px or more a side: two shadows, or one
+ *      round a corner the light reaches), is
  *      darker than the lightest border paper by more than half the cut's margin (and
  *      1/16 of the contrast) yet lighter than 7/8 of the way to the ink (a stroke
- *      reaching the edge is not a shadow), the image is
+ *      reaching the edge is not a shadow), or, on a photo's noisy paper, where a
+ *      sixteenth of the blocks inside is so shaded and 7/8 of those show that level
+ *      themselves (a shadow inside the sheet), the image is
  *      flat-fielded into the scratch (at most 256x256, averaged down): each ink level
  *      i becomes 255 (i - p) / (255 - p), p the paper's level interpolated there, as
  *      light darkens paper and ink alike; the steps below then run on that copy, with

@@ -794,6 +794,20 @@ static double inner_shadow(int x, int y, int w, int h)
     return 1.0 - 0.55 / (1.0 + exp(edge / 24.0));
 }
 
+/* Two soft round shadows (light cut to half) over the top left and the bottom right
+ * corners of a 480x400 sheet of squared paper (lines 2 of every 24 pixels, at 70 %):
+ * the border is shaded in two stretches, lit between; and as the lines make the blocks
+ * under the shadows show levels the paper's closing does not, nothing inside says
+ * "shadow" either. */
+static double two_shadows(int x, int y, int w, int h)
+{
+    double top_left = hypot(x + 40.0, y + 40.0) - 128.0;
+    double bottom_right = hypot(x - w - 40.0, y - h - 40.0) - 128.0;
+    double line = (x % 24 < 2 || y % 24 < 2) ? 0.7 : 1.0;
+    return line * (1.0 - 0.5 / (1.0 + exp(top_left / 20.0))) *
+           (1.0 - 0.5 / (1.0 + exp(bottom_right / 20.0)));
+}
+
 /* Renders a "0" of `size` at (left, top) on w x h paper (level 230, ink 40, noise of
  * +-noise) under the given light. */
 static mn_gray_image lit_zero(light_fn *light, int w, int h, double left, double top,
@@ -1407,6 +1421,24 @@ static void test_shadow_inside_the_sheet_is_flattened(void **state)
     free(img.pixels);
 }
 
+static void test_shadows_on_two_sides_are_flattened(void **state)
+{
+    (void)state;
+    /* a noisy photo (+-12) under two shadows, each crossing the border round a
+     * corner: the crop took them in with the digit between them */
+    mn_gray_image img = lit_zero(two_shadows, 480, 400, 150, 100, 200, 12);
+    uint8_t p[MN_IMAGE_PIXELS];
+    mn_preprocess_info info;
+    preprocess_ok(&img, p, &info);
+    assert_mnist_like(p, &info);
+    /* the crop is the digit's box (150 + 0.2 * 200 .. 150 + 0.8 * 200, 100 + 0.05 *
+     * 200 .. 100 + 0.95 * 200, and the pen), not the shadows */
+    if (abs(info.crop_x - 190) > 10 || abs(info.crop_w - 122) > 20 ||
+        abs(info.crop_y - 110) > 10 || abs(info.crop_h - 182) > 20)
+        fail_msg("crop %d,%d %dx%d", info.crop_x, info.crop_y, info.crop_w, info.crop_h);
+    free(img.pixels);
+}
+
 /* Blocky digits scaled up on noisy paper: the closing takes their crowded strokes for
  * shade inside the sheet, but their own blocks show ink or paper, not that level, so
  * they are not flat-fielded. Flat-fielded, the strokes the closing took for paper
@@ -1690,6 +1722,7 @@ int main(void)
         cmocka_unit_test(test_shadow_is_flattened),
         cmocka_unit_test(test_shadow_in_a_corner_is_flattened),
         cmocka_unit_test(test_shadow_inside_the_sheet_is_flattened),
+        cmocka_unit_test(test_shadows_on_two_sides_are_flattened),
         cmocka_unit_test(test_noisy_blocky_digit_is_no_shadow),
         cmocka_unit_test(test_broad_pen_is_thinned),
         cmocka_unit_test(test_fat_digit_at_low_resolution_is_thinned),
