@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +23,7 @@ static inline float min_f(float a, float b) { return a < b ? a : b; }
 static inline float max_f(float a, float b) { return a > b ? a : b; }
 
 static const char *const names[MN_AUG_KINDS] = {
-    "affine", "elastic", "stroke", "blur", "lowres", "contrast", "flag", "aspect",
+    "affine", "elastic", "stroke", "blur", "lowres", "contrast", "flag", "aspect", "rotate",
 };
 
 const char *mn_augment_name(int kind)
@@ -49,7 +50,7 @@ static mn_status parse_item(const char *item, size_t len, mn_augment *aug, mn_er
     if (kind < 0)
         return mn_fail(err, MN_ERR_ARG,
                             "unknown transform '%.*s' (affine, elastic, stroke, blur, "
-                            "lowres, contrast, flag, aspect, or none)", (int)len, item);
+                            "lowres, contrast, flag, aspect, rotate, or none)", (int)len, item);
     float strength = 1.0f;
     if (eq) {
         char number[32], *end;
@@ -230,6 +231,26 @@ static void geometric(const mn_augment *aug, uint64_t seed, const float *in, flo
     }
 }
 
+/* With probability s/2, the digit turned about the frame's centre (where MNIST put
+ * its centre of mass) by up to ROTATE_MAX either way; false when it is left as it is.
+ * The service crops, scales and centres what it is sent, but does not turn it back:
+ * a note photographed askew reaches the network turned. */
+#define ROTATE_MAX 0.34906585f /* 20 degrees */
+static bool turn(float s, mn_rng *rng, const float *in, float *out)
+{
+    if (!(mn_rng_uniform(rng) < 0.5f * s))
+        return false;
+    const float angle = ROTATE_MAX * symmetric(rng), c = cosf(angle), n = sinf(angle);
+    float padded[PADDED * PADDED];
+    pad(in, padded);
+    for (int y = 0; y < SIDE; y++)
+        for (int x = 0; x < SIDE; x++) {
+            const float ox = (float)x - CENTRE, oy = (float)y - CENTRE;
+            out[y * SIDE + x] = bilinear(padded, c * ox - n * oy + CENTRE, n * ox + c * oy + CENTRE);
+        }
+    return true;
+}
+
 /* Gray dilation (sign > 0) or erosion (sign < 0) over a 3x3 cross, on the padded image. */
 static float morph_at(const float *padded, int x, int y, int sign)
 {
@@ -403,6 +424,11 @@ void mn_augment_image(const mn_augment *aug, uint64_t seed, int label, const uin
     if (aug->strength[MN_AUG_ASPECT] > 0.0f) {
         stream(&rng, seed, MN_AUG_ASPECT);
         mn_aspect_change(aug->strength[MN_AUG_ASPECT], &rng, a);
+    }
+    if (aug->strength[MN_AUG_ROTATE] > 0.0f) {
+        stream(&rng, seed, MN_AUG_ROTATE);
+        if (turn(aug->strength[MN_AUG_ROTATE], &rng, a, b))
+            memcpy(a, b, sizeof a);
     }
     if (aug->strength[MN_AUG_AFFINE] > 0.0f || aug->strength[MN_AUG_ELASTIC] > 0.0f) {
         geometric(aug, seed, a, b);

@@ -16,9 +16,11 @@
  *   flag      with probability strength/2, a "1" written the continental way: a flag
  *             at its top, sometimes a foot (mn_flag.h); other digits are untouched;
  *   aspect    with probability strength/2, the digit widened (up to as wide as tall)
- *             or narrowed (to 65 % of its width at least) (mn_aspect.h).
- * The flag comes first, so that the rest distort it with the digit, then the aspect;
- * the others run in the order listed; then a digit left fainter than full white is
+ *             or narrowed (to 65 % of its width at least) (mn_aspect.h);
+ *   rotate    with probability strength/2, the digit turned about the frame's centre
+ *             by up to 20 degrees either way, as a note photographed askew shows it.
+ * The flag comes first, so that the rest distort it with the digit, then the aspect,
+ * then the turn; the others run in the order listed; then a digit left fainter than full white is
  * stretched back to 255, as the service's preprocessing does. The random numbers of
  * one image come only from the seed given (mn_augment_seed: run seed, epoch, sample
  * index), each transform drawing from its own stream, so the result depends on nothing
@@ -41,6 +43,7 @@ enum mn_augment_kind {
     MN_AUG_CONTRAST,
     MN_AUG_FLAG,
     MN_AUG_ASPECT,
+    MN_AUG_ROTATE,
     MN_AUG_KINDS
 };
 

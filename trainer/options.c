@@ -13,7 +13,7 @@
 #define MN_STR_(x) #x
 #define MN_STR(x) MN_STR_(x)
 /* README, "Augmentation": MNIST kept, other hands gain */
-#define AUGMENT_DEFAULT "stroke=0.5,flag=0.5,aspect=0.6"
+#define AUGMENT_DEFAULT "stroke=0.5,flag=0.5,aspect=0.6,rotate=0.6"
 #define SCAN_COPIES_DEFAULT 10       /* README, "Augmentation": 8x8 scans read, MNIST kept */
 #define DROPOUT_DEFAULT "0.3"        /* README, "Augmentation": the distortions regularise too */
 
@@ -45,7 +45,7 @@ static void usage(FILE *out)
         "      --augment LIST     training-time distortions: none (the original recipe), or\n"
         "                         a comma-separated list of NAME[=STRENGTH] (strength 0..2,\n"
         "                         default 1) from affine, elastic, stroke, blur, lowres,\n"
-        "                         contrast, flag, aspect\n"
+        "                         contrast, flag, aspect, rotate\n"
         "                         (default " AUGMENT_DEFAULT ")\n"
         "      --as-served, --no-as-served  pass distorted images through the service's\n"
         "                         preprocessing (crop, scale to 20x20, centre), as uploads\n"

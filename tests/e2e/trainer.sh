@@ -50,7 +50,7 @@ for key in ("architecture", "epochs", "test_accuracy", "test_loss", "training_se
             "created", "trainer_version", "dataset_sha256"):
     assert key in meta, key
 assert meta["dataset_sha256"] == "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db"
-assert meta["augment"] == "stroke=0.5,flag=0.5,aspect=0.6,scan-copies=10%", meta["augment"]
+assert meta["augment"] == "stroke=0.5,flag=0.5,aspect=0.6,rotate=0.6,scan-copies=10%", meta["augment"]
 assert meta["dropout"] == "0.3", meta["dropout"]
 assert meta["deskew"] == "moments", meta.get("deskew")
 assert sorted(header) == sorted(["conv1.weight", "conv1.bias", "conv2.weight", "conv2.bias",

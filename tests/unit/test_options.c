@@ -252,8 +252,8 @@ static void test_augment_flags(void **state)
     parse(&r, "--augment", "swirl", NULL);
     assert_int_equal(r.result, OPTIONS_USAGE_ERROR);
     assert_string_equal(r.err, "mnist-train: --augment: unknown transform 'swirl' (affine, "
-                               "elastic, stroke, blur, lowres, contrast, flag, aspect, or "
-                               "none) (see --help)\n");
+                               "elastic, stroke, blur, lowres, contrast, flag, aspect, "
+                               "rotate, or none) (see --help)\n");
     parse(&r, "--augment", "blur=3", NULL);
     assert_int_equal(r.result, OPTIONS_USAGE_ERROR);
     assert_non_null(strstr(r.err, "strength of blur must be a number from 0 to 2, not '3'"));
