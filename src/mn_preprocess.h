@@ -35,10 +35,12 @@
  *      block of cells at the ink level (on a lighter desk: lighter than the desk by
  *      a quarter of the contrast or more) covers a tenth of the picture and, with
  *      the holes in it (the ink on it) when they are at most a quarter of it, 60 % of
- *      its box, and (on a darker desk) something on it is darker than the desk, the
- *      sheet (a sixteenth in from its edges, or up to a sixth, until the cut lies on
- *      the sheet alone: a turned note's box has desk in its corners; on a lighter
- *      desk all the ink inside the cut, else no sheet) is cut out into the
+ *      its box (52 % with desk in the box's four corners: a note turned by up to 30
+ *      degrees), and (on a darker desk) something on it is darker than the desk, the
+ *      sheet (a sixteenth in from its edges, or up to a quarter, until the cut lies on
+ *      the sheet alone with all the ink inside it: a turned note's box has desk in its
+ *      corners; else on a lighter desk no sheet, on a darker one a sixteenth in) is
+ *      cut out into the
  *      scratch, averaged down to 256x256 at most, and read from there, if its border
  *      shows paper (a dominant level); steps 1-2 are done again on it;
  *   1b. uneven light (a shadow, a gradient): the paper's level is estimated locally,

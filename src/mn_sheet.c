@@ -100,8 +100,9 @@ static int largest_group(uint8_t *on, int gw, int gh, rect *box)
 }
 
 /* The cells of box b off the sheet (on[] not 2) that no path of such cells joins to
- * the box's edge: holes in the sheet, where the ink on it is. */
-static int holes_in(const uint8_t *on, int gw, rect b)
+ * the box's edge: holes in the sheet, where the ink on it is. Returns how many;
+ * hole[] marks them. */
+static int holes_in(const uint8_t *on, int gw, rect b, uint8_t *hole)
 {
     uint8_t out[SHEET_GRID * SHEET_GRID] = {0};
     int16_t stack[SHEET_GRID * SHEET_GRID];
@@ -128,7 +129,18 @@ static int holes_in(const uint8_t *on, int gw, rect b)
                 stack[top++] = (int16_t)next[k];
             }
     }
+    for (int j = b.y0; j <= b.y1; j++)
+        for (int i = b.x0; i <= b.x1; i++)
+            hole[j * gw + i] = on[j * gw + i] != 2 && !out[j * gw + i];
     return off - reached;
+}
+
+/* Whether the four corner cells of box b lie off the sheet (on[] not 2): a turned
+ * note's box has desk in its corners. */
+static bool corners_off(const uint8_t *on, int gw, rect b)
+{
+    return on[b.y0 * gw + b.x0] != 2 && on[b.y0 * gw + b.x1] != 2 &&
+           on[b.y1 * gw + b.x0] != 2 && on[b.y1 * gw + b.x1] != 2;
 }
 
 /* Whether the ring of cells just inside box b, m cells in from its edges, lies on
@@ -148,19 +160,19 @@ static bool ring_on_sheet(const uint8_t *on, int gw, rect b, int m)
     return cells > 0 && off * 20 <= cells;
 }
 
-/* How far in from the sheet's box b to cut: 1/16, 1/8 or 1/6 of its size, the first
- * where the ring of cells just inside the cut lies on the sheet and, given inked[]
- * (cells at or above the mask level), no ink lies outside the cut. A sheet turned by
- * up to 15 degrees, or seen at a slant, needs 1/6 (its box is wider than it by its
- * corners). 0 when none fits. */
+/* How far in from the sheet's box b to cut: 1/16, 1/8, 1/6, 1/5 or 1/4 of its size,
+ * the first where the ring of cells just inside the cut lies on the sheet and no ink
+ * (inked[]) lies outside the cut. A sheet turned by 15 degrees, or seen at a slant,
+ * needs 1/6 (its box is wider than it by its corners), by 20 degrees 1/5, by 25 to 40
+ * degrees 1/4. 0 when none fits. */
 static int cut_inset(const uint8_t *on, int gw, int gh, rect b, const uint8_t *inked)
 {
-    static const int insets[] = {16, 8, 6};
+    static const int insets[] = {16, 8, 6, 5, 4};
     for (size_t k = 0; k < sizeof insets / sizeof insets[0]; k++) {
         const int m = max_i(1, max_i(b.x1 - b.x0 + 1, b.y1 - b.y0 + 1) / insets[k]);
         const rect cut = {b.x0 + m, b.y0 + m, b.x1 - m, b.y1 - m};
         if (cut.x1 > cut.x0 && cut.y1 > cut.y0 && ring_on_sheet(on, gw, b, m) &&
-            !(inked && ink_outside(inked, gw, gh, cut)))
+            !ink_outside(inked, gw, gh, cut))
             return insets[k];
     }
     return 0;
@@ -194,20 +206,22 @@ bool mn_sheet_find(const mn_gray_image *img, const levels *lv, rect *sheet)
     const int bw = b.x1 - b.x0 + 1, bh = b.y1 - b.y0 + 1;
     /* a tenth of the picture (a note on a table), filling 60 % of its box (the desk is
      * the border's level, so the sheet leaves most of the border to it) with the holes
-     * in it, the ink on it, when they are at most a quarter of it (a turned note fills
-     * 2/3 of its box, and a large digit on it takes a tenth; a light frame's hole is
-     * most of it) */
-    const int holes = holes_in(on, gw, b);
+     * in it, the ink on it, when they are at most a quarter of it (a note turned by 15
+     * degrees fills 2/3 of its box, and a large digit on it takes a tenth; a light
+     * frame's hole is most of it); or 52 % with desk in the box's four corners, as a
+     * note turned by up to 30 degrees leaves it */
+    uint8_t hole[SHEET_GRID * SHEET_GRID] = {0}, inked[SHEET_GRID * SHEET_GRID];
+    const int holes = holes_in(on, gw, b, hole);
     const int area = count + (holes * 4 <= count ? holes : 0);
-    if (area * 10 < gw * gh || area * 10 < bw * bh * 6)
+    if (area * 10 < gw * gh || area * 25 < bw * bh * 13 ||
+        (area * 10 < bw * bh * 6 && !corners_off(on, gw, b)))
         return false;
-    /* on a light desk, no ink may lie outside the cut (the ink is the dark side, the
-     * desk's); on a dark desk the ink on the sheet is the desk's side, and a cut that
-     * fits nowhere stays a sixteenth in */
-    uint8_t inked[SHEET_GRID * SHEET_GRID];
+    /* no ink may lie outside the cut: on a light desk the ink is the dark side, the
+     * desk's, and on a dark desk the holes in the sheet; a cut that fits nowhere is no
+     * sheet on a light desk, and stays a sixteenth in on a dark one */
     if (light_desk)
         mark_cells(&c, lv->mask, false, inked);
-    int inset = cut_inset(on, gw, gh, b, light_desk ? inked : NULL);
+    int inset = cut_inset(on, gw, gh, b, light_desk ? inked : hole);
     if (!inset && light_desk)
         return false;
     inset = inset ? inset : 16;

@@ -11,6 +11,8 @@
 #                (tests/ood/mnist_classic.py): what the resolution alone costs
 #   mnist-marker 2,000 of them redrawn with strokes about twice as broad, half x4, half
 #                in the 8x8 format (tests/ood/mnist_marker.py): what a marker costs
+#   mnist-turned 2,000 of them on a note photographed askew, turned by 10 to 25 degrees
+#                either way (tests/ood/mnist_turned.py): what a turn costs
 #   mnist-uploads 3,400 of them in seventeen awkward forms (tests/ood/mnist_uploads.py:
 #                faint, 16-bit, in a box, circled, underlined, on a clear layer, on a
 #                sheet on a desk, turned, in a shadow, under a thumb, with print round it ...):
@@ -38,5 +40,5 @@ model=${1:-${MNIST_TEST_MODEL:-$top_builddir/run/mnist_model.safetensors}}
 
 echo "# accuracy.sh $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 OOD_ARGS="--scan ${OOD_ARGS:-}" "$top_srcdir/tests/ood/evaluate.sh" "$model" \
-  mnist-test mnist-user mnist-8x8 mnist-marker mnist-uploads fonts strokes photos lowres lowres8 smooth8 photo8 \
+  mnist-test mnist-user mnist-8x8 mnist-marker mnist-turned mnist-uploads fonts strokes photos lowres lowres8 smooth8 photo8 \
   nondigit things

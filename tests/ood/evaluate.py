@@ -15,6 +15,8 @@ digit), as generate.py writes, or one of the MNIST test sets read from --mnist D
     mnist-marker 2,000 (spread) redrawn with a marker, strokes about twice as broad,
                  half x4, half in the classic format (mnist_marker.py): a diagnostic
                  of the pen
+    mnist-turned 2,000 (spread) on a note photographed askew, turned by 10, 15, 20 or 25
+                 degrees either way (mnist_turned.py): a diagnostic of the turn
     mnist-uploads 3,400 (spread) in seventeen awkward forms, 200 each (mnist_uploads.py):
                  faint, 16-bit, in a box, circled, underlined, on a clear layer, on a
                  sheet on a desk, turned, in a shadow, with a thumb over a corner, with print
@@ -53,6 +55,7 @@ sys.path.insert(0, os.path.join(TOP, "tests", "integration"))
 import mnist_classic  # noqa: E402
 import mnist_http as H  # noqa: E402
 import mnist_marker  # noqa: E402
+import mnist_turned  # noqa: E402
 import mnist_uploads  # noqa: E402
 import ood_metrics as M  # noqa: E402
 
@@ -111,6 +114,11 @@ def mnist_items(name, data, limit):
         return [(labels[i], lambda k=k, i=i: (H.encode(mnist_marker.marker(images[i], k), "PNG"),
                                               "image/png", "/predict"),
                  f"{i} ({mnist_marker.form(k)})") for k, i in enumerate(idx)]
+    if name == "mnist-turned":
+        idx = spread(list(range(len(images))), min(limit or 2000, 2000))
+        return [(labels[i], lambda k=k, i=i: (H.encode(mnist_turned.turned(images[i], k), "PNG"),
+                                              "image/png", "/predict"),
+                 f"{i} ({mnist_turned.form(k)})") for k, i in enumerate(idx)]
     if name == "mnist-uploads":
         n = 200 * len(mnist_uploads.FORMS)
         idx = spread(list(range(len(images))), min(limit or n, n))

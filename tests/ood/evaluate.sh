@@ -6,7 +6,7 @@
 #
 # SETs are directories with labels.csv, or names of the generated sets (fonts, strokes,
 # photos, lowres, lowres8, smooth8, photo8, nondigit, things; default: all nine), or mnist-test, mnist-raw, mnist-user,
-# mnist-8x8, mnist-marker, mnist-uploads (the MNIST test set, see evaluate.py). The generated sets come from
+# mnist-8x8, mnist-marker, mnist-turned, mnist-uploads (the MNIST test set, see evaluate.py). The generated sets come from
 # tests/ood/generate.py's cache ($OOD_SETS overrides: a directory of set directories,
 # e.g. /work/ood-sets).
 # Environment: top_srcdir (default: this tree), top_builddir (default: this tree when

@@ -46,12 +46,13 @@ static bool sheet_in(mn_gray_image img, rect *r)
 }
 
 /* A desk at level `desk` with, centred at (150, 120), a disc of light 232 of radius
- * 100 or a note of 232, 140 pixels a side, turned by 15 degrees; a square of `side`
+ * 100 or a note of 232, 140 pixels a side, turned by `degrees`; a square of `side`
  * pixels at level `mark` centred at (150, mark_y). */
-static mn_gray_image mark_on_desk(int desk, bool disc, int mark, int mark_y, int side)
+static mn_gray_image note_on_desk(int desk, bool disc, double degrees, int mark, int mark_y,
+                                  int side)
 {
     mn_gray_image img = picture(desk, desk, desk, 0, 0, 1, 1);
-    const double c = cos(15 * M_PI / 180), s = sin(15 * M_PI / 180);
+    const double c = cos(degrees * M_PI / 180), s = sin(degrees * M_PI / 180);
     for (int y = 0; y < H; y++)
         for (int x = 0; x < W; x++) {
             const double dx = x - 150, dy = y - 120, u = c * dx + s * dy, v = c * dy - s * dx;
@@ -62,6 +63,12 @@ static mn_gray_image mark_on_desk(int desk, bool disc, int mark, int mark_y, int
                 img.pixels[y * W + x] = 232;
         }
     return img;
+}
+
+/* The same turned by 15 degrees, with a square of `side` pixels. */
+static mn_gray_image mark_on_desk(int desk, bool disc, int mark, int mark_y, int side)
+{
+    return note_on_desk(desk, disc, 15, mark, mark_y, side);
 }
 
 /* The same with a square of 20 pixels. */
@@ -90,6 +97,15 @@ static void test_a_light_sheet_on_a_dark_desk(void **state)
     /* with a large mark (56 px a side): the turned note fills under 60 % of its box
      * but for the ink on it, a hole in it, which counts as sheet */
     assert_true(sheet_in(mark_on_desk(70, false, 20, 120, 56), &r));
+    /* turned by 25 degrees: the note fills 57 % of its box (186 px), desk in its
+     * corners, and the cut goes a quarter of the box in, onto the note alone */
+    assert_true(sheet_in(note_on_desk(70, false, 25, 20, 120, 20), &r));
+    assert_in_range(r.x0, 150 - 93 + 186 / 4 - 6, 150 - 93 + 186 / 4 + 6);
+    assert_in_range(r.y1, 120 + 93 - 186 / 4 - 6, 120 + 93 - 186 / 4 + 6);
+    /* with the ink near the note's lower edge (y = 180 to 192), below where that cut
+     * would go: the cut stays a sixteenth in, the ink inside it */
+    assert_true(sheet_in(note_on_desk(70, false, 25, 20, 186, 12), &r));
+    assert_true(r.y1 >= 192);
 }
 
 static void test_what_is_no_sheet(void **state)
@@ -109,6 +125,14 @@ static void test_what_is_no_sheet(void **state)
     for (int y = 115; y < 125; y++)
         memset(frame.pixels + y * W + 145, 20, 10);
     assert_false(sheet_in(frame, &r));
+    /* an L of light filling 56 % of its box, ink on it, desk in one corner of the
+     * box alone: no turned note */
+    mn_gray_image ell = picture(70, 230, 230, 30, 20, 270, 220);
+    for (int y = 62; y < 220; y++)
+        memset(ell.pixels + y * W + 136, 70, 134);
+    for (int y = 30; y < 50; y++)
+        memset(ell.pixels + y * W + 50, 20, 20);
+    assert_false(sheet_in(ell, &r));
 }
 
 static void test_a_light_sheet_on_a_light_desk(void **state)
@@ -126,6 +150,9 @@ static void test_a_light_sheet_on_a_light_desk(void **state)
     assert_in_range(r.x0, 150 - 85 + 170 / 6 - 6, 150 - 85 + 170 / 6 + 6);
     /* a disc of light, the ink well inside it, is cut so too */
     assert_true(sheet_in(shape_on_desk(170, true, 30, 120), &r));
+    /* the note turned by 25 degrees: the cut goes a quarter of its box in */
+    assert_true(sheet_in(note_on_desk(170, false, 25, 30, 120, 20), &r));
+    assert_in_range(r.x0, 150 - 93 + 186 / 4 - 6, 150 - 93 + 186 / 4 + 6);
 }
 
 static void test_what_is_no_sheet_on_a_light_desk(void **state)
