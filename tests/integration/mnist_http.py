@@ -567,14 +567,21 @@ def check_marks(c, images, labels, samples, version):
         all_read(c, images, labels, samples, version,
                  lambda p: as_jpeg(on_desk(p, level, left)), f"on a sheet lying on {desk}")
     # a turned digit can read as another (MNIST's test 8, a 5 with a closed loop, as a 6)
-    # with no desk at all: the desk is judged on the digits read right on a turned page
-    # as white as the note
-    upright = [i for i in samples if (c.post("/predict", *as_jpeg(turned_note(
-        images[i], desk_level=230))).json() or {}).get("prediction") == labels[i]]
-    ok(len(upright) >= len(samples) - 2, f"{len(upright)} of {len(samples)} digits on a page "
-       "turned by 15 degrees are read right", sorted(set(samples) - set(upright)))
-    all_read(c, images, labels, upright, version, lambda p: as_jpeg(turned_note(p)),
-             "on a note turned by 15 degrees on a dark desk")
+    # with no desk at all: the desk is judged on the digits read right, and surely (the
+    # web page's 0.8), on a turned page as white as the note. Turned by 25 degrees, a
+    # note fills 57 % of its box, and the sheet's cut goes a quarter of the box in (until
+    # 2026-12-06 the note was read whole, as a 0)
+    for angle in (15, 25):
+        answers = {i: c.post("/predict", *as_jpeg(turned_note(images[i], angle, desk_level=230)))
+                   .json() or {} for i in samples}
+        right = [i for i in samples if answers[i].get("prediction") == labels[i]]
+        ok(len(right) >= len(samples) - 2, f"{len(right)} of {len(samples)} digits on a page "
+           f"turned by {angle} degrees are read right", sorted(set(samples) - set(right)))
+        surely = [i for i in right if answers[i].get("confidence", 0) >= 0.8]
+        all_read(c, images, labels, surely, version,
+                 lambda p, angle=angle: as_jpeg(turned_note(p, angle)),
+                 f"on a note turned by {angle} degrees on a dark desk ({len(surely)} read "
+                 "surely on a white page)")
     all_read(c, images, labels, samples, version, lambda p: as_jpeg(turned_note(p, 0, 132, 340)),
              "on a small note (a seventh of the picture) on a dark desk")
     all_read(c, images, labels, samples, version, lambda p: as_png(under_a_shadow(p)),
