@@ -1385,21 +1385,37 @@ static void test_shadow_is_flattened(void **state)
     free(shaded.pixels);
 }
 
+/* Fails unless the crop is within 10 pixels of (x, y) and 20 of w x h. */
+static void assert_crop_near(const mn_preprocess_info *info, int x, int y, int w, int h)
+{
+    if (abs(info->crop_x - x) > 10 || abs(info->crop_w - w) > 20 || abs(info->crop_y - y) > 10 ||
+        abs(info->crop_h - h) > 20)
+        fail_msg("crop %d,%d %dx%d, not about %d,%d %dx%d", info->crop_x, info->crop_y,
+                 info->crop_w, info->crop_h, x, y, w, h);
+}
+
+/* The 0 of `size` at (left, top) on noisy (+-12) w x h paper under `light`: read as an
+ * MNIST-like digit, its crop within 10 pixels of (x, y) and 20 of cw x ch. */
+static void assert_flattened(light_fn *light, int w, int h, double left, double top, double size,
+                             int x, int y, int cw, int ch)
+{
+    mn_gray_image img = lit_zero(light, w, h, left, top, size, 12);
+    uint8_t p[MN_IMAGE_PIXELS];
+    mn_preprocess_info info;
+    preprocess_ok(&img, p, &info);
+    assert_mnist_like(p, &info);
+    assert_crop_near(&info, x, y, cw, ch);
+    free(img.pixels);
+}
+
 static void test_shadow_in_a_corner_is_flattened(void **state)
 {
     (void)state;
     /* a noisy photo (+-12): unflattened, the noise on the shadow crossed the cut in
      * specks, and the crop took them in with the digit beside it */
-    mn_gray_image img = lit_zero(corner_shadow, 400, 300, 10, 60, 180, 12);
-    uint8_t p[MN_IMAGE_PIXELS];
-    mn_preprocess_info info;
-    preprocess_ok(&img, p, &info);
-    assert_mnist_like(p, &info);
     /* the crop is the digit's box (10 + 0.2 * 180 .. 10 + 0.8 * 180, 60 + 0.05 * 180 ..
      * 60 + 0.95 * 180, and the pen), not the shadow */
-    assert_true(abs(info.crop_x - 46) <= 10 && abs(info.crop_w - 122) <= 20);
-    assert_true(abs(info.crop_y - 69) <= 10 && abs(info.crop_h - 176) <= 20);
-    free(img.pixels);
+    assert_flattened(corner_shadow, 400, 300, 10, 60, 180, 46, 69, 122, 176);
 }
 
 static void test_shadow_inside_the_sheet_is_flattened(void **state)
@@ -1408,17 +1424,9 @@ static void test_shadow_inside_the_sheet_is_flattened(void **state)
     /* a noisy photo (+-12) whose border shows evenly lit paper: only the shade seen
      * inside tells of the shadow, which is darker than the cut, and the crop took it
      * in with the digit */
-    mn_gray_image img = lit_zero(inner_shadow, 480, 400, 10, 100, 200, 12);
-    uint8_t p[MN_IMAGE_PIXELS];
-    mn_preprocess_info info;
-    preprocess_ok(&img, p, &info);
-    assert_mnist_like(p, &info);
     /* the crop is the digit's box (10 + 0.2 * 200 .. 10 + 0.8 * 200, 100 + 0.05 * 200 ..
      * 100 + 0.95 * 200, and the pen), not the shadow */
-    if (abs(info.crop_x - 50) > 10 || abs(info.crop_w - 122) > 20 ||
-        abs(info.crop_y - 110) > 10 || abs(info.crop_h - 182) > 20)
-        fail_msg("crop %d,%d %dx%d", info.crop_x, info.crop_y, info.crop_w, info.crop_h);
-    free(img.pixels);
+    assert_flattened(inner_shadow, 480, 400, 10, 100, 200, 50, 110, 122, 182);
 }
 
 static void test_shadows_on_two_sides_are_flattened(void **state)
@@ -1426,17 +1434,9 @@ static void test_shadows_on_two_sides_are_flattened(void **state)
     (void)state;
     /* a noisy photo (+-12) under two shadows, each crossing the border round a
      * corner: the crop took them in with the digit between them */
-    mn_gray_image img = lit_zero(two_shadows, 480, 400, 150, 100, 200, 12);
-    uint8_t p[MN_IMAGE_PIXELS];
-    mn_preprocess_info info;
-    preprocess_ok(&img, p, &info);
-    assert_mnist_like(p, &info);
     /* the crop is the digit's box (150 + 0.2 * 200 .. 150 + 0.8 * 200, 100 + 0.05 *
      * 200 .. 100 + 0.95 * 200, and the pen), not the shadows */
-    if (abs(info.crop_x - 190) > 10 || abs(info.crop_w - 122) > 20 ||
-        abs(info.crop_y - 110) > 10 || abs(info.crop_h - 182) > 20)
-        fail_msg("crop %d,%d %dx%d", info.crop_x, info.crop_y, info.crop_w, info.crop_h);
-    free(img.pixels);
+    assert_flattened(two_shadows, 480, 400, 150, 100, 200, 190, 110, 122, 182);
 }
 
 /* Blocky digits scaled up on noisy paper: the closing takes their crowded strokes for

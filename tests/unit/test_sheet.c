@@ -35,6 +35,13 @@ static mn_gray_image picture(int desk, int block, int mark, int x0, int y0, int 
     return img;
 }
 
+/* [x0, x1) x [y0, y1) of img at `level`. */
+static void fill(mn_gray_image *img, int x0, int y0, int x1, int y1, int level)
+{
+    for (int y = y0; y < y1; y++)
+        memset(img->pixels + y * W + x0, level, (size_t)(x1 - x0));
+}
+
 /* Whether mn_sheet_find finds a sheet in img; its box in *r. */
 static bool sheet_in(mn_gray_image img, rect *r)
 {
@@ -120,18 +127,14 @@ static void test_what_is_no_sheet(void **state)
     assert_false(sheet_in(picture(70, 230, 20, 110, 90, 180, 150), &r));
     /* filling under 60 % of its box: the light frame of a picture, say */
     mn_gray_image frame = picture(70, 230, 20, 30, 20, 270, 220);
-    for (int y = 50; y < 190; y++)
-        memset(frame.pixels + y * W + 60, 70, 180);
-    for (int y = 115; y < 125; y++)
-        memset(frame.pixels + y * W + 145, 20, 10);
+    fill(&frame, 60, 50, 240, 190, 70);
+    fill(&frame, 145, 115, 155, 125, 20);
     assert_false(sheet_in(frame, &r));
     /* an L of light filling 56 % of its box, ink on it, desk in one corner of the
      * box alone: no turned note */
     mn_gray_image ell = picture(70, 230, 230, 30, 20, 270, 220);
-    for (int y = 62; y < 220; y++)
-        memset(ell.pixels + y * W + 136, 70, 134);
-    for (int y = 30; y < 50; y++)
-        memset(ell.pixels + y * W + 50, 20, 20);
+    fill(&ell, 136, 62, 270, 220, 70);
+    fill(&ell, 50, 30, 70, 50, 20);
     assert_false(sheet_in(ell, &r));
 }
 
@@ -163,8 +166,7 @@ static void test_what_is_no_sheet_on_a_light_desk(void **state)
     assert_false(sheet_in(picture(170, 190, 30, 60, 40, 240, 200), &r));
     /* ink on the desk beside the sheet: cutting the sheet would cut the digit */
     mn_gray_image beside = picture(170, 232, 30, 60, 40, 240, 200);
-    for (int y = 100; y < 130; y++)
-        memset(beside.pixels + y * W + 10, 30, 12);
+    fill(&beside, 10, 100, 22, 130, 30);
     assert_false(sheet_in(beside, &r));
     /* ink near the rim of a disc of light, or near the edge of a turned note: a cut
      * deep enough to lie on the light alone would cut the ink */
