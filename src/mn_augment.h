@@ -20,12 +20,12 @@
  *   rotate    with probability strength/2, the digit turned about the frame's centre
  *             by up to 20 degrees either way, as a note photographed askew shows it.
  * The flag comes first, so that the rest distort it with the digit, then the aspect,
- * then the turn; the others run in the order listed; then a digit left fainter than full white is
- * stretched back to 255, as the service's preprocessing does. The random numbers of
- * one image come only from the seed given (mn_augment_seed: run seed, epoch, sample
- * index), each transform drawing from its own stream, so the result depends on nothing
- * else: not on threads, batch order, or which other transforms are on. Nothing
- * allocates; the function is thread-safe. */
+ * then the turn; the others run in the order listed; then a digit left fainter than
+ * full white is stretched back to 255, as the service's preprocessing does. The random
+ * numbers of one image come only from the seed given (mn_augment_seed: run seed, epoch,
+ * sample index), each transform drawing from its own stream, so the result depends on
+ * nothing else: not on threads, batch order, or which other transforms are on.
+ * Nothing allocates; the function is thread-safe. */
 #ifndef MN_AUGMENT_H
 #define MN_AUGMENT_H
 
