@@ -4,6 +4,7 @@
 #include <stdbool.h>
 
 #include "mn_centre.h"
+#include "mn_draw.h"
 #include "mn_flag.h"
 #include "mn_net.h"
 
@@ -73,21 +74,6 @@ static bool find_stem(const float *img, point *top, point *bottom, float *width)
     return true;
 }
 
-/* A straight pen stroke from a to b, width px wide, its edge anti-aliased. */
-static void draw_segment(float *img, point a, point b, float width)
-{
-    const float dx = b.x - a.x, dy = b.y - a.y, len2 = dx * dx + dy * dy;
-    for (int y = 0; y < SIDE; y++)
-        for (int x = 0; x < SIDE; x++) {
-            float t = len2 > 0.0f ? ((x - a.x) * dx + (y - a.y) * dy) / len2 : 0.0f;
-            t = clamp_f(t, 0.0f, 1.0f);
-            const float d = hypotf(a.x + t * dx - x, a.y + t * dy - y);
-            const float v = 255.0f * clamp_f(0.5f * width + 0.5f - d, 0.0f, 1.0f);
-            if (v > img[y * SIDE + x])
-                img[y * SIDE + x] = v;
-        }
-}
-
 void mn_flag_draw(float strength, mn_rng *rng, float *img)
 {
     point top, bottom;
@@ -100,10 +86,10 @@ void mn_flag_draw(float strength, mn_rng *rng, float *img)
     const float stem = atan2f(top.x - bottom.x, bottom.y - top.y);
     const float turn = fminf(stem + lerp(TURN_MIN, TURN_MAX, rng), FLAG_MAX_TURN);
     const float flag = lerp(FLAG_MIN, FLAG_MAX, rng) * length;
-    draw_segment(img, top, (point){top.x - flag * sinf(turn), top.y + flag * cosf(turn)}, width);
+    mn_draw_segment(img, top, (point){top.x - flag * sinf(turn), top.y + flag * cosf(turn)}, width);
     if (mn_rng_uniform(rng) < FOOT_SHARE) {
         const float half = 0.5f * lerp(FOOT_MIN, FOOT_MAX, rng) * length;
-        draw_segment(img, (point){bottom.x - half, bottom.y}, (point){bottom.x + half, bottom.y},
+        mn_draw_segment(img, (point){bottom.x - half, bottom.y}, (point){bottom.x + half, bottom.y},
                      width);
     }
     const point after = mn_centre_of_mass(img);
