@@ -605,6 +605,34 @@ static void test_softmax_cross_entropy(void **state)
     free(z);
 }
 
+/* A picture without a digit (MN_LABEL_NONE) is trained towards the uniform
+ * distribution: its loss is 0 there and grows as one class stands out, and its
+ * gradient is that loss's, probs - 1/10. */
+static void test_no_digit_target(void **state)
+{
+    (void)state;
+    const int batch = 3, classes = 10;
+    float *z = random_array((size_t)batch * classes, 3.0f);
+    float probs[30], dz[30];
+    const uint8_t labels[3] = {MN_LABEL_NONE, 4, MN_LABEL_NONE};
+    mn_softmax_xent_forward(z, labels, batch, classes, probs);
+    mn_softmax_xent_backward(probs, labels, batch, classes, dz);
+    xent_loss xent = {z, labels, batch, classes, probs};
+    for (int i = 0; i < batch * classes; i++)
+        assert_close("dlogits", (size_t)i, dz[i],
+                     central_difference(&z[i], 1e-2f, xent_loss_at, &xent), 1e-3);
+    for (int j = 0; j < classes; j++)
+        assert_float_equal(dz[j], (probs[j] - 0.1f) / batch, 1e-6);
+    const uint8_t none = MN_LABEL_NONE;
+    float even[10] = {2, 2, 2, 2, 2, 2, 2, 2, 2, 2}, sure[10] = {2, 2, 2, 2, 9, 2, 2, 2, 2, 2};
+    assert_float_equal(mn_softmax_xent_forward(even, &none, 1, classes, probs), 0.0f, 1e-6);
+    /* KL(uniform || p) for p = softmax(sure): log-sum-exp - mean - log 10 */
+    double lse = log(9.0 * exp(2.0) + exp(9.0)), mean = (9.0 * 2.0 + 9.0) / 10.0;
+    assert_float_equal(mn_softmax_xent_forward(sure, &none, 1, classes, probs),
+                       lse - mean - log(10.0), 1e-5);
+    free(z);
+}
+
 static void test_argmax(void **state)
 {
     (void)state;
@@ -633,6 +661,7 @@ int main(void)
         cmocka_unit_test(test_dropout),
         cmocka_unit_test(test_linear),
         cmocka_unit_test(test_softmax_cross_entropy),
+        cmocka_unit_test(test_no_digit_target),
         cmocka_unit_test(test_argmax),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
