@@ -68,6 +68,7 @@ mn_status checkpoint_save(const char *path, const run_settings *settings,
     if (!st) st = mn_metadata_setf(&meta, err, "loss_sum", "%.17g", state->loss_sum);
     if (!st) st = mn_metadata_setf(&meta, err, "correct", "%ld", state->correct);
     if (!st) st = mn_metadata_setf(&meta, err, "seen", "%ld", state->seen);
+    if (!st) st = mn_metadata_setf(&meta, err, "shapes", "%ld", state->shapes);
     if (!st) st = mn_metadata_setf(&meta, err, "seconds", "%.6f", state->seconds);
     if (st)
         return st;
@@ -158,7 +159,7 @@ static mn_status read_position(const mn_st_file *f, const char *path, train_stat
 {
     const mn_metadata *meta = mn_st_metadata(f);
     const mn_st_tensor *history = mn_st_find(f, "history");
-    double epoch, batch, loss_sum, correct, seen, seconds;
+    double epoch, batch, loss_sum, correct, seen, seconds, shapes = 0.0;
     uint64_t rng[4];
     const char *rng_text = mn_metadata_get(meta, "rng");
     if (!history || history->ndim != 2 || history->shape[1] != HISTORY_COLS ||
@@ -177,6 +178,10 @@ static mn_status read_position(const mn_st_file *f, const char *path, train_stat
     out->loss_sum = loss_sum;
     out->correct = (long)correct;
     out->seen = (long)seen;
+    /* absent from the checkpoints of trainers before --shapes, which trained on none */
+    if (mn_metadata_get(meta, "shapes") && !meta_number(meta, "shapes", &shapes))
+        return mn_fail(err, MN_ERR_FORMAT, "%s: incomplete training state", path);
+    out->shapes = (long)shapes;
     out->seconds = seconds;
     out->history_len = (int)history->shape[0];
     for (int e = 0; e < out->history_len; e++) {

@@ -43,6 +43,8 @@ typedef struct train_state {
     mn_rng epoch_rng;               /* shuffle generator at the start of the current epoch */
     double loss_sum;                /* current epoch: sum of batch losses x batch sizes */
     long correct, seen;             /* current epoch: correct predictions, images */
+    long shapes;                    /* current epoch: shapes among the images seen, which
+                                       the training accuracy leaves out */
     double seconds;                 /* training time so far, all sessions */
     int history_len;
     epoch_record history[MAX_EPOCHS];

@@ -15,6 +15,7 @@
 /* README, "Augmentation": MNIST kept, other hands gain */
 #define AUGMENT_DEFAULT "stroke=0.5,flag=0.5,aspect=0.6,rotate=0.6"
 #define SCAN_COPIES_DEFAULT 10       /* README, "Augmentation": 8x8 scans read, MNIST kept */
+#define SHAPES_DEFAULT 3             /* README, "Augmentation": stars and crosses not read */
 #define DROPOUT_DEFAULT "0.3"        /* README, "Augmentation": the distortions regularise too */
 
 static void usage(FILE *out)
@@ -54,6 +55,10 @@ static void usage(FILE *out)
         "                         the images: half in the classic 8x8 format, read as the\n"
         "                         service reads it, half by the lowres transform\n"
         "                         (0..100, default " MN_STR(SCAN_COPIES_DEFAULT) "; no effect with --augment none)\n"
+        "      --shapes PCT       each epoch also trains on as many pictures without a\n"
+        "                         digit (stars, polygons, crosses, scribbles) as PCT %% of\n"
+        "                         the images, towards an evenly unsure answer\n"
+        "                         (0..100, default " MN_STR(SHAPES_DEFAULT) "; no effect with --augment none)\n"
         "      --dropout RATE     dropout after the first fully connected layer, 0..0.9\n"
         "                         (default " DROPOUT_DEFAULT "; with --augment none 0.5, MNISTNet's)\n"
         "      --no-calibrate     do not fit a softmax temperature after training\n"
@@ -162,6 +167,7 @@ static void set_defaults(train_options *opts)
     opts->calibrate = true;
     opts->as_served = false;
     opts->scan_copies = SCAN_COPIES_DEFAULT;
+    opts->shapes = SHAPES_DEFAULT;
     opts->dropout = -1.0f; /* until the options are read: see options_parse */
     opts->deskew = -1;     /* likewise */
     mn_augment_parse(AUGMENT_DEFAULT, &opts->augment, NULL);
@@ -181,7 +187,7 @@ static void set_defaults(train_options *opts)
 
 enum { OPT_LIMIT_TRAIN = 256, OPT_LIMIT_TEST, OPT_RESUME, OPT_NO_RESUME, OPT_SCHEDULE,
        OPT_KEEP_VERSIONS, OPT_AUGMENT, OPT_NO_CALIBRATE, OPT_AS_SERVED, OPT_NO_AS_SERVED,
-       OPT_SCAN_COPIES, OPT_DROPOUT, OPT_DESKEW, OPT_NO_DESKEW };
+       OPT_SCAN_COPIES, OPT_SHAPES, OPT_DROPOUT, OPT_DESKEW, OPT_NO_DESKEW };
 static const struct option longopts[] = {
     {"data", required_argument, NULL, 'd'},
     {"out", required_argument, NULL, 'o'},
@@ -201,6 +207,7 @@ static const struct option longopts[] = {
     {"as-served", no_argument, NULL, OPT_AS_SERVED},
     {"no-as-served", no_argument, NULL, OPT_NO_AS_SERVED},
     {"scan-copies", required_argument, NULL, OPT_SCAN_COPIES},
+    {"shapes", required_argument, NULL, OPT_SHAPES},
     {"dropout", required_argument, NULL, OPT_DROPOUT},
     {"deskew", no_argument, NULL, OPT_DESKEW},
     {"no-deskew", no_argument, NULL, OPT_NO_DESKEW},
@@ -233,6 +240,7 @@ static bool apply_option(train_options *opts, int key, const char *arg)
     case OPT_DESKEW: opts->deskew = 1; return true;
     case OPT_NO_DESKEW: opts->deskew = 0; return true;
     case OPT_SCAN_COPIES: return set_int(&opts->scan_copies, arg, 0, 100);
+    case OPT_SHAPES: return set_int(&opts->shapes, arg, 0, 100);
     case OPT_DROPOUT: return set_rate(&opts->dropout, arg);
     default: return false;
     }

@@ -30,6 +30,8 @@ typedef struct train_options {
                               preprocessing (only when augmenting) */
     int scan_copies;       /* --scan-copies: each epoch also trains on scanner's copies of
                               this percentage of the images (only when augmenting) */
+    int shapes;            /* --shapes: ... and as many pictures without a digit as
+                              this percentage of the images (only when augmenting) */
     float dropout;         /* --dropout: the rate after fc1 (default 0.3; 0.5, MNISTNet's,
                               with --augment none) */
     int deskew;            /* --deskew (1), --no-deskew (0): digits' slant taken out

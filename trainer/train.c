@@ -26,6 +26,7 @@
 #include "mn_model.h"
 #include "mn_net.h"
 #include "mn_preprocess.h"
+#include "mn_shapes.h"
 #include "mn_versions.h"
 #include "report.h"
 #include "train.h"
@@ -35,6 +36,7 @@ typedef struct trainer {
     mn_dataset train, test;
     long ntrain, ntest;
     long ncopies;             /* scanner's copies trained on each epoch after the images */
+    long nshapes;             /* pictures without a digit trained on after the copies */
     mn_augment scan;          /* the lowres copies' distortions: the run's, and lowres */
     mn_params params, grads;
     mn_adam adam;
@@ -42,7 +44,7 @@ typedef struct trainer {
     float *x;                 /* one batch of normalised images */
     uint8_t *y;               /* its labels */
     uint32_t *order;          /* this epoch's permutation of its samples: the training
-                                 images, then the copies */
+                                 images, then the copies, then the shapes */
     float *probs;             /* probabilities of every test or calibration image */
     uint8_t *labels;          /* their labels */
     calibration cal;
@@ -111,10 +113,22 @@ static mn_augment calibration_augment(void)
     return every;
 }
 
+/* x made from distorted pixels as the service would see them when served (an image
+ * it would refuse is trained on as it is), or only normalised. */
+static void read_distorted(trainer *t, bool served, uint8_t *pixels, float *x)
+{
+    mn_gray_image gray = {MN_IMAGE_SIDE, MN_IMAGE_SIDE, pixels};
+    if (!served || mn_preprocess_gray(&gray, &t->scratch[thread_index(t)], x, NULL, NULL,
+                                      NULL) != MN_OK)
+        mn_normalize_pixels(pixels, MN_IMAGE_PIXELS, x);
+    as_read(t, x);
+}
+
 /* A training batch, each image distorted by its own random numbers (mn_augment.h):
  * they come from (seed, epoch, sample number), so neither threads nor order matter,
  * and a copy draws other numbers than its original. A copy is a classic one or a
- * lowres one (copies.h), distorted by t->scan. */
+ * lowres one (copies.h), distorted by t->scan; a shape (mn_shapes.h) is drawn from
+ * its sample's numbers, labelled MN_LABEL_NONE and distorted as the images are. */
 static void gather_augmented(trainer *t, const mn_augment *aug, uint64_t seed, uint64_t epoch,
                              const uint32_t *index, long first, int n)
 {
@@ -122,11 +136,19 @@ static void gather_augmented(trainer *t, const mn_augment *aug, uint64_t seed, u
     #pragma omp parallel for schedule(static)
     for (int i = 0; i < n; i++) {
         size_t sample = index ? index[first + i] : (size_t)(first + i);
-        size_t src = copy_source(t->ntrain, t->ncopies, sample);
-        const uint8_t *digit = t->train.images + src * MN_IMAGE_PIXELS;
         const uint64_t sample_seed = mn_augment_seed(seed, epoch, sample);
         uint8_t pixels[MN_IMAGE_PIXELS];
         float *x = t->x + (size_t)i * MN_IMAGE_PIXELS;
+        if (sample >= (size_t)(t->ntrain + t->ncopies)) {
+            uint8_t shape[MN_IMAGE_PIXELS];
+            t->y[i] = MN_LABEL_NONE;
+            mn_shape_draw(sample_seed, shape);
+            mn_augment_image(aug, sample_seed, -1, shape, pixels);
+            read_distorted(t, served, pixels, x);
+            continue;
+        }
+        size_t src = copy_source(t->ntrain, t->ncopies, sample);
+        const uint8_t *digit = t->train.images + src * MN_IMAGE_PIXELS;
         t->y[i] = t->train.labels[src];
         if (sample != src && copy_is_classic(sample_seed)) {
             classic_copy(aug, sample_seed, t->y[i], digit, &t->scratch[thread_index(t)], x);
@@ -134,12 +156,7 @@ static void gather_augmented(trainer *t, const mn_augment *aug, uint64_t seed, u
             continue;
         }
         mn_augment_image(sample == src ? aug : &t->scan, sample_seed, t->y[i], digit, pixels);
-        mn_gray_image gray = {MN_IMAGE_SIDE, MN_IMAGE_SIDE, pixels};
-        /* as the service would see it; an image it would refuse is trained on as it is */
-        if (!served || mn_preprocess_gray(&gray, &t->scratch[thread_index(t)], x, NULL, NULL,
-                                          NULL) != MN_OK)
-            mn_normalize_pixels(pixels, MN_IMAGE_PIXELS, x);
-        as_read(t, x);
+        read_distorted(t, served, pixels, x);
     }
 }
 
@@ -279,12 +296,14 @@ static int load_data(trainer *t)
     t->ntest = t->opts->limit_test && t->opts->limit_test < (long)t->test.count
              ? t->opts->limit_test : (long)t->test.count;
     /* copies only when augmenting: --augment none is the original recipe */
-    if (mn_augment_enabled(&t->opts->augment))
+    if (mn_augment_enabled(&t->opts->augment)) {
         t->ncopies = t->ntrain * t->opts->scan_copies / 100;
+        t->nshapes = t->ntrain * t->opts->shapes / 100;
+    }
     t->scan = t->opts->augment;
     t->scan.strength[MN_AUG_LOWRES] = MN_AUGMENT_MAX_STRENGTH;
-    LOG("Train: %ld images and %ld scanner's copies an epoch, Test: %ld images "
-        "(train-images sha256 %.12s...)\n", t->ntrain, t->ncopies, t->ntest,
+    LOG("Train: %ld images, %ld scanner's copies and %ld shapes an epoch, Test: %ld images "
+        "(train-images sha256 %.12s...)\n", t->ntrain, t->ncopies, t->nshapes, t->ntest,
         t->train.images_sha256);
     return 0;
 }
@@ -302,7 +321,7 @@ static int allocate(trainer *t)
     mn_workspace_set_fc_dropout(t->ws, t->opts->dropout);
     t->x = malloc((size_t)bs * MN_IMAGE_PIXELS * sizeof *t->x);
     t->y = malloc((size_t)bs);
-    t->order = malloc((size_t)(t->ntrain + t->ncopies) * sizeof *t->order);
+    t->order = malloc((size_t)(t->ntrain + t->ncopies + t->nshapes) * sizeof *t->order);
     long rows = t->ntest + CALIBRATION_IMAGES; /* the test set's rows, then calibration's */
     t->probs = malloc((size_t)rows * MN_NUM_CLASSES * sizeof *t->probs);
     t->labels = malloc((size_t)rows);
@@ -356,10 +375,26 @@ static float learning_rate(const train_options *opts, uint64_t step, uint64_t to
     return (float)(0.5 * opts->lr * (1.0 + cos(M_PI * (double)step / (double)total_steps)));
 }
 
+static long count_shapes(const uint8_t *labels, int n)
+{
+    long shapes = 0;
+    for (int i = 0; i < n; i++)
+        shapes += labels[i] == MN_LABEL_NONE;
+    return shapes;
+}
+
+/* The share of the digits seen this epoch that were read right (shapes have no right
+ * answer to count). */
+static double train_accuracy(const train_state *s)
+{
+    const long digits = s->seen - s->shapes;
+    return digits ? 100.0 * (double)s->correct / (double)digits : 0.0;
+}
+
 static int train_epochs(trainer *t, volatile sig_atomic_t *stop_signal)
 {
     const int bs = t->opts->batch_size, epochs = t->opts->epochs;
-    const long samples = t->ntrain + t->ncopies;
+    const long samples = t->ntrain + t->ncopies + t->nshapes;
     const int nbatches = (int)((samples + bs - 1) / bs);
     train_state *s = &t->state;
 
@@ -389,9 +424,10 @@ static int train_epochs(trainer *t, volatile sig_atomic_t *stop_signal)
             s->loss_sum += (double)loss * n;
             s->correct += correct;
             s->seen += n;
+            s->shapes += count_shapes(t->y, n);
             if ((s->batch + 1) % 100 == 0)
                 LOG("  Batch [%d/%d], Loss: %.4f, Acc: %.2f%%\n", s->batch + 1, nbatches, loss,
-                    100.0 * (double)s->correct / (double)s->seen);
+                    train_accuracy(s));
             if (*stop_signal) {
                 s->batch++;
                 s->seconds += mn_clock_seconds() - start;
@@ -409,7 +445,7 @@ static int train_epochs(trainer *t, volatile sig_atomic_t *stop_signal)
         double epoch_seconds = mn_clock_seconds() - start;
         epoch_record *r = &s->history[s->history_len++];
         r->train_loss = (float)(s->loss_sum / (double)s->seen);
-        r->train_accuracy = (float)(100.0 * (double)s->correct / (double)s->seen);
+        r->train_accuracy = (float)train_accuracy(s);
         r->test_loss = (float)ev.loss;
         r->test_accuracy = (float)ev.accuracy;
         r->seconds = (float)train_seconds;
@@ -422,7 +458,7 @@ static int train_epochs(trainer *t, volatile sig_atomic_t *stop_signal)
         s->seconds += epoch_seconds;
         s->batch = 0;
         s->loss_sum = 0.0;
-        s->correct = s->seen = 0;
+        s->correct = s->seen = s->shapes = 0;
         s->epoch_rng = rng;
         s->epoch++;
         save_checkpoint(t, false); /* best effort: the run can still finish without it */
@@ -481,10 +517,12 @@ static void describe_augmentation(const trainer *t, char *out, size_t size)
     char augment[MN_AUGMENT_TEXT];
     mn_augment_format(&t->opts->augment, augment, sizeof augment);
     const bool served = t->opts->as_served && mn_augment_enabled(&t->opts->augment);
-    char copies[32] = "";
+    char copies[32] = "", shapes[32] = "";
     if (t->ncopies)
         snprintf(copies, sizeof copies, ",scan-copies=%d%%", t->opts->scan_copies);
-    snprintf(out, size, "%s%s%s", augment, served ? ",as-served" : "", copies);
+    if (t->nshapes)
+        snprintf(shapes, sizeof shapes, ",shapes=%d%%", t->opts->shapes);
+    snprintf(out, size, "%s%s%s%s", augment, served ? ",as-served" : "", copies, shapes);
 }
 
 /* Keeps the newest --keep-versions earlier versions. A failure only costs disk space

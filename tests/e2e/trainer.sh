@@ -20,8 +20,8 @@ mkdir -p "$work/a"
 check "log has the original format" grep -q '^Epoch \[2/2\]$' "$work/a.log"
 check "log reports Train and Test lines" grep -qE '^Test - Loss: [0-9.]+, Acc: [0-9.]+%$' "$work/a.log"
 check "log says the model was saved" grep -q '^Model saved successfully!$' "$work/a.log"
-check "each epoch also trains on scanner's copies of 10 % of the images" \
-  grep -q "^Train: 2000 images and 200 scanner's copies an epoch, Test: 2000 images" "$work/a.log"
+check "each epoch also trains on scanner's copies of 10 % of the images and 3 % of shapes" \
+  grep -q "^Train: 2000 images, 200 scanner's copies and 60 shapes an epoch, Test: 2000 images" "$work/a.log"
 check "model file published" test -s "$work/a/model.safetensors"
 check "report published" test -s "$work/a/model.report.json"
 check "no checkpoint or temp file left" \
@@ -50,7 +50,7 @@ for key in ("architecture", "epochs", "test_accuracy", "test_loss", "training_se
             "created", "trainer_version", "dataset_sha256"):
     assert key in meta, key
 assert meta["dataset_sha256"] == "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db"
-assert meta["augment"] == "stroke=0.5,flag=0.5,aspect=0.6,rotate=0.6,scan-copies=10%", meta["augment"]
+assert meta["augment"] == "stroke=0.5,flag=0.5,aspect=0.6,rotate=0.6,scan-copies=10%,shapes=3%", meta["augment"]
 assert meta["dropout"] == "0.3", meta["dropout"]
 assert meta["deskew"] == "moments", meta.get("deskew")
 assert sorted(header) == sorted(["conv1.weight", "conv1.bias", "conv2.weight", "conv2.bias",
@@ -153,12 +153,14 @@ check "--keep-versions -1 exits 64" test "$status" -eq 64
 
 # --- copies: as many as asked, none in the original recipe -----------------------
 mkdir -p "$work/copies" "$work/none"
-"$train" "${quick[@]}" --scan-copies 50 --out "$work/copies/model.safetensors" 2>"$work/copies.log"
-check "--scan-copies 50 trains on copies of half the images" \
-  grep -q "^Train: 500 images and 250 scanner's copies an epoch" "$work/copies.log"
+"$train" "${quick[@]}" --scan-copies 50 --shapes 20 --out "$work/copies/model.safetensors" 2>"$work/copies.log"
+check "--scan-copies 50 --shapes 20 trains on copies of half the images and 100 shapes" \
+  grep -q "^Train: 500 images, 250 scanner's copies and 100 shapes an epoch" "$work/copies.log"
+check "--shapes 20 is recorded in the model's recipe" \
+  grep -q 'scan-copies=50%,shapes=20%"' "$work/copies/model.safetensors"
 "$train" "${quick[@]}" --augment none --out "$work/none/model.safetensors" 2>"$work/none.log"
-check "--augment none, the original recipe, trains on no copies" \
-  grep -q "^Train: 500 images and 0 scanner's copies an epoch" "$work/none.log"
+check "--augment none, the original recipe, trains on no copies and no shapes" \
+  grep -q "^Train: 500 images, 0 scanner's copies and 0 shapes an epoch" "$work/none.log"
 check "--augment none trains with MNISTNet's dropout, 0.5" \
   grep -q '"dropout":"0.5"' "$work/none/model.safetensors"
 check "--augment none reads digits as they are: the model does not ask for deskewing" \

@@ -67,6 +67,7 @@ static void run_fill(run *r, uint64_t seed)
     r->state.loss_sum = 0.1234567890123 * (double)(seed + 1);
     r->state.correct = 1000 + (long)seed;
     r->state.seen = 1088;
+    r->state.shapes = 31 + (long)seed;
     r->state.seconds = 12.5;
     r->state.history_len = 2;
     for (int e = 0; e < 2; e++)

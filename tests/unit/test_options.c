@@ -181,7 +181,7 @@ static void test_refused_values(void **state)
     }
 }
 
-/* --augment's list, the calibration and preprocessing flags, --scan-copies, and a bad
+/* --augment's list, the calibration and preprocessing flags, --scan-copies, --shapes, and a bad
  * list's message naming what is wrong in it; the default is the documented recipe
  * (stroke at half strength, scanner's copies of 10 % of the images). */
 static void test_augment_flags(void **state)
@@ -218,6 +218,19 @@ static void test_augment_flags(void **state)
         parse(&r, "--scan-copies", bad_copies[i], NULL);
         assert_int_equal(r.result, OPTIONS_USAGE_ERROR);
         assert_non_null(strstr(r.err, "for --scan-copies"));
+    }
+    /* pictures without a digit: 3 % by default, a whole percentage */
+    parse(&r, NULL);
+    assert_int_equal(r.opts.shapes, 3);
+    parse(&r, "--shapes", "0", NULL);
+    assert_int_equal(r.result, OPTIONS_RUN);
+    assert_int_equal(r.opts.shapes, 0);
+    parse(&r, "--shapes", "100", NULL);
+    assert_int_equal(r.opts.shapes, 100);
+    for (size_t i = 0; i < sizeof bad_copies / sizeof *bad_copies; i++) {
+        parse(&r, "--shapes", bad_copies[i], NULL);
+        assert_int_equal(r.result, OPTIONS_USAGE_ERROR);
+        assert_non_null(strstr(r.err, "for --shapes"));
     }
 
     /* dropout after fc1: 0.3 when augmenting, MNISTNet's 0.5 in the original recipe,
