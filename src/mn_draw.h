@@ -6,6 +6,9 @@
 
 #include "mn_centre.h"
 
+/* The distance from p to the segment ab (to a, when b is a). */
+float mn_segment_distance(mn_point p, mn_point a, mn_point b);
+
 /* A straight stroke from a to b, width pixels wide with round ends; each pixel keeps
  * the brighter of what it was and the stroke's coverage of it. */
 void mn_draw_segment(float *img, mn_point a, mn_point b, float width);

@@ -30,11 +30,6 @@ typedef mn_point point;
 
 static inline float clamp_f(float v, float lo, float hi) { return v < lo ? lo : v > hi ? hi : v; }
 
-static float lerp(float lo, float hi, mn_rng *rng)
-{
-    return lo + (hi - lo) * mn_rng_uniform(rng);
-}
-
 /* The mean column of the ink in rows [y0, y1); -1 when they hold none. */
 static float ink_column(const float *img, int y0, int y1)
 {
@@ -84,11 +79,11 @@ void mn_flag_draw(float strength, mn_rng *rng, float *img)
     const point before = mn_centre_of_mass(img);
     /* angles from straight down, towards the left: the stem's, then the flag's */
     const float stem = atan2f(top.x - bottom.x, bottom.y - top.y);
-    const float turn = fminf(stem + lerp(TURN_MIN, TURN_MAX, rng), FLAG_MAX_TURN);
-    const float flag = lerp(FLAG_MIN, FLAG_MAX, rng) * length;
+    const float turn = fminf(stem + mn_rng_between(rng, TURN_MIN, TURN_MAX), FLAG_MAX_TURN);
+    const float flag = mn_rng_between(rng, FLAG_MIN, FLAG_MAX) * length;
     mn_draw_segment(img, top, (point){top.x - flag * sinf(turn), top.y + flag * cosf(turn)}, width);
     if (mn_rng_uniform(rng) < FOOT_SHARE) {
-        const float half = 0.5f * lerp(FOOT_MIN, FOOT_MAX, rng) * length;
+        const float half = 0.5f * mn_rng_between(rng, FOOT_MIN, FOOT_MAX) * length;
         mn_draw_segment(img, (point){bottom.x - half, bottom.y}, (point){bottom.x + half, bottom.y},
                      width);
     }

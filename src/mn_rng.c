@@ -48,6 +48,11 @@ float mn_rng_uniform(mn_rng *rng)
     return (float)(mn_rng_next(rng) >> 40) * (1.0f / 16777216.0f);
 }
 
+float mn_rng_between(mn_rng *rng, float lo, float hi)
+{
+    return lo + (hi - lo) * mn_rng_uniform(rng);
+}
+
 uint32_t mn_rng_below(mn_rng *rng, uint32_t n)
 {
     /* Lemire's multiply-and-reject: unbiased and almost always one draw. */

@@ -20,6 +20,8 @@ void mn_rng_seed(mn_rng *rng, uint64_t seed);
 uint64_t mn_rng_next(mn_rng *rng);
 /* Uniform in [0, 1) with 24 bits of precision. */
 float mn_rng_uniform(mn_rng *rng);
+/* Uniform between lo and hi: lo + (hi - lo) x mn_rng_uniform (rounding may reach hi). */
+float mn_rng_between(mn_rng *rng, float lo, float hi);
 /* Uniform integer in [0, n), n > 0, without modulo bias. */
 uint32_t mn_rng_below(mn_rng *rng, uint32_t n);
 /* Fisher-Yates shuffle. */

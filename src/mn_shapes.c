@@ -19,11 +19,6 @@ typedef mn_point point;
 
 static inline float clamp_f(float v, float lo, float hi) { return v < lo ? lo : v > hi ? hi : v; }
 
-static float lerp(float lo, float hi, mn_rng *rng)
-{
-    return lo + (hi - lo) * mn_rng_uniform(rng);
-}
-
 static void shape_rng(mn_rng *rng, uint64_t seed)
 {
     mn_rng_seed(rng, mn_mix64(seed ^ SHAPE_STREAM));
@@ -40,15 +35,6 @@ enum mn_shape_kind mn_shape_kind_of(uint64_t seed)
 static point polar(float a, float r)
 {
     return (point){CENTRE + r * cosf(a), CENTRE + r * sinf(a)};
-}
-
-/* Distance from p to the segment ab. */
-static float segment_distance(point p, point a, point b)
-{
-    const float dx = b.x - a.x, dy = b.y - a.y, len2 = dx * dx + dy * dy;
-    float t = len2 > 0.0f ? ((p.x - a.x) * dx + (p.y - a.y) * dy) / len2 : 0.0f;
-    t = clamp_f(t, 0.0f, 1.0f);
-    return hypotf(a.x + t * dx - p.x, a.y + t * dy - p.y);
 }
 
 /* Whether p lies inside the polygon (even-odd rule). */
@@ -68,7 +54,7 @@ static bool inside(point p, const point *c, int n)
 static void fill_polygon(float *img, const point *c, int n, mn_rng *rng)
 {
     const bool fade = mn_rng_uniform(rng) < 0.5f;
-    const float dir = lerp(0.0f, TWO_PI, rng), ux = cosf(dir), uy = sinf(dir);
+    const float dir = mn_rng_between(rng, 0.0f, TWO_PI), ux = cosf(dir), uy = sinf(dir);
     float lo = 1e9f, hi = -1e9f, x0 = SIDE, x1 = 0.0f, y0 = SIDE, y1 = 0.0f;
     for (int k = 0; k < n; k++) {
         lo = fminf(lo, c[k].x * ux + c[k].y * uy);
@@ -82,7 +68,7 @@ static void fill_polygon(float *img, const point *c, int n, mn_rng *rng)
             const point p = {(float)x, (float)y};
             float d = 1e9f;
             for (int i = 0, j = n - 1; i < n; j = i++)
-                d = fminf(d, segment_distance(p, c[j], c[i]));
+                d = fminf(d, mn_segment_distance(p, c[j], c[i]));
             const float cover = clamp_f(inside(p, c, n) ? 0.5f + d : 0.5f - d, 0.0f, 1.0f);
             const float along = clamp_f((x * ux + y * uy - lo) / (hi - lo), 0.0f, 1.0f);
             img[y * SIDE + x] = 255.0f * cover * (fade ? 0.35f + 0.65f * along : 1.0f);
@@ -93,20 +79,25 @@ static void star(float *img, mn_rng *rng)
 {
     point c[MAX_CORNERS];
     const int points = 4 + (int)mn_rng_below(rng, 5);
-    const float turn = lerp(0.0f, TWO_PI, rng), inner = lerp(0.3f, 0.55f, rng) * RADIUS;
+    const float turn = mn_rng_between(rng, 0.0f, TWO_PI), inner = mn_rng_between(rng, 0.3f, 0.55f) * RADIUS;
     for (int k = 0; k < 2 * points; k++)
         c[k] = polar(turn + (float)k * TWO_PI / (float)(2 * points), k % 2 ? inner : RADIUS);
     fill_polygon(img, c, 2 * points, rng);
 }
 
 /* n corners spread around the centre, each moved by up to a third of their spacing
- * and drawn in to 80 % of the radius at most. */
+ * and drawn in to 80 % of the radius at most. Here and in scribble() a point's
+ * distance is drawn before its angle, in statements of their own: the order of a
+ * call's arguments is unspecified in C, and a seed must draw the same picture
+ * whatever the compiler. */
 static void corners(point *c, int n, mn_rng *rng)
 {
-    const float turn = lerp(0.0f, TWO_PI, rng), step = TWO_PI / (float)n;
-    for (int k = 0; k < n; k++)
-        c[k] = polar(turn + step * ((float)k + lerp(-0.33f, 0.33f, rng)),
-                     lerp(0.8f, 1.0f, rng) * RADIUS);
+    const float turn = mn_rng_between(rng, 0.0f, TWO_PI), step = TWO_PI / (float)n;
+    for (int k = 0; k < n; k++) {
+        const float r = mn_rng_between(rng, 0.8f, 1.0f) * RADIUS;
+        const float a = turn + step * ((float)k + mn_rng_between(rng, -0.33f, 0.33f));
+        c[k] = polar(a, r);
+    }
 }
 
 static void polygon(float *img, mn_rng *rng)
@@ -121,7 +112,7 @@ static void triangle(float *img, mn_rng *rng)
 {
     point c[3];
     corners(c, 3, rng);
-    const float width = lerp(1.5f, 3.5f, rng);
+    const float width = mn_rng_between(rng, 1.5f, 3.5f);
     for (int k = 0; k < 3; k++)
         mn_draw_segment(img, c[k], c[(k + 1) % 3], width);
 }
@@ -129,9 +120,9 @@ static void triangle(float *img, mn_rng *rng)
 static void cross(float *img, mn_rng *rng)
 {
     const int strokes = 2 + (int)mn_rng_below(rng, 3);
-    const float turn = lerp(0.0f, TWO_PI, rng), width = lerp(1.5f, 3.5f, rng);
+    const float turn = mn_rng_between(rng, 0.0f, TWO_PI), width = mn_rng_between(rng, 1.5f, 3.5f);
     for (int k = 0; k < strokes; k++) {
-        const float a = turn + ((float)k + lerp(-0.2f, 0.2f, rng)) * (TWO_PI / 2.0f) / (float)strokes;
+        const float a = turn + ((float)k + mn_rng_between(rng, -0.2f, 0.2f)) * (TWO_PI / 2.0f) / (float)strokes;
         mn_draw_segment(img, polar(a, RADIUS), polar(a + TWO_PI / 2.0f, RADIUS), width);
     }
 }
@@ -139,10 +130,14 @@ static void cross(float *img, mn_rng *rng)
 static void scribble(float *img, mn_rng *rng)
 {
     const int strokes = 10 + (int)mn_rng_below(rng, 7);
-    const float width = lerp(1.5f, 3.0f, rng);
-    point from = polar(lerp(0.0f, TWO_PI, rng), lerp(0.0f, RADIUS, rng));
+    const float width = mn_rng_between(rng, 1.5f, 3.0f);
+    const float r = mn_rng_between(rng, 0.0f, RADIUS);
+    const float a = mn_rng_between(rng, 0.0f, TWO_PI);
+    point from = polar(a, r);
     for (int k = 0; k < strokes; k++) {
-        const point to = polar(lerp(0.0f, TWO_PI, rng), RADIUS * sqrtf(mn_rng_uniform(rng)));
+        const float reach = RADIUS * sqrtf(mn_rng_uniform(rng));
+        const float turn = mn_rng_between(rng, 0.0f, TWO_PI);
+        const point to = polar(turn, reach);
         mn_draw_segment(img, from, to, width);
         from = to;
     }

@@ -117,6 +117,22 @@ static void test_uniform(void **state)
     assert_true(sum / N > 0.49 && sum / N < 0.51);
 }
 
+/* between(lo, hi) is the uniform draw scaled to [lo, hi], one draw each, either
+ * order of the bounds' signs. */
+static void test_between(void **state)
+{
+    (void)state;
+    mn_rng a, b;
+    mn_rng_seed(&a, 11);
+    mn_rng_seed(&b, 11);
+    for (int i = 0; i < 10000; i++) {
+        const float lo = i % 2 ? -0.33f : 1.5f, hi = i % 2 ? 0.33f : 3.5f;
+        const float v = mn_rng_between(&a, lo, hi);
+        assert_true(v >= lo && v <= hi);
+        assert_true(v == lo + (hi - lo) * mn_rng_uniform(&b));
+    }
+}
+
 static void test_below(void **state)
 {
     (void)state;
@@ -173,6 +189,7 @@ int main(void)
         cmocka_unit_test(test_matches_reference),
         cmocka_unit_test(test_deterministic),
         cmocka_unit_test(test_uniform),
+        cmocka_unit_test(test_between),
         cmocka_unit_test(test_below),
         cmocka_unit_test(test_shuffle),
     };
