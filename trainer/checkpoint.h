@@ -33,8 +33,8 @@ typedef struct run_settings {
     int epochs;                     /* the schedule depends on the run's length */
     bool cosine;
     char data_sha256[65];
-    char augment[MN_AUGMENT_TEXT + 32]; /* mn_augment_format's text, then ",as-served"
-                                         * and ",scan-copies=PCT%" if so */
+    char augment[MN_AUGMENT_TEXT + 48]; /* mn_augment_format's text, then ",as-served",
+                                         * ",scan-copies=PCT%" and ",shapes=PCT%" if so */
 } run_settings;
 
 typedef struct train_state {
