@@ -221,6 +221,27 @@ static void test_damaged_header(void **state)
     free(saved);
 }
 
+/* A checkpoint of a trainer before --shapes has no shapes count: it loads, with none
+ * seen; a count that is not a number is refused. */
+static void test_shapes_count(void **state)
+{
+    fixture *f = *state;
+    mn_error err = {{0}};
+    size_t size;
+    unsigned char *saved = read_checkpoint(f, &size);
+    patch_header(f, "\"shapes\"", "\"sHapes\"");
+    assert_int_equal(load(f, &f->saved.settings, &err), MN_OK);
+    assert_int_equal(f->target.state.shapes, 0);
+    f->target.state.shapes = f->saved.state.shapes;
+    assert_same_run(&f->target, &f->saved);
+
+    write_whole_file(f->path, saved, size);
+    run_copy(&f->target, &f->before);
+    patch_header(f, "\"shapes\":\"38\"", "\"shapes\":\"3x\"");
+    assert_refused(f, &f->saved.settings, MN_ERR_FORMAT, "incomplete training state");
+    free(saved);
+}
+
 /* Each setting that must match, changed alone, is named in the refusal. */
 static void test_mismatched_settings(void **state)
 {
@@ -264,6 +285,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_truncated, setup, teardown),
         cmocka_unit_test_setup_teardown(test_damaged_header, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_shapes_count, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mismatched_settings, setup, teardown),
         cmocka_unit_test_setup_teardown(test_missing_file, setup, teardown),
     };
