@@ -18,13 +18,6 @@ static void copy_rng(mn_rng *rng, uint64_t seed)
     mn_rng_seed(rng, mn_mix64(seed ^ COPY_STREAM));
 }
 
-bool copy_is_classic(uint64_t seed)
-{
-    mn_rng rng;
-    copy_rng(&rng, seed);
-    return mn_rng_uniform(&rng) < 0.5f;
-}
-
 bool classic_copy(const mn_augment *aug, uint64_t seed, int label,
                   const uint8_t digit[MN_IMAGE_PIXELS],
                   mn_preprocess_scratch *scratch, float x[MN_IMAGE_PIXELS])
@@ -32,7 +25,6 @@ bool classic_copy(const mn_augment *aug, uint64_t seed, int label,
     enum { LARGEST = MN_CLASSIC_FRAME * MN_CLASSIC_MAX_FACTOR };
     mn_rng rng;
     copy_rng(&rng, seed);
-    (void)mn_rng_uniform(&rng); /* the draw of copy_is_classic */
     mn_augment run = *aug;
     run.strength[MN_AUG_LOWRES] = 0.0f; /* the classic format is the scanner here */
     uint8_t distorted[MN_IMAGE_PIXELS], small[MN_CLASSIC_PIXELS], big[LARGEST * LARGEST];

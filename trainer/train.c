@@ -37,7 +37,6 @@ typedef struct trainer {
     long ntrain, ntest;
     long ncopies;             /* scanner's copies trained on each epoch after the images */
     long nshapes;             /* pictures without a digit trained on after the copies */
-    mn_augment scan;          /* the lowres copies' distortions: the run's, and lowres */
     mn_params params, grads;
     mn_adam adam;
     mn_workspace *ws;
@@ -126,8 +125,8 @@ static void read_distorted(trainer *t, bool served, uint8_t *pixels, float *x)
 
 /* A training batch, each image distorted by its own random numbers (mn_augment.h):
  * they come from (seed, epoch, sample number), so neither threads nor order matter,
- * and a copy draws other numbers than its original. A copy is a classic one or a
- * lowres one (copies.h), distorted by t->scan; a shape (mn_shapes.h) is drawn from
+ * and a copy draws other numbers than its original. A copy (copies.h) is made and
+ * read as /predict reads the classic 8x8 format; a shape (mn_shapes.h) is drawn from
  * its sample's numbers, labelled MN_LABEL_NONE and distorted as the images are. */
 static void gather_augmented(trainer *t, const mn_augment *aug, uint64_t seed, uint64_t epoch,
                              const uint32_t *index, long first, int n)
@@ -150,12 +149,12 @@ static void gather_augmented(trainer *t, const mn_augment *aug, uint64_t seed, u
         size_t src = copy_source(t->ntrain, t->ncopies, sample);
         const uint8_t *digit = t->train.images + src * MN_IMAGE_PIXELS;
         t->y[i] = t->train.labels[src];
-        if (sample != src && copy_is_classic(sample_seed)) {
+        if (sample != src) {
             classic_copy(aug, sample_seed, t->y[i], digit, &t->scratch[thread_index(t)], x);
             as_read(t, x);
             continue;
         }
-        mn_augment_image(sample == src ? aug : &t->scan, sample_seed, t->y[i], digit, pixels);
+        mn_augment_image(aug, sample_seed, t->y[i], digit, pixels);
         read_distorted(t, served, pixels, x);
     }
 }
@@ -300,8 +299,6 @@ static int load_data(trainer *t)
         t->ncopies = t->ntrain * t->opts->scan_copies / 100;
         t->nshapes = t->ntrain * t->opts->shapes / 100;
     }
-    t->scan = t->opts->augment;
-    t->scan.strength[MN_AUG_LOWRES] = MN_AUGMENT_MAX_STRENGTH;
     LOG("Train: %ld images, %ld scanner's copies and %ld shapes an epoch, Test: %ld images "
         "(train-images sha256 %.12s...)\n", t->ntrain, t->ncopies, t->nshapes, t->ntest,
         t->train.images_sha256);

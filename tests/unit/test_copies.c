@@ -1,6 +1,6 @@
-/* Scanner's copies (trainer/copies.h): which image a copy shows, the even split
- * between classic and lowres copies, and classic copies that are deterministic,
- * centred as the service centres digits, and blind to the lowres transform. */
+/* Scanner's copies (trainer/copies.h): which image a copy shows, and copies that are
+ * deterministic, centred as the service centres digits, and blind to the lowres
+ * transform. */
 #include "config.h"
 
 #include <math.h>
@@ -33,15 +33,6 @@ static void test_copy_sources(void **state)
     for (size_t c = 0; c < 100; c++)
         assert_int_equal(copy_source(1000, 100, 1000 + c), c * 10);
     assert_int_equal(copy_source(7, 3, 9), 4); /* spread even when it does not divide */
-}
-
-static void test_half_are_classic(void **state)
-{
-    (void)state;
-    int classic = 0;
-    for (uint64_t i = 0; i < 10000; i++)
-        classic += copy_is_classic(mn_augment_seed(42, 3, i));
-    assert_in_range(classic, 4700, 5300);
 }
 
 /* classic_copy of the ring: whether the service reads that copy at low resolution */
@@ -121,7 +112,6 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_copy_sources),
-        cmocka_unit_test(test_half_are_classic),
         cmocka_unit_test(test_classic_copy_is_served_form),
         cmocka_unit_test(test_classic_copy_ignores_lowres),
     };
